@@ -1,0 +1,1 @@
+"""The gitopsd command line: argument parsing and output only; it talks to the daemon over gRPC."""

@@ -1,0 +1,1 @@
+"""Daemon wiring: gRPC servicers (protobuf <-> domain), config, logging, HTTP, process lifecycle."""

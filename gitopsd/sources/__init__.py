@@ -1,0 +1,1 @@
+"""Turning sources into manifests: repo cache, source detection, directory rendering, renderer client."""

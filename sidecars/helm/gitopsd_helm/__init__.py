@@ -1,0 +1,1 @@
+"""The Helm renderer sidecar: a Renderer gRPC server rendering charts with the Helm v4 SDK."""

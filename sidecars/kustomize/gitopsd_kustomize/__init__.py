@@ -1,0 +1,1 @@
+"""The Kustomize renderer sidecar: a Renderer gRPC server running the pinned kustomize."""
