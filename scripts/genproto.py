@@ -57,7 +57,9 @@ def main() -> int:
             stale: list[str] = []
 
             def walk(c: filecmp.dircmp[str], prefix: str) -> None:
-                stale.extend(prefix + n for n in c.left_only + c.right_only + c.diff_files if n != "__pycache__")
+                stale.extend(
+                    prefix + n for n in c.left_only + c.right_only + c.diff_files if n != "__pycache__"
+                )
                 for name, sub in c.subdirs.items():
                     if name != "__pycache__":
                         walk(sub, prefix + name + "/")

@@ -568,14 +568,16 @@ class RevisionHistory(_message.Message):
     def __init__(self, id: _Optional[int] = ..., revision: _Optional[str] = ..., deployed_at: _Optional[str] = ..., deploy_started_at: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., initiated_by: _Optional[_Union[OperationInitiator, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class CreateApplicationRequest(_message.Message):
-    __slots__ = ("application", "upsert", "validate")
+    __slots__ = ("application", "upsert", "validate", "manifest")
     APPLICATION_FIELD_NUMBER: _ClassVar[int]
     UPSERT_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_FIELD_NUMBER: _ClassVar[int]
     application: Application
     upsert: bool
     validate: bool
-    def __init__(self, application: _Optional[_Union[Application, _Mapping]] = ..., upsert: _Optional[bool] = ..., validate: _Optional[bool] = ...) -> None: ...
+    manifest: str
+    def __init__(self, application: _Optional[_Union[Application, _Mapping]] = ..., upsert: _Optional[bool] = ..., validate: _Optional[bool] = ..., manifest: _Optional[str] = ...) -> None: ...
 
 class GetApplicationRequest(_message.Message):
     __slots__ = ("name", "refresh")

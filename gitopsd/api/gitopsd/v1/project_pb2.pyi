@@ -141,12 +141,14 @@ class JWTTokenList(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[JWTToken, _Mapping]]] = ...) -> None: ...
 
 class CreateProjectRequest(_message.Message):
-    __slots__ = ("project", "upsert")
+    __slots__ = ("project", "upsert", "manifest")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     UPSERT_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_FIELD_NUMBER: _ClassVar[int]
     project: AppProject
     upsert: bool
-    def __init__(self, project: _Optional[_Union[AppProject, _Mapping]] = ..., upsert: _Optional[bool] = ...) -> None: ...
+    manifest: str
+    def __init__(self, project: _Optional[_Union[AppProject, _Mapping]] = ..., upsert: _Optional[bool] = ..., manifest: _Optional[str] = ...) -> None: ...
 
 class ListProjectsRequest(_message.Message):
     __slots__ = ()

@@ -1,0 +1,201 @@
+"""Applications, persisted: create, read, list, update, delete and status updates.
+
+The spec is the generated protobuf message end to end (one schema: Argo CD's),
+stored as its canonical JSON document; status is stored beside it so that the
+reconciler can write status without touching the user's spec.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.app.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from gitopsd.app.events import EventBus
+from gitopsd.app.selectors import parse_selector
+from gitopsd.app.validation import API_VERSION, validate_application
+from gitopsd.protojson import parse_document, to_document
+from gitopsd.store import Store, dumps, loads, utcnow
+
+DEFAULT_PROJECT = "default"
+
+
+class Applications:
+    def __init__(self, store: Store, events: EventBus | None = None) -> None:
+        self._store = store
+        self._events = events or EventBus()
+
+    # -- reading ---------------------------------------------------------------
+
+    def _from_row(self, row: object) -> apppb.Application:
+        r = row  # sqlite3.Row
+        app = parse_document(loads(r["manifest"]), apppb.Application())  # type: ignore[index]
+        parse_document(loads(r["status"]), app.status)  # type: ignore[index]
+        meta = app.metadata
+        meta.uid = r["uid"]  # type: ignore[index]
+        meta.resource_version = str(r["resource_version"])  # type: ignore[index]
+        meta.generation = r["generation"]  # type: ignore[index]
+        meta.creation_timestamp = r["created_at"]  # type: ignore[index]
+        return app
+
+    def get(self, name: str) -> apppb.Application:
+        row = self._store.query_one("SELECT * FROM applications WHERE name = ?", (name,))
+        if row is None:
+            raise NotFound(f"application {name!r} not found")
+        return self._from_row(row)
+
+    def exists(self, name: str) -> bool:
+        return self._store.query_one("SELECT 1 FROM applications WHERE name = ?", (name,)) is not None
+
+    def list(
+        self, projects: Iterable[str] = (), selector: str = "", repo: str = ""
+    ) -> list[apppb.Application]:
+        wanted = set(projects)
+        match = parse_selector(selector) if selector else None
+        apps = []
+        for row in self._store.query("SELECT * FROM applications ORDER BY name"):
+            if wanted and row["project"] not in wanted:
+                continue
+            app = self._from_row(row)
+            if match and not match(dict(app.metadata.labels)):
+                continue
+            if (
+                repo
+                and app.spec.source.repo_url != repo
+                and all(s.repo_url != repo for s in app.spec.sources)
+            ):
+                continue
+            apps.append(app)
+        return apps
+
+    # -- writing ---------------------------------------------------------------
+
+    @staticmethod
+    def _normalize(app: apppb.Application) -> apppb.Application:
+        """The stored form: defaults filled in, server-owned fields and status dropped."""
+        clean = apppb.Application()
+        clean.CopyFrom(app)
+        clean.ClearField("status")
+        clean.ClearField("operation")
+        clean.api_version = clean.api_version or API_VERSION
+        clean.kind = clean.kind or "Application"
+        if not clean.spec.project:
+            clean.spec.project = DEFAULT_PROJECT
+        for field in ("uid", "resource_version", "generation", "creation_timestamp"):
+            clean.metadata.ClearField(field)  # type: ignore[arg-type]
+        return clean
+
+    def _check_project(self, app: apppb.Application) -> None:
+        project = app.spec.project
+        if project == DEFAULT_PROJECT:
+            return
+        if self._store.query_one("SELECT 1 FROM projects WHERE name = ?", (project,)) is None:
+            raise InvalidArgument(
+                f"spec.project: project {project!r} does not exist (create it with gitopsd proj create)"
+            )
+
+    def create(self, app: apppb.Application, upsert: bool = False) -> apppb.Application:
+        validate_application(app)
+        clean = self._normalize(app)
+        self._check_project(clean)
+        name = clean.metadata.name
+        now = utcnow()
+        with self._store.transaction() as conn:
+            row = conn.execute(
+                "SELECT manifest, resource_version, generation FROM applications WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and not upsert:
+                raise AlreadyExists(f"application {name!r} already exists (use --upsert to replace its spec)")
+            manifest = dumps(to_document(clean))
+            if row is None:
+                conn.execute(
+                    "INSERT INTO applications (name, uid, project, manifest, status, resource_version, generation, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    (
+                        name,
+                        str(uuid.uuid4()),
+                        clean.spec.project,
+                        manifest,
+                        "{}",
+                        self._next_rv(conn),
+                        now,
+                        now,
+                    ),
+                )
+                event_type = "ADDED"
+            else:
+                if row[0] == manifest:
+                    event_type = ""  # upsert of an identical spec: nothing to do
+                else:
+                    self._write_spec(conn, clean, manifest, row, now)
+                    event_type = "MODIFIED"
+        result = self.get(name)
+        if event_type:
+            self._publish(event_type, result)
+        return result
+
+    def update(self, app: apppb.Application) -> apppb.Application:
+        validate_application(app)
+        clean = self._normalize(app)
+        self._check_project(clean)
+        name = clean.metadata.name
+        with self._store.transaction() as conn:
+            row = conn.execute(
+                "SELECT manifest, resource_version, generation FROM applications WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"application {name!r} not found")
+            sent_rv = app.metadata.resource_version
+            if sent_rv and sent_rv != str(row[1]):
+                raise Conflict(
+                    f"application {name!r} was modified since it was read (resourceVersion {sent_rv}, now {row[1]}); read it again"
+                )
+            manifest = dumps(to_document(clean))
+            changed = row[0] != manifest
+            if changed:
+                self._write_spec(conn, clean, manifest, row, utcnow())
+        result = self.get(name)
+        if changed:
+            self._publish("MODIFIED", result)
+        return result
+
+    def _write_spec(
+        self, conn: object, clean: apppb.Application, manifest: str, row: object, now: str
+    ) -> None:
+        old = json.loads(row[0])  # type: ignore[index]
+        spec_changed = old.get("spec") != to_document(clean).get("spec")
+        generation = row[2] + (1 if spec_changed else 0)  # type: ignore[index]
+        conn.execute(  # type: ignore[attr-defined]
+            "UPDATE applications SET project = ?, manifest = ?, resource_version = ?, generation = ?, updated_at = ? WHERE name = ?",
+            (clean.spec.project, manifest, self._next_rv(conn), generation, now, clean.metadata.name),
+        )
+
+    def set_status(self, name: str, status: apppb.ApplicationStatus) -> apppb.Application:
+        with self._store.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE applications SET status = ?, resource_version = ? WHERE name = ?",
+                (dumps(to_document(status)), self._next_rv(conn), name),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f"application {name!r} not found")
+        result = self.get(name)
+        self._publish("MODIFIED", result)
+        return result
+
+    def delete(self, name: str) -> apppb.Application:
+        app = self.get(name)
+        with self._store.transaction() as conn:
+            conn.execute("DELETE FROM applications WHERE name = ?", (name,))
+        self._publish("DELETED", app)
+        return app
+
+    @staticmethod
+    def _next_rv(conn: object) -> int:
+        # One counter across all applications, like etcd's revision: a watcher can order events.
+        row = conn.execute("SELECT COALESCE(MAX(resource_version), 0) + 1 FROM applications").fetchone()  # type: ignore[attr-defined]
+        return int(row[0])
+
+    def _publish(self, event_type: str, app: apppb.Application) -> None:
+        self._events.publish(apppb.ApplicationEvent(type=event_type, application=app, timestamp=utcnow()))

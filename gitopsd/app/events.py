@@ -1,0 +1,78 @@
+"""In-process publish/subscribe of application events, feeding the Watch RPC.
+
+Subscribers get a bounded queue: a client that stops reading loses its own
+subscription (it is told so with an overflow marker), never the daemon's memory.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+
+OVERFLOW = "OVERFLOW"
+
+
+@dataclass(eq=False)
+class Subscription:
+    name: str = ""
+    projects: frozenset[str] = frozenset()
+    queue: queue.Queue[apppb.ApplicationEvent | None] = field(
+        default_factory=lambda: queue.Queue(maxsize=1000)
+    )
+    closed: bool = False
+
+    def wants(self, event: apppb.ApplicationEvent) -> bool:
+        meta = event.application.metadata
+        if self.name and meta.name != self.name:
+            return False
+        return not self.projects or event.application.spec.project in self.projects
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subs: set[Subscription] = set()
+        self._lock = threading.Lock()
+
+    def subscribe(self, name: str = "", projects: frozenset[str] = frozenset()) -> Subscription:
+        sub = Subscription(name=name, projects=projects)
+        with self._lock:
+            self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs.discard(sub)
+        sub.closed = True
+
+    def publish(self, event: apppb.ApplicationEvent) -> None:
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            if sub.closed or not sub.wants(event):
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except queue.Full:
+                self.unsubscribe(sub)
+                try:
+                    sub.queue.get_nowait()
+                    sub.queue.put_nowait(
+                        apppb.ApplicationEvent(type=OVERFLOW, message="too many unread events")
+                    )
+                except (queue.Empty, queue.Full):
+                    pass
+
+    def close(self) -> None:
+        """Ends every open Watch stream (daemon shutdown)."""
+        with self._lock:
+            subs = list(self._subs)
+            self._subs.clear()
+        for sub in subs:
+            sub.closed = True
+            try:
+                sub.queue.put_nowait(None)
+            except queue.Full:
+                pass

@@ -1,0 +1,136 @@
+"""AppProjects, persisted. The built-in `default` project permits everything and always exists.
+
+Enforcement of a project's rules (at create/update and at every sync) and its
+roles and tokens belong to the projects/auth feature; this module stores them.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
+from gitopsd.app.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from gitopsd.app.validation import API_VERSION, validate_name
+from gitopsd.protojson import parse_document, to_document
+from gitopsd.store import Store, dumps, loads, utcnow
+
+DEFAULT_PROJECT = "default"
+
+
+def default_project() -> projpb.AppProject:
+    project = projpb.AppProject(api_version=API_VERSION, kind="AppProject")
+    project.metadata.name = DEFAULT_PROJECT
+    project.spec.description = "The built-in project: permits every repository, destination and kind"
+    project.spec.source_repos.append("*")
+    project.spec.destinations.add(server="*", namespace="*")
+    project.spec.cluster_resource_whitelist.add(group="*", kind="*")
+    return project
+
+
+def validate_project(project: projpb.AppProject) -> None:
+    if project.api_version and project.api_version != API_VERSION:
+        raise InvalidArgument(f"apiVersion: expected {API_VERSION}, got {project.api_version!r}")
+    if project.kind and project.kind != "AppProject":
+        raise InvalidArgument(f"kind: expected AppProject, got {project.kind!r}")
+    validate_name(project.metadata.name)
+    spec = project.spec
+    for i, repo in enumerate(spec.source_repos):
+        if not repo.strip():
+            raise InvalidArgument(f"spec.sourceRepos[{i}]: must not be empty")
+    for i, dest in enumerate(spec.destinations):
+        if not dest.server and not dest.name:
+            raise InvalidArgument(f"spec.destinations[{i}]: server or name is required")
+    for list_name in (
+        "cluster_resource_whitelist",
+        "cluster_resource_blacklist",
+        "namespace_resource_whitelist",
+        "namespace_resource_blacklist",
+    ):
+        for i, gk in enumerate(getattr(spec, list_name)):
+            if not gk.kind:
+                json_name = projpb.AppProjectSpec.DESCRIPTOR.fields_by_name[list_name].json_name
+                raise InvalidArgument(f"spec.{json_name}[{i}].kind: required")
+    for i, role in enumerate(spec.roles):
+        if not role.name:
+            raise InvalidArgument(f"spec.roles[{i}].name: required")
+
+
+class Projects:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def _from_row(self, row: object) -> projpb.AppProject:
+        project = parse_document(loads(row["manifest"]), projpb.AppProject())  # type: ignore[index]
+        project.metadata.uid = row["uid"]  # type: ignore[index]
+        project.metadata.resource_version = str(row["resource_version"])  # type: ignore[index]
+        project.metadata.creation_timestamp = row["created_at"]  # type: ignore[index]
+        return project
+
+    def get(self, name: str) -> projpb.AppProject:
+        row = self._store.query_one("SELECT * FROM projects WHERE name = ?", (name,))
+        if row is None:
+            if name == DEFAULT_PROJECT:
+                return default_project()
+            raise NotFound(f"project {name!r} not found")
+        return self._from_row(row)
+
+    def list(self) -> list[projpb.AppProject]:
+        stored = [self._from_row(r) for r in self._store.query("SELECT * FROM projects ORDER BY name")]
+        if all(p.metadata.name != DEFAULT_PROJECT for p in stored):
+            stored.insert(0, default_project())
+        return stored
+
+    def _clean(self, project: projpb.AppProject) -> str:
+        clean = projpb.AppProject()
+        clean.CopyFrom(project)
+        clean.api_version = clean.api_version or API_VERSION
+        clean.kind = clean.kind or "AppProject"
+        clean.ClearField("status")
+        for field in ("uid", "resource_version", "generation", "creation_timestamp"):
+            clean.metadata.ClearField(field)  # type: ignore[arg-type]
+        return dumps(to_document(clean))
+
+    def create(self, project: projpb.AppProject, upsert: bool = False) -> projpb.AppProject:
+        validate_project(project)
+        name = project.metadata.name
+        manifest = self._clean(project)
+        now = utcnow()
+        with self._store.transaction() as conn:
+            row = conn.execute("SELECT resource_version FROM projects WHERE name = ?", (name,)).fetchone()
+            if row is not None and not upsert:
+                raise AlreadyExists(f"project {name!r} already exists (use --upsert to replace it)")
+            if row is None:
+                conn.execute(
+                    "INSERT INTO projects (name, uid, manifest, resource_version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
+                    (name, str(uuid.uuid4()), manifest, now, now),
+                )
+            else:
+                conn.execute(
+                    "UPDATE projects SET manifest = ?, resource_version = resource_version + 1, updated_at = ? WHERE name = ?",
+                    (manifest, now, name),
+                )
+        return self.get(name)
+
+    def update(self, project: projpb.AppProject) -> projpb.AppProject:
+        name = project.metadata.name
+        if (
+            name != DEFAULT_PROJECT
+            and self._store.query_one("SELECT 1 FROM projects WHERE name = ?", (name,)) is None
+        ):
+            raise NotFound(f"project {name!r} not found")
+        return self.create(project, upsert=True)
+
+    def delete(self, name: str) -> None:
+        if name == DEFAULT_PROJECT:
+            raise FailedPrecondition("the default project cannot be deleted")
+        with self._store.transaction() as conn:
+            users = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM applications WHERE project = ? ORDER BY name LIMIT 5", (name,)
+                )
+            ]
+            if users:
+                raise FailedPrecondition(f"project {name!r} is used by applications: {', '.join(users)}")
+            if conn.execute("DELETE FROM projects WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(f"project {name!r} not found")

@@ -1,0 +1,314 @@
+"""`gitopsd app ...`: create, get, list, delete applications."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import grpc
+import yaml
+
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.cli.client import Client, CLIError, error_line
+from gitopsd.cli.output import dump, print_fields, print_table
+from gitopsd.protojson import to_document
+
+IN_CLUSTER = "https://kubernetes.default.svc"
+
+
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    app = sub.add_parser("app", help="manage applications")
+    appsub = app.add_subparsers(dest="app_command", metavar="COMMAND", required=True)
+
+    create = appsub.add_parser(
+        "create", parents=[common], help="create applications from flags or Argo CD YAML"
+    )
+    create.add_argument("name", nargs="?", help="application name (with flags; omit with -f)")
+    create.add_argument(
+        "-f", "--file", help="Application YAML/JSON file (several documents allowed; - for stdin)"
+    )
+    create.add_argument("--upsert", action="store_true", help="replace the spec of an existing application")
+    create.add_argument("--repo", help="repository URL")
+    create.add_argument("--path", help="path inside the repository")
+    create.add_argument(
+        "--revision", default="", help="target revision: branch, tag or commit (default HEAD)"
+    )
+    create.add_argument("--helm-chart", help="chart name, for a Helm repository or OCI registry source")
+    create.add_argument("--dest-server", help="destination cluster URL")
+    create.add_argument("--dest-name", help="destination cluster name")
+    create.add_argument("--dest-namespace", default="", help="destination namespace")
+    create.add_argument("--project", default="default")
+    create.add_argument(
+        "--sync-policy", choices=["automated", "auto", "none", "manual"], help="automated or none"
+    )
+    create.add_argument("--self-heal", action="store_true", help="with automated sync: undo live drift")
+    create.add_argument(
+        "--auto-prune", action="store_true", help="with automated sync: delete what Git no longer has"
+    )
+    create.add_argument(
+        "--sync-option", action="append", default=[], help="e.g. CreateNamespace=true (repeatable)"
+    )
+    create.add_argument(
+        "--label", action="append", default=[], help="KEY=VALUE label on the application (repeatable)"
+    )
+    create.set_defaults(func=cmd_create)
+
+    get = appsub.add_parser("get", parents=[common], help="show an application")
+    get.add_argument("name")
+    get.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    get.add_argument("--show-yaml", action="store_true", help="print the application as Argo CD-style YAML")
+    get.add_argument("--refresh", action="store_true", help="compare again before showing")
+    get.add_argument(
+        "--hard-refresh", action="store_true", help="render again (bypass the cache) and compare"
+    )
+    get.set_defaults(func=cmd_get)
+
+    lst = appsub.add_parser("list", parents=[common], help="list applications")
+    lst.add_argument("-o", "--output", choices=["wide", "name", "json", "yaml"], default="wide")
+    lst.add_argument("-p", "--project", action="append", default=[], help="only these projects (repeatable)")
+    lst.add_argument("-l", "--selector", default="", help="label selector, e.g. team=web")
+    lst.add_argument("-r", "--repo", default="", help="only applications from this repository")
+    lst.set_defaults(func=cmd_list)
+
+    delete = appsub.add_parser("delete", parents=[common], help="delete applications")
+    delete.add_argument("names", nargs="+", metavar="NAME")
+    delete.add_argument(
+        "--cascade",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also delete the application's live resources",
+    )
+    delete.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(func=cmd_delete)
+
+
+# -- create ----------------------------------------------------------------------------
+
+
+def _read_documents(path: str) -> list[Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise CLIError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _app_from_flags(args: argparse.Namespace) -> apppb.Application:
+    if not args.name:
+        raise CLIError("app create: give NAME with flags, or -f FILE")
+    app = apppb.Application(api_version="argoproj.io/v1alpha1", kind="Application")
+    app.metadata.name = args.name
+    for label in args.label:
+        key, sep, value = label.partition("=")
+        if not sep:
+            raise CLIError(f"--label {label!r}: expected KEY=VALUE")
+        app.metadata.labels[key] = value
+    spec = app.spec
+    spec.project = args.project
+    spec.source.repo_url = args.repo or ""
+    spec.source.path = args.path or ""
+    spec.source.chart = args.helm_chart or ""
+    spec.source.target_revision = args.revision
+    spec.destination.server = args.dest_server or ""
+    spec.destination.name = args.dest_name or ""
+    spec.destination.namespace = args.dest_namespace
+    if args.sync_policy in ("automated", "auto"):
+        spec.sync_policy.automated.self_heal = args.self_heal
+        spec.sync_policy.automated.prune = args.auto_prune
+    elif args.self_heal or args.auto_prune:
+        raise CLIError("--self-heal and --auto-prune need --sync-policy automated")
+    if args.sync_option:
+        spec.sync_policy.sync_options.extend(args.sync_option)
+    return app
+
+
+def cmd_create(args: argparse.Namespace, client: Client) -> int:
+    if args.file:
+        if args.name or args.repo:
+            raise CLIError("app create: use either -f FILE or NAME with flags, not both")
+        failures = 0
+        docs = _read_documents(args.file)
+        if not docs:
+            raise CLIError(f"{args.file}: no documents")
+        for i, doc in enumerate(docs):
+            label = (
+                doc.get("metadata", {}).get("name")
+                if isinstance(doc, dict) and isinstance(doc.get("metadata"), dict)
+                else None
+            )
+            try:
+                created = client.apps.Create(
+                    apppb.CreateApplicationRequest(manifest=json.dumps(doc, default=str), upsert=args.upsert),
+                    timeout=client.timeout,
+                )
+            except (grpc.RpcError, CLIError) as exc:  # report this document and go on with the others
+                where = f"{args.file} document {i + 1}" + (f" ({label})" if label else "")
+                sys.stderr.write(f"{where}: {error_line(exc, client.address)}\n")
+                failures += 1
+                continue
+            print(f"application '{created.metadata.name}' {'updated' if args.upsert else 'created'}")
+        return 2 if failures else 0
+    created = client.apps.Create(
+        apppb.CreateApplicationRequest(application=_app_from_flags(args), upsert=args.upsert),
+        timeout=client.timeout,
+    )
+    print(f"application '{created.metadata.name}' {'updated' if args.upsert else 'created'}")
+    return 0
+
+
+# -- get / list -----------------------------------------------------------------------
+
+
+def sync_policy_text(app: apppb.Application) -> str:
+    auto = app.spec.sync_policy.automated
+    if not app.spec.sync_policy.HasField("automated") or (auto.HasField("enabled") and not auto.enabled):
+        return "Manual"
+    extras = [n for n, on in (("Prune", auto.prune), ("SelfHeal", auto.self_heal)) if on]
+    return f"Automated ({', '.join(extras)})" if extras else "Automated"
+
+
+def _cluster(app: apppb.Application) -> str:
+    return app.spec.destination.server or app.spec.destination.name
+
+
+def _source(app: apppb.Application) -> apppb.ApplicationSource:
+    return (
+        app.spec.source
+        if app.spec.HasField("source")
+        else (app.spec.sources[0] if app.spec.sources else apppb.ApplicationSource())
+    )
+
+
+def _sync_status_line(app: apppb.Application) -> str:
+    sync = app.status.sync
+    status = sync.status or "Unknown"
+    target = _source(app).target_revision or "HEAD"
+    line = status
+    if sync.revision:
+        line += f" from {target} ({sync.revision[:7]})"
+    if sync.reason and status == "OutOfSync":
+        line += f" ({sync.reason})"
+    return line
+
+
+def cmd_get(args: argparse.Namespace, client: Client) -> int:
+    refresh = "hard" if args.hard_refresh else ("normal" if args.refresh else "")
+    app = client.apps.Get(
+        apppb.GetApplicationRequest(name=args.name, refresh=refresh), timeout=client.timeout
+    )
+    if args.output in ("json", "yaml") or args.show_yaml:
+        dump(to_document(app), "yaml" if args.show_yaml else args.output)
+        return 0
+    src = _source(app)
+    health = app.status.health
+    pairs: list[tuple[str, Any]] = [
+        ("Name", app.metadata.name),
+        ("Project", app.spec.project),
+        ("Server", _cluster(app)),
+        ("Namespace", app.spec.destination.namespace),
+        ("Repo", src.repo_url),
+        ("Target", src.target_revision or "HEAD"),
+        ("Path", src.path) if not src.chart else ("Chart", src.chart),
+        ("Sync Policy", sync_policy_text(app)),
+        ("Sync Status", _sync_status_line(app)),
+        ("Health Status", (health.status or "Unknown") + (f" ({health.message})" if health.message else "")),
+    ]
+    op = app.status.operation_state
+    if op.phase:
+        pairs += [
+            ("Operation", "Sync"),
+            ("Sync Revision", op.sync_result.revision),
+            ("Phase", op.phase),
+            ("Start", op.started_at),
+            ("Finished", op.finished_at),
+            ("Message", op.message),
+        ]
+    print_fields(pairs)
+    if app.status.conditions:
+        print()
+        print_table(
+            ["CONDITION", "MESSAGE", "LAST TRANSITION"],
+            [(c.type, c.message, c.last_transition_time) for c in app.status.conditions],
+        )
+    if app.status.resources:
+        print()
+        rows = [
+            (r.group, r.kind, r.namespace, r.name, r.status, r.health.status, r.hook, r.message)
+            for r in app.status.resources
+        ]
+        print_table(["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE"], rows)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, client: Client) -> int:
+    reply = client.apps.List(
+        apppb.ListApplicationsRequest(projects=args.project, selector=args.selector, repo=args.repo),
+        timeout=client.timeout,
+    )
+    if args.output in ("json", "yaml"):
+        dump([to_document(a) for a in reply.items], args.output)
+        return 0
+    if args.output == "name":
+        for app in reply.items:
+            print(app.metadata.name)
+        return 0
+    rows = []
+    for app in reply.items:
+        src = _source(app)
+        conditions = ",".join(sorted({c.type for c in app.status.conditions})) or "<none>"
+        rows.append(
+            (
+                app.metadata.name,
+                _cluster(app),
+                app.spec.destination.namespace,
+                app.spec.project,
+                app.status.sync.status or "Unknown",
+                app.status.health.status or "Unknown",
+                "Auto-Prune"
+                if app.spec.sync_policy.automated.prune and sync_policy_text(app) != "Manual"
+                else ("Auto" if sync_policy_text(app) != "Manual" else "Manual"),
+                conditions,
+                src.repo_url,
+                src.path or src.chart,
+                src.target_revision or "HEAD",
+            )
+        )
+    print_table(
+        [
+            "NAME",
+            "CLUSTER",
+            "NAMESPACE",
+            "PROJECT",
+            "STATUS",
+            "HEALTH",
+            "SYNCPOLICY",
+            "CONDITIONS",
+            "REPO",
+            "PATH",
+            "TARGET",
+        ],
+        rows,
+    )
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, client: Client) -> int:
+    for name in args.names:
+        if not args.yes and sys.stdin.isatty():
+            what = "and all its resources " if args.cascade else ""
+            answer = input(f"Are you sure you want to delete '{name}' {what}? [y/n] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print(f"application '{name}' not deleted")
+                continue
+        client.apps.Delete(
+            apppb.DeleteApplicationRequest(name=name, cascade=args.cascade), timeout=client.timeout
+        )
+        print(f"application '{name}' deleted")
+    return 0

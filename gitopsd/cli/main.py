@@ -1,0 +1,115 @@
+"""Entry point of the `gitopsd` command.
+
+Client commands (app, version, ...) talk to the daemon over gRPC only. Two commands
+run locally instead: `serve` (the daemon itself) and `sandbox` (the emulated API
+server for tests and the demo); both are imported lazily so that client commands
+start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gitopsd import __version__
+from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.cli import app_cmd
+from gitopsd.cli.client import Client, CLIError, error_line, server_address
+
+
+def _common_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--server", help="daemon address HOST:PORT or unix:///path.sock (env GITOPSD_SERVER)")
+    common.add_argument("--grpc-timeout", type=float, default=60.0, help=argparse.SUPPRESS)
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_parser()
+    parser = argparse.ArgumentParser(
+        prog="gitopsd",
+        description="GitOps continuous delivery for Kubernetes: the daemon and its command-line client.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="run the daemon")
+    from gitopsd.server.cli import add_arguments as add_serve_arguments
+
+    add_serve_arguments(serve)
+    serve.set_defaults(local="serve")
+
+    sandbox = sub.add_parser("sandbox", help="run an emulated Kubernetes API server (tests, demo)")
+    try:
+        from gitopsd.sandbox.cli import add_arguments as add_sandbox_arguments
+
+        add_sandbox_arguments(sandbox)
+    except ImportError:  # pragma: no cover - the sandbox package is part of every install
+        pass
+    sandbox.set_defaults(local="sandbox")
+
+    app_cmd.add_parsers(sub, common)
+
+    version = sub.add_parser("version", parents=[common], help="print the client and server versions")
+    version.add_argument("--client", action="store_true", help="client version only")
+    version.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    version.set_defaults(func=cmd_version)
+    return parser
+
+
+def cmd_version(args: argparse.Namespace, client: Client) -> int:
+    from gitopsd.cli.output import dump
+
+    info: dict[str, object] = {"client": {"version": __version__}}
+    if not args.client:
+        server = client.version.Version(common_pb2.Empty(), timeout=client.timeout)
+        info["server"] = {
+            "version": server.version,
+            "apiVersion": server.api_version,
+            "python": server.python_version,
+            "platform": server.platform,
+            "kubernetesClient": server.kubernetes_client_version,
+            "renderers": dict(server.renderers),
+        }
+    if args.output in ("json", "yaml"):
+        dump(info, args.output)
+        return 0
+    print(f"gitopsd: v{__version__}")
+    if "server" in info:
+        s = info["server"]
+        assert isinstance(s, dict)
+        print(f"gitopsd-server: v{s['version']} ({s['apiVersion']}, python {s['python']}, {s['platform']})")
+        for name, ver in sorted(s["renderers"].items()):
+            print(f"  renderer {name}: {ver}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "local", None) == "serve":
+        from gitopsd.server.cli import run as run_serve
+
+        return run_serve(args)
+    if getattr(args, "local", None) == "sandbox":
+        from gitopsd.sandbox.cli import run as run_sandbox
+
+        return run_sandbox(args)
+    address = server_address(args.server)
+    client = Client(address, timeout=args.grpc_timeout)
+    try:
+        return int(args.func(args, client))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        try:
+            sys.stderr.write(error_line(exc, address) + "\n")
+        except Exception:
+            raise exc from None
+        return getattr(exc, "code", 2) if isinstance(exc, CLIError) else 2
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Output helpers: aligned tables as the argocd CLI prints them, and -o json|yaml."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import yaml
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO = sys.stdout) -> None:
+    cells = [[str(c) for c in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for row in cells:
+        line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row))
+        out.write(line.rstrip() + "\n")
+
+
+def print_fields(pairs: Sequence[tuple[str, Any]], out: TextIO = sys.stdout) -> None:
+    """`Name:               value` lines (the label column is 20 wide, as argocd's)."""
+    for label, value in pairs:
+        out.write(f"{label + ':':<20}{'' if value is None else value}\n".rstrip() + "\n")
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    # Multi-line strings (inline Helm values) print as blocks, as users wrote them.
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def dump(value: Any, fmt: str, out: TextIO = sys.stdout) -> None:
+    if fmt == "json":
+        out.write(json.dumps(value, indent=2, sort_keys=False) + "\n")
+    elif fmt == "yaml":
+        out.write(
+            yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        )
+    else:
+        raise ValueError(fmt)

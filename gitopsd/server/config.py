@@ -1,0 +1,168 @@
+"""The daemon's settings: one place, every key with a default.
+
+Precedence, lowest to highest: defaults, the config file (YAML, --config),
+GITOPSD_* environment variables, command-line flags. Each key's environment
+variable is its dotted path upper-cased with '_' (reconcile.interval ->
+GITOPSD_RECONCILE_INTERVAL). Unknown keys and wrong types are errors that name
+the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class ReconcileConfig:
+    # Seconds between polls of every application (Argo CD's timeout.reconciliation).
+    interval: int = 180
+    # Up to this many seconds added at random per app, so apps do not all fire at once.
+    jitter: int = 30
+    # Worker threads comparing and syncing applications.
+    workers: int = 4
+
+
+@dataclass
+class RenderConfig:
+    timeout: int = 90
+    # Combined bytes of repository files read for one render, and of its output.
+    max_repo_bytes: int = 10 * 1024 * 1024
+    max_output_bytes: int = 10 * 1024 * 1024
+    # Helm valueFiles given as URLs are refused unless this is true.
+    allow_remote_value_files: bool = False
+    # Rendered manifests kept in memory (entries).
+    cache_size: int = 1024
+
+
+@dataclass
+class SidecarsConfig:
+    # Renderer endpoints (unix:///path.sock or host:port). Empty: the daemon starts its own.
+    helm: str = ""
+    kustomize: str = ""
+
+
+@dataclass
+class Config:
+    # gRPC API address: HOST:PORT (port 0 picks a free one) or unix:///path.sock.
+    listen: str = "127.0.0.1:8443"
+    # HTTP address for webhooks, /metrics and /healthz (empty: off).
+    http_listen: str = "127.0.0.1:8080"
+    data_dir: str = "/var/lib/gitopsd"
+    log_level: str = "info"
+    # Seconds in-flight RPCs get to finish on SIGTERM.
+    shutdown_grace: int = 10
+    # The cluster named in-cluster (https://kubernetes.default.svc): a kubeconfig
+    # path, "in-cluster" for the service-account config, or empty for none.
+    kubeconfig: str = ""
+    reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    sidecars: SidecarsConfig = field(default_factory=SidecarsConfig)
+    # Renderer plugins: name -> endpoint; an app selects one with source.plugin.name.
+    plugins: dict[str, str] = field(default_factory=dict)
+    # Per group/kind overrides, as Argo CD's resource.customizations:
+    # {"apps/Deployment": {"health.lua": "..."}}.
+    resource_customizations: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+_LOG_LEVELS = {"debug", "info", "warning", "error"}
+
+
+def _coerce(value: Any, typ: Any, key: str) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
+            return value.lower() in {"true", "1", "yes"}
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if typ is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
+    if typ is str:
+        if isinstance(value, (dict, list)) or value is None:
+            raise ConfigError(f"{key}: expected a string, got {type(value).__name__}")
+        return str(value)
+    if isinstance(value, str) and typ in (dict[str, str], dict[str, dict[str, str]]):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{key}: not valid YAML: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _apply(obj: Any, data: dict[str, Any], prefix: str, env: bool = False) -> None:
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    hints = typing.get_type_hints(type(obj))
+    for key, value in data.items():
+        path = f"{prefix}_{str(key).upper()}" if env else f"{prefix}{key}"
+        f = fields.get(str(key).replace("-", "_"))
+        if f is None:
+            raise ConfigError(f"{path}: unknown config key (known: {', '.join(sorted(fields))})")
+        current = getattr(obj, f.name)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: expected a mapping")
+            _apply(current, value, path if env else path + ".", env)
+        else:
+            setattr(obj, f.name, _coerce(value, hints[f.name], path))
+
+
+def _env_overrides(obj: Any, prefix: str, environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        name = f"{prefix}_{f.name.upper()}"
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            sub = _env_overrides(value, name, environ)
+            if sub:
+                out[f.name] = sub
+        elif name in environ:
+            out[f.name] = environ[name]
+    return out
+
+
+def load_config(
+    path: str | None = None, environ: dict[str, str] | None = None, overrides: dict[str, Any] | None = None
+) -> Config:
+    """Builds the effective config; raises ConfigError naming the bad key."""
+    config = Config()
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path}: expected a mapping at the top level")
+        _apply(config, data, "")
+    env = os.environ if environ is None else environ
+    _apply(config, _env_overrides(config, "GITOPSD", dict(env)), "GITOPSD", env=True)
+    _apply(config, {k: v for k, v in (overrides or {}).items() if v is not None}, "flag --")
+    if config.log_level not in _LOG_LEVELS:
+        raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(sorted(_LOG_LEVELS))}")
+    if config.reconcile.interval < 1:
+        raise ConfigError("reconcile.interval: must be at least 1 second")
+    return config

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything gitopsd, its demo and its tests need, on a fresh Debian machine with
+# Python 3.11: Debian packages (git, systemd for unit checks, docker-registry for OCI chart
+# tests) and a virtualenv in .venv with gitopsd installed editable with its dev extras.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $PY" >&2
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+# Reinstall when pyproject.toml changed since the last install.
+stamp=.venv/.gitopsd-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing gitopsd and its dependencies into .venv" >&2
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
