@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything gitopsd, its demo and its tests need, on a fresh Debian machine with
-# Python 3.11: Debian packages (git, systemd for unit checks, docker-registry for OCI chart
-# tests) and a virtualenv in .venv with gitopsd installed editable with its dev extras.
+# Python 3.11: Debian packages (git, systemd for unit checks, docker-registry for OCI chart tests,
+# openssh-server for the ssh git tests) and a virtualenv in .venv with gitopsd installed editable
+# with its dev extras.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,7 @@ missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   sudo=""

@@ -14,18 +14,19 @@ from collections.abc import Iterable
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from gitopsd.app.events import EventBus
+from gitopsd.app.project_rules import application_denial
+from gitopsd.app.projects import Projects
 from gitopsd.app.selectors import parse_selector
 from gitopsd.app.validation import API_VERSION, validate_application
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.store import Store, dumps, loads, utcnow
 
-DEFAULT_PROJECT = "default"
-
 
 class Applications:
-    def __init__(self, store: Store, events: EventBus | None = None) -> None:
+    def __init__(self, store: Store, events: EventBus | None = None, projects: Projects | None = None) -> None:
         self._store = store
         self._events = events or EventBus()
+        self._projects = projects or Projects(store)
 
     # -- reading ---------------------------------------------------------------
 
@@ -82,19 +83,22 @@ class Applications:
         clean.api_version = clean.api_version or API_VERSION
         clean.kind = clean.kind or "Application"
         if not clean.spec.project:
-            clean.spec.project = DEFAULT_PROJECT
+            clean.spec.project = "default"
         for field in ("uid", "resource_version", "generation", "creation_timestamp"):
             clean.metadata.ClearField(field)  # type: ignore[arg-type]
         return clean
 
     def _check_project(self, app: apppb.Application) -> None:
-        project = app.spec.project
-        if project == DEFAULT_PROJECT:
-            return
-        if self._store.query_one("SELECT 1 FROM projects WHERE name = ?", (project,)) is None:
+        """The project must exist and permit the application's sources and destination."""
+        try:
+            project = self._projects.get(app.spec.project)
+        except NotFound:
             raise InvalidArgument(
-                f"spec.project: project {project!r} does not exist (create it with gitopsd proj create)"
-            )
+                f"spec.project: project {app.spec.project!r} does not exist (create it with gitopsd proj create)"
+            ) from None
+        denial = application_denial(project, app)
+        if denial:
+            raise InvalidArgument(f"spec: {denial}")
 
     def create(self, app: apppb.Application, upsert: bool = False) -> apppb.Application:
         validate_application(app)
@@ -172,15 +176,35 @@ class Applications:
             (clean.spec.project, manifest, self._next_rv(conn), generation, now, clean.metadata.name),
         )
 
-    def set_status(self, name: str, status: apppb.ApplicationStatus) -> apppb.Application:
+    def set_status(
+        self, name: str, status: apppb.ApplicationStatus, read: apppb.Application | None = None
+    ) -> apppb.Application:
+        """read: the application as read before the change; when its row has not changed since (same
+        resourceVersion), the result is built from it instead of reading and parsing the row again."""
         with self._store.transaction() as conn:
-            cur = conn.execute(
-                "UPDATE applications SET status = ?, resource_version = ? WHERE name = ?",
-                (dumps(to_document(status)), self._next_rv(conn), name),
-            )
+            rv = self._next_rv(conn)
+            document = dumps(to_document(status))
+            cur = None
+            if read is not None and read.metadata.resource_version:
+                cur = conn.execute(
+                    "UPDATE applications SET status = ?, resource_version = ? WHERE name = ? AND resource_version = ?",
+                    (document, rv, name, int(read.metadata.resource_version)),
+                )
+            if cur is None or cur.rowcount == 0:
+                read = None  # changed meanwhile (a spec update): write anyway, then read it back
+                cur = conn.execute(
+                    "UPDATE applications SET status = ?, resource_version = ? WHERE name = ?",
+                    (document, rv, name),
+                )
             if cur.rowcount == 0:
                 raise NotFound(f"application {name!r} not found")
-        result = self.get(name)
+        if read is not None:
+            result = apppb.Application()
+            result.CopyFrom(read)
+            result.status.CopyFrom(status)
+            result.metadata.resource_version = str(rv)
+        else:
+            result = self.get(name)
         self._publish("MODIFIED", result)
         return result
 

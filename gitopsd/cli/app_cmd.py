@@ -11,6 +11,7 @@ import grpc
 import yaml
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.cli import app_ops_cmd
 from gitopsd.cli.client import Client, CLIError, error_line
 from gitopsd.cli.output import dump, print_fields, print_table
 from gitopsd.protojson import to_document
@@ -79,17 +80,19 @@ def add_parsers(
     delete.add_argument(
         "--cascade",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="also delete the application's live resources",
+        default=True,
+        help="also delete the application's live resources (the default, as argocd; --no-cascade keeps them)",
     )
     delete.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_delete)
+
+    app_ops_cmd.add_parsers(appsub, common)
 
 
 # -- create ----------------------------------------------------------------------------
 
 
-def _read_documents(path: str) -> list[Any]:
+def read_documents(path: str) -> list[Any]:
     try:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
     except OSError as exc:
@@ -134,7 +137,7 @@ def cmd_create(args: argparse.Namespace, client: Client) -> int:
         if args.name or args.repo:
             raise CLIError("app create: use either -f FILE or NAME with flags, not both")
         failures = 0
-        docs = _read_documents(args.file)
+        docs = read_documents(args.file)
         if not docs:
             raise CLIError(f"{args.file}: no documents")
         for i, doc in enumerate(docs):

@@ -4,8 +4,11 @@ turning gRPC failures into one clear line for the user."""
 from __future__ import annotations
 
 import os
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import grpc
 
@@ -17,21 +20,99 @@ from gitopsd.api.gitopsd.v1 import (
     session_pb2_grpc,
     version_pb2_grpc,
 )
+from gitopsd.cli import userconfig
+from gitopsd.cli.errors import CLIError
 
 DEFAULT_SERVER = "127.0.0.1:8443"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
-class CLIError(Exception):
-    """Printed as-is on stderr; the command exits with `code`."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["CLIError", "Client", "error_line", "server_address"]
 
 
 def server_address(flag: str | None) -> str:
-    return flag or os.environ.get("GITOPSD_SERVER") or DEFAULT_SERVER
+    """--server, then GITOPSD_SERVER, then the server of the last `gitopsd login`, then the default."""
+    return flag or os.environ.get("GITOPSD_SERVER") or userconfig.current_server() or DEFAULT_SERVER
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach and authenticate to one server: flags, then environment, then the user config."""
+
+    token: str = ""
+    ca_pem: bytes | None = None
+    plaintext: bool = False
+    insecure: bool = False
+
+
+def connection_for(
+    address: str,
+    token: str | None = None,
+    server_ca: str | None = None,
+    plaintext: bool = False,
+    insecure: bool = False,
+) -> Connection:
+    entry = userconfig.server_entry(userconfig.load(), address)
+    token = token or os.environ.get("GITOPSD_AUTH_TOKEN") or str(entry.get("auth-token") or "")
+    ca_file = server_ca or os.environ.get("GITOPSD_SERVER_CA") or str(entry.get("server-ca") or "")
+    ca_pem = None
+    if ca_file:
+        try:
+            ca_pem = open(ca_file, "rb").read()
+        except OSError as exc:
+            raise CLIError(f"cannot read the server CA file {ca_file}: {exc.strerror}") from None
+    return Connection(
+        token=token,
+        ca_pem=ca_pem,
+        plaintext=plaintext or _truthy(os.environ.get("GITOPSD_PLAINTEXT")) or bool(entry.get("plaintext")),
+        insecure=insecure or _truthy(os.environ.get("GITOPSD_INSECURE")) or bool(entry.get("insecure")),
+    )
+
+
+def fetch_certificate(address: str, timeout: float = 10.0) -> str:
+    """The PEM certificate the server presents, unverified (for --insecure and trust-on-first-use)."""
+    host, _, port = address.rpartition(":")
+    try:
+        return ssl.get_server_certificate((host.strip("[]"), int(port)), timeout=timeout)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot fetch the TLS certificate of {address}: {exc}") from None
+
+
+def certificate_names(pem: str) -> list[str]:
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return [str(v) for v in san.get_values_for_type(x509.DNSName)] + [
+            str(v) for v in san.get_values_for_type(x509.IPAddress)
+        ]
+    except x509.ExtensionNotFound:
+        return []
+
+
+class _TokenInterceptor(
+    grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor  # type: ignore[misc]
+):
+    """Adds `authorization: Bearer TOKEN` to every call (plaintext channels included)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def _details(self, details: Any) -> Any:
+        metadata = [*(details.metadata or []), ("authorization", f"Bearer {self._token}")]
+        # grpc hands interceptors a namedtuple of call details.
+        return details._replace(metadata=metadata)
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
 
 
 def grpc_target(address: str) -> str:
@@ -44,16 +125,31 @@ def grpc_target(address: str) -> str:
 class Client:
     address: str
     timeout: float = 60.0
+    connection: Connection = Connection()
 
     @cached_property
     def channel(self) -> grpc.Channel:
-        return grpc.insecure_channel(
-            grpc_target(self.address),
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ],
-        )
+        options: list[tuple[str, Any]] = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
+        conn = self.connection
+        target = grpc_target(self.address)
+        if conn.plaintext or self.address.startswith("unix:"):
+            channel = grpc.insecure_channel(target, options=options)
+        else:
+            roots = conn.ca_pem
+            if conn.insecure:
+                # Trust whatever certificate the server presents now (the user asked for it).
+                pem = fetch_certificate(self.address)
+                roots = pem.encode()
+                names = certificate_names(pem)
+                if names:
+                    options.append(("grpc.ssl_target_name_override", names[0]))
+            channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=roots), options=options)
+        if conn.token:
+            channel = grpc.intercept_channel(channel, _TokenInterceptor(conn.token))
+        return channel
 
     @cached_property
     def apps(self) -> application_pb2_grpc.ApplicationServiceStub:
@@ -87,6 +183,14 @@ class Client:
 def describe_rpc_error(err: grpc.RpcError, address: str) -> str:
     code = err.code() if hasattr(err, "code") else None
     details = err.details() if hasattr(err, "details") else str(err)
+    if code == grpc.StatusCode.UNAVAILABLE and any(
+        word in (details or "").lower() for word in ("ssl", "handshake", "certificate", "tls")
+    ):
+        return (
+            f"the TLS certificate of {address} is not trusted: pass --server-ca FILE (or GITOPSD_SERVER_CA), "
+            "run `gitopsd login` to review and save it, or --insecure to skip verification; "
+            "--plaintext for a plaintext listener"
+        )
     if code == grpc.StatusCode.UNAVAILABLE:
         return f"cannot reach the gitopsd daemon at {address}: {details} (is `gitopsd serve` running? set --server or GITOPSD_SERVER)"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:

@@ -14,14 +14,18 @@ from collections.abc import Sequence
 
 from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
-from gitopsd.cli import app_cmd
-from gitopsd.cli.client import Client, CLIError, error_line, server_address
+from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, proj_cmd, repo_cmd
+from gitopsd.cli.client import Client, CLIError, connection_for, error_line, server_address
 
 
 def _common_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--server", help="daemon address HOST:PORT or unix:///path.sock (env GITOPSD_SERVER)")
     common.add_argument("--grpc-timeout", type=float, default=60.0, help=argparse.SUPPRESS)
+    common.add_argument("--auth-token", help="token to use instead of the saved session (env GITOPSD_AUTH_TOKEN)")
+    common.add_argument("--server-ca", help="PEM file to verify the daemon's certificate (env GITOPSD_SERVER_CA)")
+    common.add_argument("--insecure", action="store_true", help="skip verifying the daemon's TLS certificate")
+    common.add_argument("--plaintext", action="store_true", help="talk to a plaintext (non-TLS) listener")
     return common
 
 
@@ -49,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(local="sandbox")
 
     app_cmd.add_parsers(sub, common)
+    cluster_cmd.add_parsers(sub, common)
+    repo_cmd.add_parsers(sub, common)
+    proj_cmd.add_parsers(sub, common)
+    auth_cmd.add_parsers(sub, common)
 
     version = sub.add_parser("version", parents=[common], help="print the client and server versions")
     version.add_argument("--client", action="store_true", help="client version only")
@@ -95,8 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gitopsd.sandbox.cli import run as run_sandbox
 
         return run_sandbox(args)
-    address = server_address(args.server)
-    client = Client(address, timeout=args.grpc_timeout)
+    if getattr(args, "local", None) == "admin-initial-password":
+        return auth_cmd.run_initial_password(args)
+    # `login SERVER` names its server; every other command finds it (flag, env, saved login).
+    address = args.address if getattr(args, "connect_to", None) == "address" else server_address(args.server)
+    try:
+        connection = connection_for(address, args.auth_token, args.server_ca, args.plaintext, args.insecure)
+    except CLIError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.code
+    client = Client(address, timeout=args.grpc_timeout, connection=connection)
     try:
         return int(args.func(args, client))
     except KeyboardInterrupt:

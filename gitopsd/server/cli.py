@@ -18,13 +18,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--http-listen", help="HTTP address for webhooks, /metrics, /healthz (default 127.0.0.1:8080)"
     )
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--plaintext",
+        action="store_true",
+        default=None,
+        help="serve gRPC without TLS (loopback or unix socket only, unless tls.allow_plaintext_non_loopback)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import os
 
+    from gitopsd.logs import setup_logging
     from gitopsd.server.daemon import serve
-    from gitopsd.server.logs import setup_logging
 
     try:
         config = load_config(
@@ -36,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
                 "log_level": args.log_level,
             },
         )
+        if args.plaintext:
+            config.tls.enabled = False
     except ConfigError as exc:
         sys.stderr.write(f"gitopsd serve: config: {exc}\n")
         return 2

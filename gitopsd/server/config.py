@@ -53,6 +53,69 @@ class SidecarsConfig:
 
 
 @dataclass
+class WebhookConfig:
+    """Shared secrets of POST /api/webhook, one per provider (empty: that provider is not checked).
+
+    The keys follow Argo CD's argocd-secret webhook.* keys; the environment (e.g.
+    GITOPSD_WEBHOOK_GITHUB_SECRET) keeps them out of the config file."""
+
+    # Bodies larger than this are refused with 413 before they are read.
+    max_body_bytes: int = 1024 * 1024
+    # Seconds the HTTP listener waits for each read from a client before answering 408.
+    read_timeout: int = 10
+    # GitHub: HMAC-SHA256 of the body in X-Hub-Signature-256.
+    github_secret: str = ""
+    # GitLab: compared with the X-Gitlab-Token header.
+    gitlab_secret: str = ""
+    # Bitbucket Cloud: the webhook's UUID, compared with X-Hook-UUID (as Argo CD's
+    # webhook.bitbucket.uuid), and/or the webhook secret: HMAC-SHA256 in X-Hub-Signature.
+    bitbucket_uuid: str = ""
+    bitbucket_secret: str = ""
+    # Bitbucket Server / Data Center: HMAC-SHA256 in X-Hub-Signature.
+    bitbucketserver_secret: str = ""
+    # Gogs and Gitea: HMAC-SHA256 (hex) in X-Gogs-Signature / X-Gitea-Signature.
+    gogs_secret: str = ""
+    # Azure DevOps: the basic-auth user name and password of the service hook.
+    azuredevops_username: str = ""
+    azuredevops_password: str = ""
+
+
+@dataclass
+class AuthConfig:
+    """Local accounts and sessions (see the README's Security section)."""
+
+    # Lifetime of a login session token, seconds (Argo CD: 24h).
+    session_ttl: int = 24 * 3600
+    # The built-in admin account (role:admin); false disables it and its tokens.
+    admin_enabled: bool = True
+    # Local users: name -> capabilities, as Argo CD's accounts.NAME ("login, apiKey").
+    # Remove an entry to disable the user and every token it holds.
+    accounts: dict[str, str] = field(default_factory=dict)
+    # Brute force: this many failed logins for a user within the window lock it for the
+    # rest of the window (persisted: restarts do not reset it).
+    login_max_failures: int = 5
+    login_failure_window: int = 300
+
+
+@dataclass
+class RbacConfig:
+    # Casbin-style lines: "p, SUBJECT, RESOURCE, ACTION, OBJECT[, allow|deny]" and "g, USER, ROLE".
+    policy: str = ""
+    # Role every authenticated user holds in addition to their own (e.g. role:readonly); empty: none.
+    default_role: str = ""
+
+
+@dataclass
+class TlsConfig:
+    # Serve the gRPC API over TLS (a self-signed certificate in DATA_DIR/tls unless cert_file is set).
+    enabled: bool = True
+    cert_file: str = ""
+    key_file: str = ""
+    # Plaintext (enabled: false or serve --plaintext) is refused on non-loopback addresses unless true.
+    allow_plaintext_non_loopback: bool = False
+
+
+@dataclass
 class Config:
     # gRPC API address: HOST:PORT (port 0 picks a free one) or unix:///path.sock.
     listen: str = "127.0.0.1:8443"
@@ -68,6 +131,10 @@ class Config:
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     sidecars: SidecarsConfig = field(default_factory=SidecarsConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    rbac: RbacConfig = field(default_factory=RbacConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
     # Renderer plugins: name -> endpoint; an app selects one with source.plugin.name.
     plugins: dict[str, str] = field(default_factory=dict)
     # Per group/kind overrides, as Argo CD's resource.customizations:
@@ -163,6 +230,16 @@ def load_config(
     _apply(config, {k: v for k, v in (overrides or {}).items() if v is not None}, "flag --")
     if config.log_level not in _LOG_LEVELS:
         raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(sorted(_LOG_LEVELS))}")
+    if config.webhook.max_body_bytes < 1:
+        raise ConfigError("webhook.max_body_bytes: must be at least 1")
+    if config.webhook.read_timeout < 1:
+        raise ConfigError("webhook.read_timeout: must be at least 1 second")
     if config.reconcile.interval < 1:
         raise ConfigError("reconcile.interval: must be at least 1 second")
+    if config.auth.session_ttl < 60:
+        raise ConfigError("auth.session_ttl: must be at least 60 seconds")
+    if config.auth.login_max_failures < 1 or config.auth.login_failure_window < 1:
+        raise ConfigError("auth.login_max_failures and auth.login_failure_window: must be at least 1")
+    if bool(config.tls.cert_file) != bool(config.tls.key_file):
+        raise ConfigError("tls.cert_file and tls.key_file: set both or neither")
     return config

@@ -32,15 +32,42 @@ from gitopsd.api.gitopsd.v1 import (
     version_pb2_grpc,
 )
 from gitopsd.app.applications import Applications
+from gitopsd.app.clusters import Clusters
+from gitopsd.app.connections import Connections
+from gitopsd.app.controller import AppController, ControllerSettings
 from gitopsd.app.events import EventBus
+from gitopsd.app.livewatch import LiveWatches
+from gitopsd.app.operations import HistoryStore, OperationStore
 from gitopsd.app.projects import Projects
+from gitopsd.app.repo_checks import check_repository
+from gitopsd.app.repositories import Repositories
+from gitopsd.app.scheduler import Reconciler
+from gitopsd.auth.accounts import Accounts, AuthSettings
+from gitopsd.auth.authorizer import Authorizer
+from gitopsd.auth.rbac import Policy
+from gitopsd.engine.health import LuaHealthChecks
+from gitopsd.kube.client import KubeClient
+from gitopsd.kube.credentials import ClusterCredentials, KubeconfigError, from_kubeconfig
+from gitopsd.kube.incluster import in_cluster_credentials
+from gitopsd.logs import fields
+from gitopsd.server import tls
+from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.config import Config
-from gitopsd.server.logs import fields
+from gitopsd.server.http import HttpHandlers, HttpServer
+from gitopsd.server.metrics import Metrics
+from gitopsd.server.metrics import Sources as MetricSources
 from gitopsd.server.notify import sd_notify
+from gitopsd.server.permissions import Lookups
 from gitopsd.server.servicers.application import ApplicationServicer
-from gitopsd.server.servicers.base import not_yet
+from gitopsd.server.servicers.cluster import ClusterServicer
 from gitopsd.server.servicers.project import ProjectServicer
+from gitopsd.server.servicers.repository import RepositoryServicer
+from gitopsd.server.servicers.session import AccountServicer, SessionServicer
 from gitopsd.server.servicers.version import VersionServicer
+from gitopsd.sources.gitcache import RepoCache
+from gitopsd.sources.render import SourceRenderer
+from gitopsd.sources.safety import Limits
+from gitopsd.sources.sidecars import SidecarConfig, SidecarSupervisor
 from gitopsd.store import Store
 
 log = logging.getLogger("gitopsd.server")
@@ -66,6 +93,18 @@ class Daemon:
     config: Config
     store: Store = field(init=False)
     events: EventBus = field(init=False)
+    clusters: Clusters = field(init=False)
+    repos: Repositories = field(init=False)
+    repo_cache: RepoCache = field(init=False)
+    sidecars: SidecarSupervisor = field(init=False)
+    renderer: SourceRenderer = field(init=False)
+    connections: Connections = field(init=False)
+    controller: AppController = field(init=False)
+    reconciler: Reconciler = field(init=False)
+    live: LiveWatches = field(init=False)
+    metrics: Metrics = field(init=False)
+    accounts: Accounts = field(init=False)
+    http: HttpServer | None = field(init=False, default=None)
     address: str = field(init=False, default="")
     _server: grpc.Server = field(init=False)
     _health: health.HealthServicer = field(init=False)
@@ -76,8 +115,90 @@ class Daemon:
         data.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.store = Store.open_data_dir(data)
         self.events = EventBus()
-        apps = Applications(self.store, self.events)
         projects = Projects(self.store)
+        apps = Applications(self.store, self.events, projects)
+        self.clusters = Clusters(self.store, self._probe_cluster)
+        auth = self.config.auth
+        self.accounts = Accounts(
+            self.store,
+            data,
+            AuthSettings(
+                session_ttl=auth.session_ttl,
+                admin_enabled=auth.admin_enabled,
+                accounts=dict(auth.accounts),
+                max_failures=auth.login_max_failures,
+                failure_window=auth.login_failure_window,
+            ),
+            projects,
+        )
+        if self.accounts.ensure_admin():
+            log.info("admin account created", extra=fields(initial_password="gitopsd admin initial-password"))
+        authorizer = Authorizer(
+            Policy.parse(self.config.rbac.policy), self.config.rbac.default_role, projects
+        )
+        self._register_in_cluster()
+        self.repos = Repositories(
+            self.store, lambda url, kind, creds: check_repository(self.repo_cache, url, kind, creds)
+        )
+        cfg = self.config
+        # One ls-remote per repository per reconcile interval, however many apps use it.
+        self.repo_cache = RepoCache(
+            data / "git", self.repos.credentials_for, ls_remote_ttl=float(cfg.reconcile.interval)
+        )
+        self.sidecars = SidecarSupervisor(
+            SidecarConfig(
+                socket_dir=data / "run" / "renderers",
+                endpoints={
+                    k: v for k, v in (("helm", cfg.sidecars.helm), ("kustomize", cfg.sidecars.kustomize)) if v
+                },
+                plugins=dict(cfg.plugins),
+                render_timeout=float(cfg.render.timeout),
+            )
+        )
+        self.sidecars.start(wait=False)
+        limits = Limits(
+            max_repo_bytes=cfg.render.max_repo_bytes,
+            max_output_bytes=cfg.render.max_output_bytes,
+            render_timeout=float(cfg.render.timeout),
+            value_file_url_schemes=("http", "https") if cfg.render.allow_remote_value_files else (),
+        )
+        self.renderer = SourceRenderer(
+            self.repo_cache, self.sidecars, limits, cfg.render.cache_size, self.repos.credentials_for
+        )
+        self.connections = Connections(self.clusters, data / "kube-cache")
+        self.clusters.on_change.append(self.connections.forget)
+        lua = {
+            gk: c.get("health.lua", "")
+            for gk, c in cfg.resource_customizations.items()
+            if c.get("health.lua")
+        }
+        self.controller = AppController(
+            apps,
+            self.renderer,
+            self.connections,
+            OperationStore(self.store),
+            HistoryStore(self.store),
+            self.events,
+            projects,
+            ControllerSettings(health_checks=LuaHealthChecks(lua) if lua else None),
+        )
+        self.metrics = Metrics(
+            MetricSources(
+                apps.list, self.repo_cache.all_stats, self.renderer.counters, self.accounts.login_failures_total
+            )
+        )
+        self.controller.on_reconciled.append(self.metrics.observe_reconcile)
+        self.controller.on_operation_finished.append(self.metrics.observe_operation)
+        self.controller.recover()
+        self.reconciler = Reconciler(
+            self.controller,
+            self.repo_cache,
+            cfg.reconcile.interval,
+            cfg.reconcile.jitter,
+            cfg.reconcile.workers,
+        )
+        self.live = LiveWatches(self.connections, self.reconciler.refresh_soon)
+        self.reconciler.on_refreshed.append(self.live.ensure)
 
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="grpc"),
@@ -86,24 +207,34 @@ class Daemon:
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
             ],
+            interceptors=[
+                AuthInterceptor(
+                    self.accounts,
+                    authorizer,
+                    Lookups(
+                        app_project=lambda name: apps.get(name).spec.project or "default",
+                        cluster_server=lambda name: self.clusters.get(name=name).server,
+                    ),
+                )
+            ],
         )
         application_pb2_grpc.add_ApplicationServiceServicer_to_server(
-            ApplicationServicer(apps, self.events), server
+            ApplicationServicer(apps, self.events, self.controller, self.reconciler), server
         )
-        project_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(projects), server)
-        cluster_pb2_grpc.add_ClusterServiceServicer_to_server(
-            not_yet(cluster_pb2_grpc.ClusterServiceServicer, "cluster management")(), server
+        project_pb2_grpc.add_ProjectServiceServicer_to_server(
+            ProjectServicer(projects, self.accounts), server
         )
+        cluster_pb2_grpc.add_ClusterServiceServicer_to_server(ClusterServicer(self.clusters), server)
         repository_pb2_grpc.add_RepositoryServiceServicer_to_server(
-            not_yet(repository_pb2_grpc.RepositoryServiceServicer, "repository management")(), server
+            RepositoryServicer(self.repos, self.repo_cache), server
         )
         session_pb2_grpc.add_SessionServiceServicer_to_server(
-            not_yet(session_pb2_grpc.SessionServiceServicer, "authentication")(), server
+            SessionServicer(self.accounts, authorizer), server
         )
-        session_pb2_grpc.add_AccountServiceServicer_to_server(
-            not_yet(session_pb2_grpc.AccountServiceServicer, "accounts")(), server
+        session_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(self.accounts), server)
+        version_pb2_grpc.add_VersionServiceServicer_to_server(
+            VersionServicer(self._renderer_versions), server
         )
-        version_pb2_grpc.add_VersionServiceServicer_to_server(VersionServicer(), server)
 
         self._health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -115,35 +246,113 @@ class Daemon:
             ],
             server,
         )
-        self.address = self._bind(server, self.config.listen)
+        if cfg.http_listen:
+            # Bound before the gRPC port, so a taken HTTP port fails the start cleanly.
+            self.http = HttpServer(
+                cfg.http_listen,
+                HttpHandlers(
+                    cfg.webhook,
+                    self.metrics,
+                    apps.list,
+                    lambda name: self.reconciler.refresh_soon(name, resolve=True),
+                ),
+            )
+        self.address = self._bind(server, self.config.listen, self._server_credentials())
         server.start()
         self._server = server
         for name in ["", *SERVICE_NAMES]:
             self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.reconciler.start()
+        if self.http is not None:
+            self.http.start()
+            self._write_run_file("http.addr", self.http.address)
         self._write_address()
-        log.info("serving", extra=fields(grpc=self.address, data_dir=str(data), version=__version__))
+        log.info(
+            "serving",
+            extra=fields(
+                grpc=self.address,
+                http=self.http.address if self.http else "off",
+                data_dir=str(data),
+                version=__version__,
+            ),
+        )
         sd_notify(f"READY=1\nSTATUS=serving gRPC on {self.address}")
 
+    def _renderer_versions(self) -> dict[str, str]:
+        versions = {}
+        for name in self.sidecars.names():
+            try:
+                caps = self.sidecars.client(name).capabilities()
+                versions[name] = caps.version
+            except Exception as exc:  # a renderer that is down says so instead of failing `version`
+                versions[name] = f"unavailable ({type(exc).__name__})"
+        return versions
+
+    def _probe_cluster(self, creds: ClusterCredentials) -> str:
+        with KubeClient(creds, self.config.data_path / "kube-cache", timeout=5.0) as client:
+            return client.check()
+
+    def _register_in_cluster(self) -> None:
+        source = self.config.kubeconfig
+        if not source:
+            return
+        try:
+            creds = in_cluster_credentials() if source == "in-cluster" else from_kubeconfig(source)
+        except KubeconfigError as exc:
+            raise ValueError(f"kubeconfig: {exc}") from None
+        self.clusters.register_in_cluster(creds)
+        log.info("in-cluster registered", extra=fields(connects_to=creds.server))
+
+    def _server_credentials(self) -> grpc.ServerCredentials | None:
+        """TLS credentials, or None for plaintext (refused off loopback unless configured)."""
+        cfg, listen = self.config.tls, self.config.listen
+        # Unix sockets are plaintext: the socket's file mode guards them (tokens are still required).
+        if not cfg.enabled or listen.startswith("unix:"):
+            tls.check_plaintext(listen, cfg.allow_plaintext_non_loopback)
+            (self.config.data_path / "run" / "grpc.crt").unlink(missing_ok=True)
+            return None
+        if cfg.cert_file:
+            cert = tls.configured(cfg.cert_file, cfg.key_file)
+        else:
+            host = listen.rpartition(":")[0].strip("[]")
+            cert = tls.self_signed(
+                self.config.data_path / "tls", [host] if host not in ("", "0.0.0.0", "::") else []
+            )
+        # Public: lets scripts and tests on this host trust the daemon (--server-ca).
+        self._write_run_file("grpc.crt", cert.cert_pem.decode().strip())
+        return grpc.ssl_server_credentials([(cert.key_pem, cert.cert_pem)])
+
     @staticmethod
-    def _bind(server: grpc.Server, listen: str) -> str:
+    def _bind(server: grpc.Server, listen: str, credentials: grpc.ServerCredentials | None = None) -> str:
         if listen.startswith("unix:"):
             path = Path(listen.removeprefix("unix://").removeprefix("unix:"))
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_socket():
                 path.unlink()  # a stale socket from a crash
-            server.add_insecure_port(f"unix:{path}")
+            server.add_insecure_port(f"unix:{path}")  # plaintext by design, see _server_credentials
             os.chmod(path, 0o660)
             return f"unix://{path}"
         host, _, port = listen.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"listen: {listen!r} is not HOST:PORT or unix:///path")
         try:
-            bound = server.add_insecure_port(listen)
+            bound = (
+                server.add_secure_port(listen, credentials)
+                if credentials is not None
+                else server.add_insecure_port(listen)
+            )
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {listen}: {exc}") from None
         if bound == 0:
             raise OSError(f"cannot listen on {listen} (address in use or not available)")
         return f"{host}:{bound}"
+
+    def _write_run_file(self, name: str, text: str) -> None:
+        run = self.config.data_path / "run"
+        run.mkdir(exist_ok=True)
+        tmp = run / f"{name}.tmp"
+        tmp.write_text(text + "\n")
+        tmp.replace(run / name)
 
     def _write_address(self) -> None:
         # Lets scripts and tests that ask for port 0 find the real address.
@@ -160,14 +369,21 @@ class Daemon:
         sd_notify("STOPPING=1")
         log.info("stopping", extra=fields(grace_seconds=self.config.shutdown_grace))
         self._health.enter_graceful_shutdown()
+        if self.http is not None:
+            self.http.begin_stop()  # /healthz says 503 from now on
+        self.reconciler.stop()
+        self.live.close()
         self.events.close()
         # In-flight RPCs get the grace period; new ones are refused from now on.
         self._server.stop(self.config.shutdown_grace).wait()
+        if self.http is not None:
+            self.http.stop()
+        self.controller.close(timeout=self.config.shutdown_grace)
+        self.sidecars.stop()
+        self.connections.close()
         self.store.close()
-        try:
-            (self.config.data_path / "run" / "grpc.addr").unlink()
-        except FileNotFoundError:
-            pass
+        for run_file in ("grpc.addr", "http.addr"):
+            (self.config.data_path / "run" / run_file).unlink(missing_ok=True)
         log.info("stopped")
 
     def wait(self) -> None:

@@ -14,10 +14,16 @@ Migration = Callable[[sqlite3.Connection], None]
 
 
 def _run(conn: sqlite3.Connection, script: str) -> None:
-    # executescript() would COMMIT the surrounding transaction: run statements one by one.
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    # executescript() would COMMIT the surrounding transaction: run statements one by one,
+    # splitting where SQLite itself says a statement is complete (so `;` in comments is safe).
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            conn.execute(buffer)
+            buffer = ""
+    if buffer.strip():
+        raise sqlite3.OperationalError(f"incomplete statement in migration: {buffer.strip()[:80]}")
 
 
 def _v1_core(conn: sqlite3.Connection) -> None:
@@ -103,6 +109,35 @@ def _v2_audit(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_core, _v2_audit]
+def _v3_auth(conn: sqlite3.Connection) -> None:
+    """Local accounts, revoked tokens and failed logins (kept so a restart does not reset them)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE accounts (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT,              -- Argon2id, never returned by the API
+            password_mtime INTEGER NOT NULL DEFAULT 0,
+            tokens TEXT NOT NULL DEFAULT '[]', -- API keys issued: [{id, iat, exp}], never the tokens
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE revoked_tokens (
+            token_id TEXT PRIMARY KEY,
+            subject TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,     -- 0: never (rows of expired tokens can be dropped)
+            revoked_at TEXT NOT NULL
+        );
+        CREATE TABLE login_attempts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            username TEXT NOT NULL,
+            attempted_at REAL NOT NULL       -- failed attempts only, unix seconds
+        );
+        CREATE INDEX login_attempts_user ON login_attempts(username, attempted_at);
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_core, _v2_audit, _v3_auth]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
-from gitopsd.api.gitopsd.v1 import cluster_pb2, cluster_pb2_grpc, common_pb2, version_pb2_grpc
+from gitopsd.api.gitopsd.v1 import common_pb2, session_pb2, session_pb2_grpc, version_pb2_grpc
 
 SEED_APP = {
     "apiVersion": "argoproj.io/v1alpha1",
@@ -170,12 +170,15 @@ def test_invalid_applications_are_refused_and_nothing_is_stored(
         assert list(stub.List(apppb.ListApplicationsRequest(), timeout=5).items) == []
 
 
-def test_rpcs_of_features_not_landed_say_so(daemon: DaemonProcess) -> None:
-    with daemon.channel() as channel:
+def test_login_with_a_wrong_password_is_refused(daemon: DaemonProcess) -> None:
+    # (SessionService was the last service answering UNIMPLEMENTED; tests/auth covers it in depth.)
+    with daemon.channel(token="") as channel:
         with pytest.raises(grpc.RpcError) as err:
-            cluster_pb2_grpc.ClusterServiceStub(channel).List(cluster_pb2.ListClustersRequest(), timeout=5)
-        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert "ClusterService.List is not implemented" in err.value.details()
+            session_pb2_grpc.SessionServiceStub(channel).Create(
+                session_pb2.CreateSessionRequest(username="admin", password="not-the-password"), timeout=5
+            )
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert err.value.details() == "invalid username or password"
 
 
 def test_version(daemon: DaemonProcess) -> None:

@@ -6,32 +6,57 @@ import queue
 from collections.abc import Iterator
 
 import grpc
+import yaml
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
 from gitopsd.app.applications import Applications
+from gitopsd.app.controller import AppController
 from gitopsd.app.documents import parse_manifest
-from gitopsd.app.errors import InvalidArgument
+from gitopsd.app.errors import InvalidArgument, Unavailable
 from gitopsd.app.events import EventBus
-from gitopsd.server.servicers.base import rpc, unimplemented
+from gitopsd.app.scheduler import Reconciler
+from gitopsd.auth.context import current_username
+from gitopsd.engine.compare import ResourceComparison
+from gitopsd.kube.errors import KubeError
+from gitopsd.server.servicers.base import rpc
+from gitopsd.sources.errors import SourceError
+from gitopsd.store import utcnow
 
-# RPCs that need the reconcile/sync engine; they answer UNIMPLEMENTED until it lands.
-_NOT_YET = {
-    "Sync": "sync operations",
-    "Diff": "live-state comparison",
-    "ManagedResources": "live-state comparison",
-    "Manifests": "rendering",
-    "History": "sync history",
-    "Rollback": "sync history",
-    "Refresh": "reconciliation",
-    "TerminateOperation": "sync operations",
-}
+MAX_LOCAL_FILES_BYTES = 10 * 1024 * 1024
+
+
+def _yaml(obj: dict | None) -> str:  # type: ignore[type-arg]
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False) if obj else ""
+
+
+def resource_diff(r: ResourceComparison) -> apppb.ResourceDiff:
+    item = apppb.ResourceDiff(
+        group=r.key.group,
+        version=r.key.version,
+        kind=r.key.kind,
+        namespace=r.key.namespace,
+        name=r.key.name,
+        live_state=_yaml(r.live_yaml_obj),
+        target_state=_yaml(r.target_yaml_obj),
+        diff=r.diff,
+        status=r.status,
+        hook=bool(r.hook),
+    )
+    if r.health is not None:
+        item.health.status = r.health.status.value
+        item.health.message = r.health.message
+    return item
 
 
 class ApplicationServicer(appgrpc.ApplicationServiceServicer):
-    def __init__(self, apps: Applications, events: EventBus) -> None:
+    def __init__(
+        self, apps: Applications, events: EventBus, controller: AppController, reconciler: Reconciler
+    ) -> None:
         self._apps = apps
         self._events = events
+        self._controller = controller
+        self._reconciler = reconciler
 
     @staticmethod
     def _application_of(
@@ -46,16 +71,27 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
             raise InvalidArgument("application: required")
         return request.application
 
+    @staticmethod
+    def _initiator(context: grpc.ServicerContext, kind: str = "user") -> apppb.OperationInitiator:
+        # The authenticated caller (set by the auth interceptor): a user or proj:PROJECT:ROLE.
+        return apppb.OperationInitiator(username=current_username("admin"), automated=False, kind=kind)
+
+    # -- CRUD ------------------------------------------------------------------------
+
     @rpc
     def Create(
         self, request: apppb.CreateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        return self._apps.create(self._application_of(request), upsert=request.upsert)
+        app = self._apps.create(self._application_of(request), upsert=request.upsert)
+        self._reconciler.track(app.metadata.name)
+        return app
 
     @rpc
     def Get(self, request: apppb.GetApplicationRequest, context: grpc.ServicerContext) -> apppb.Application:
         if request.refresh not in ("", "normal", "hard"):
             raise InvalidArgument(f"refresh: {request.refresh!r} is not one of normal, hard")
+        if request.refresh:
+            return self._controller.refresh(request.name, hard=request.refresh == "hard")
         return self._apps.get(request.name)
 
     @rpc
@@ -68,18 +104,145 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
     def Update(
         self, request: apppb.UpdateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        return self._apps.update(self._application_of(request))
+        app = self._apps.update(self._application_of(request))
+        self._reconciler.refresh_soon(app.metadata.name)
+        return app
 
     @rpc
     def Delete(
         self, request: apppb.DeleteApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.DeleteApplicationResponse:
-        if request.propagation_policy not in ("", "foreground", "background", "orphan"):
-            raise InvalidArgument(
-                f"propagationPolicy: {request.propagation_policy!r} is not foreground, background or orphan"
-            )
+        policy = request.propagation_policy or "foreground"
+        if policy not in ("foreground", "background", "orphan"):
+            raise InvalidArgument(f"propagationPolicy: {policy!r} is not foreground, background or orphan")
+        app = self._apps.get(request.name)
+        if request.cascade and policy != "orphan":
+            self._controller.delete_resources(app, propagation=policy.capitalize())
+        self._reconciler.untrack(request.name)
+        self._controller.on_deleted(request.name)
         self._apps.delete(request.name)
         return apppb.DeleteApplicationResponse()
+
+    # -- comparing and rendering -------------------------------------------------------
+
+    @rpc
+    def Refresh(
+        self, request: apppb.RefreshApplicationRequest, context: grpc.ServicerContext
+    ) -> apppb.Application:
+        return self._controller.refresh(request.name, hard=request.hard)
+
+    @rpc
+    def Manifests(
+        self, request: apppb.ManifestsRequest, context: grpc.ServicerContext
+    ) -> apppb.ManifestsResponse:
+        import json
+
+        app = self._apps.get(request.name)
+        try:
+            render = self._controller.render(app, revision=request.revision or None)
+        except SourceError as exc:
+            raise Unavailable(f"rendering failed: {exc}") from None
+        reply = apppb.ManifestsResponse(
+            manifests=[json.dumps(m, sort_keys=True) for m in render.manifests],
+            revision=render.revision,
+            source_type=render.source_type,
+            warnings=render.warnings,
+        )
+        if render.commit is not None:
+            c = render.commit
+            reply.commit.sha, reply.commit.author, reply.commit.date, reply.commit.message = (
+                c.sha,
+                c.author,
+                c.date,
+                c.message,
+            )
+        return reply
+
+    @rpc
+    def Diff(
+        self, request: apppb.DiffApplicationRequest, context: grpc.ServicerContext
+    ) -> apppb.DiffApplicationResponse:
+        app = self._apps.get(request.name)
+        local = None
+        if request.local_files:
+            total = sum(len(f.content) for f in request.local_files)
+            if total > MAX_LOCAL_FILES_BYTES:
+                raise InvalidArgument(
+                    f"local files: {total} bytes is over the {MAX_LOCAL_FILES_BYTES}-byte limit"
+                )
+            local = {f.path: f.content for f in request.local_files}
+        try:
+            render = self._controller.render(
+                app,
+                revision=request.revision or None,
+                local_files=local,
+                local_path=request.local_path or ".",
+            )
+            _, comparison = self._controller.compare(app, render)
+        except SourceError as exc:
+            raise InvalidArgument(f"rendering failed: {exc}") from None
+        except KubeError as exc:
+            raise Unavailable(f"cluster: {exc}") from None
+        items = [resource_diff(r) for r in comparison.result.resources]
+        modified = any(
+            i.diff or i.status in ("OutOfSync", "Missing", "Extraneous") for i in items if not i.hook
+        )
+        return apppb.DiffApplicationResponse(items=items, modified=modified, revision=render.revision)
+
+    @rpc
+    def ManagedResources(
+        self, request: apppb.ManagedResourcesRequest, context: grpc.ServicerContext
+    ) -> apppb.ManagedResourcesResponse:
+        app = self._apps.get(request.name)
+        try:
+            render = self._controller.render(app)
+            _, comparison = self._controller.compare(app, render)
+        except SourceError as exc:
+            raise Unavailable(f"rendering failed: {exc}") from None
+        except KubeError as exc:
+            raise Unavailable(f"cluster: {exc}") from None
+        items = [
+            resource_diff(r)
+            for r in comparison.result.resources
+            if (not request.kind or r.key.kind == request.kind)
+            and (not request.group or r.key.group == request.group)
+            and (not request.namespace or r.key.namespace == request.namespace)
+            and (not request.resource_name or r.key.name == request.resource_name)
+        ]
+        return apppb.ManagedResourcesResponse(items=items)
+
+    # -- operations ------------------------------------------------------------------------
+
+    @rpc
+    def Sync(self, request: apppb.SyncApplicationRequest, context: grpc.ServicerContext) -> apppb.Application:
+        for i, r in enumerate(request.resources):
+            if not r.kind or not r.name:
+                raise InvalidArgument(f"resources[{i}]: kind and name are required (GROUP:KIND:NAME)")
+        return self._controller.sync(request, self._initiator(context))
+
+    @rpc
+    def TerminateOperation(
+        self, request: apppb.TerminateOperationRequest, context: grpc.ServicerContext
+    ) -> apppb.TerminateOperationResponse:
+        self._controller.terminate(request.name)
+        return apppb.TerminateOperationResponse()
+
+    @rpc
+    def History(self, request: apppb.HistoryRequest, context: grpc.ServicerContext) -> apppb.HistoryResponse:
+        self._apps.get(request.name)
+        return apppb.HistoryResponse(items=self._controller.history.list(request.name))
+
+    @rpc
+    def Rollback(
+        self, request: apppb.RollbackApplicationRequest, context: grpc.ServicerContext
+    ) -> apppb.Application:
+        return self._controller.rollback(
+            request.name,
+            request.id,
+            request.dry_run,
+            request.prune,
+            self._initiator(context, kind="rollback"),
+        )
 
     def Watch(
         self, request: apppb.WatchApplicationsRequest, context: grpc.ServicerContext
@@ -89,7 +252,7 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
             if request.send_initial:
                 apps = [self._apps.get(request.name)] if request.name else self._apps.list(request.projects)
                 for app in apps:
-                    yield apppb.ApplicationEvent(type="ADDED", application=app)
+                    yield apppb.ApplicationEvent(type="ADDED", application=app, timestamp=utcnow())
             while context.is_active():
                 try:
                     event = sub.queue.get(timeout=1.0)
@@ -98,9 +261,12 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
                 if event is None:  # the daemon is stopping
                     return
                 yield event
+        except Exception as exc:  # e.g. NotFound for send_initial of a missing app
+            from gitopsd.app.errors import AppError
+            from gitopsd.server.servicers.base import status_for
+
+            if isinstance(exc, AppError):
+                context.abort(status_for(exc), str(exc))
+            raise
         finally:
             self._events.unsubscribe(sub)
-
-
-for _name, _feature in _NOT_YET.items():
-    setattr(ApplicationServicer, _name, unimplemented("ApplicationService", _name, _feature))

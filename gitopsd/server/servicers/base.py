@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 
 import grpc
 
-from gitopsd import __version__
 from gitopsd.app import errors
+from gitopsd.logs import fields
 from gitopsd.protojson import DocumentError
-from gitopsd.server.logs import fields
 
 log = logging.getLogger("gitopsd.api")
 
@@ -57,26 +56,3 @@ def rpc(method: F) -> F:
             )
 
     return wrapper  # type: ignore[return-value]
-
-
-def unimplemented(service: str, name: str, feature: str) -> Callable[..., Any]:
-    """A servicer method answering UNIMPLEMENTED with a message naming the missing feature."""
-
-    def method(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(
-            grpc.StatusCode.UNIMPLEMENTED,
-            f"{service}.{name} is not implemented in gitopsd {__version__} ({feature} has not landed yet)",
-        )
-
-    return method
-
-
-def not_yet(servicer_base: type, feature: str) -> type:
-    """A servicer whose every RPC answers UNIMPLEMENTED."""
-    service = servicer_base.__name__.removesuffix("Servicer")
-    methods = {
-        n: unimplemented(service, n, feature)
-        for n in dir(servicer_base)
-        if not n.startswith("_") and callable(getattr(servicer_base, n))
-    }
-    return type(f"NotYet{servicer_base.__name__}", (servicer_base,), methods)

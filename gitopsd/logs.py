@@ -1,4 +1,4 @@
-"""Structured logging: one logfmt line per event on stderr, which journald keeps as-is.
+"""Structured logging for every gitopsd process: one logfmt line per event on stderr (journald keeps it as-is).
 
 Use `log.info("message", extra=fields(key=value))`. Values are quoted when needed;
 newlines are escaped so one event is always one line.

@@ -1,0 +1,160 @@
+"""Repositories with credentials: Git repositories, Helm chart repositories, OCI registries.
+
+Public repositories need no entry. An entry holds credentials (kept in the
+`secret` column, never returned) and the last connection check. The sources
+layer finds credentials through `credentials_for(url)`, matching any spelling of
+the same repository (trailing .git, scp-style ssh, host case).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.api.gitopsd.v1 import repository_pb2 as repopb
+from gitopsd.app.errors import AlreadyExists, InvalidArgument, NotFound
+from gitopsd.app.secrets import encode_secret, secret_str
+from gitopsd.protojson import parse_document, to_document
+from gitopsd.sources.gitauth import RepoCredentials
+from gitopsd.sources.giturl import normalize_repo_url, redact_url, split_credentials
+from gitopsd.store import Store, dumps, loads, utcnow
+
+# Checks that a repository answers with these credentials; raises with a clean message when not.
+RepoCheck = Callable[[str, str, RepoCredentials | None], None]
+
+REPO_TYPES = ("git", "helm", "oci")
+
+
+def _key(url: str) -> str:
+    return normalize_repo_url(url)
+
+
+class Repositories:
+    def __init__(self, store: Store, check: RepoCheck) -> None:
+        self._store = store
+        self._check = check
+
+    def add(self, repo: repopb.Repository, upsert: bool = False) -> repopb.Repository:
+        url = repo.repo.strip()
+        if not url:
+            raise InvalidArgument("repo: required (the repository URL)")
+        _, user_in_url, password_in_url = split_credentials(url)
+        if password_in_url:
+            # A password in the URL would end up in logs and replies: take it as a credential instead.
+            raise InvalidArgument("repo: the URL embeds a password; pass --username/--password instead")
+        kind = repo.type or ("oci" if url.startswith("oci://") else "git")
+        if kind not in REPO_TYPES:
+            raise InvalidArgument(f"type: {kind!r} is not one of {', '.join(REPO_TYPES)}")
+        if kind == "helm" and not re.match(r"^https?://", url):
+            raise InvalidArgument(
+                f"repo: a Helm chart repository URL must be http(s), got {redact_url(url)!r}"
+            )
+        if repo.ssh_private_key and "PRIVATE KEY" not in repo.ssh_private_key:
+            raise InvalidArgument("sshPrivateKey: not a PEM/OpenSSH private key")
+        if repo.password and not (repo.username or user_in_url):
+            raise InvalidArgument("username: required with a password")
+        public = repopb.Repository(
+            repo=url,
+            type=kind,
+            name=repo.name,
+            project=repo.project,
+            insecure=repo.insecure,
+            enable_oci=repo.enable_oci or kind == "oci",
+            insecure_oci_force_http=repo.insecure_oci_force_http,
+        )
+        secret = encode_secret(
+            {
+                "username": repo.username or (user_in_url or ""),
+                "password": repo.password,
+                "sshPrivateKey": repo.ssh_private_key,
+                "tlsClientCertData": repo.tls_client_cert_data,
+                "tlsClientCertKey": repo.tls_client_cert_key,
+            }
+        )
+        key = _key(url)
+        now = utcnow()
+        with self._store.transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM repositories WHERE key = ?", (key,)).fetchone()
+            if exists and not upsert:
+                raise AlreadyExists(
+                    f"repository {redact_url(url)} already exists (use --upsert to replace it)"
+                )
+            conn.execute(
+                "INSERT INTO repositories (key, url, manifest, secret, info, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET url = excluded.url, manifest = excluded.manifest, secret = excluded.secret, "
+                "info = '{}', updated_at = excluded.updated_at",
+                (key, public.repo, dumps(to_document(public)), dumps(secret), now, now),
+            )
+        self.check(public.repo)
+        return self.get(public.repo)
+
+    def _row(self, url: str) -> dict[str, str]:
+        row = self._store.query_one("SELECT * FROM repositories WHERE key = ?", (_key(url),))
+        if row is None:
+            raise NotFound(f"repository {redact_url(url)} not found")
+        return dict(row)
+
+    def _public(self, row: dict[str, str]) -> repopb.Repository:
+        repo = parse_document(loads(row["manifest"]), repopb.Repository())
+        secret = loads(row["secret"])
+        repo.username = secret_str(secret, "username")
+        repo.has_credentials = any(
+            secret_str(secret, k) for k in ("password", "sshPrivateKey", "tlsClientCertKey")
+        )
+        info = loads(row["info"])
+        if info:
+            parse_document(info, repo.connection_state)
+        return repo
+
+    def get(self, url: str) -> repopb.Repository:
+        return self._public(self._row(url))
+
+    def list(self, check: bool = True) -> list[repopb.Repository]:
+        rows = [dict(r) for r in self._store.query("SELECT * FROM repositories ORDER BY url")]
+        if check and rows:
+            with ThreadPoolExecutor(max_workers=min(8, len(rows))) as pool:
+                list(pool.map(lambda r: self.check(r["url"]), rows))
+            rows = [dict(r) for r in self._store.query("SELECT * FROM repositories ORDER BY url")]
+        return [self._public(r) for r in rows]
+
+    def delete(self, url: str) -> None:
+        with self._store.transaction() as conn:
+            if conn.execute("DELETE FROM repositories WHERE key = ?", (_key(url),)).rowcount == 0:
+                raise NotFound(f"repository {redact_url(url)} not found")
+
+    def credentials_for(self, url: str) -> RepoCredentials | None:
+        """The stored credentials for any spelling of url, or None (a public repository)."""
+        try:
+            key = _key(url)
+        except ValueError:
+            return None
+        row = self._store.query_one("SELECT manifest, secret FROM repositories WHERE key = ?", (key,))
+        if row is None:
+            return None
+        manifest, secret = loads(row["manifest"]), loads(row["secret"])
+        return RepoCredentials(
+            username=secret_str(secret, "username"),
+            password=secret_str(secret, "password"),
+            ssh_private_key=secret_str(secret, "sshPrivateKey"),
+            tls_client_cert_data=secret_str(secret, "tlsClientCertData"),
+            tls_client_cert_key=secret_str(secret, "tlsClientCertKey"),
+            insecure_skip_server_verification=bool(manifest.get("insecure")),
+            insecure_oci_force_http=bool(manifest.get("insecureOCIForceHttp")),
+        )
+
+    def check(self, url: str) -> common_pb2.ConnectionState:
+        row = self._row(url)
+        kind = loads(row["manifest"]).get("type", "git")
+        state = common_pb2.ConnectionState(attempted_at=utcnow())
+        try:
+            self._check(row["url"], kind, self.credentials_for(row["url"]))
+            state.status = "Successful"
+        except Exception as exc:  # checkers raise our source errors, already scrubbed
+            state.status, state.message = "Failed", str(exc)
+        with self._store.transaction() as conn:
+            conn.execute(
+                "UPDATE repositories SET info = ? WHERE key = ?", (dumps(to_document(state)), row["key"])
+            )
+        return state

@@ -1,0 +1,173 @@
+"""Periodic reconciliation with APScheduler: every `reconcile.interval` seconds a pass
+starts a new repo-cache interval (so each repository is asked with ls-remote once per
+interval however many applications use it) and refreshes every application, spread
+over `reconcile.jitter` seconds so they do not all fire at once. When the last one is
+done the pass is logged with its duration and git work, so an operator can see how
+close a pass comes to the interval. Refreshes asked for now (a new or changed
+application, a live change, a webhook) go through the same worker pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from gitopsd.app.controller import AppController
+from gitopsd.app.errors import NotFound
+from gitopsd.logs import fields
+from gitopsd.sources.gitcache import RepoCache
+
+log = logging.getLogger("gitopsd.scheduler")
+
+
+@dataclass
+class _Pass:
+    started: float
+    pending: set[str]
+    apps: int
+    repos: list[str]
+    ls_remote_before: int
+    errors: int = 0
+    out_of_sync: int = 0
+
+
+class Reconciler:
+    def __init__(
+        self, controller: AppController, repo_cache: RepoCache, interval: int, jitter: int, workers: int
+    ) -> None:
+        self.controller = controller
+        self.repo_cache = repo_cache
+        self.interval = interval
+        self.jitter = jitter
+        self.scheduler = BackgroundScheduler(
+            # Passes start on their own thread: never queued behind the refreshes they schedule.
+            executors={"default": ThreadPoolExecutor(max_workers=workers), "passes": ThreadPoolExecutor(1)},
+            # No misfire limit: with many applications a refresh may wait in the queue a while, and a
+            # late refresh is still wanted (a skipped one would leave the app unrefreshed a whole interval).
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self.on_refreshed: list = []  # callables taking the refreshed Application
+        self._pass: _Pass | None = None
+        self._pass_lock = threading.Lock()
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self._start_pass, IntervalTrigger(seconds=self.interval), id="reconcile-pass", executor="passes"
+        )
+        self.scheduler.start()
+        for app in self.controller.apps.list():
+            self.track(app.metadata.name, refresh_now=True)
+
+    def track(self, name: str, refresh_now: bool = True) -> None:
+        """A new or changed application: refreshed right now (every pass refreshes all of them)."""
+        if refresh_now:
+            self.refresh_soon(name, resolve=True)
+
+    def _ls_remote_count(self, repos: list[str]) -> int:
+        total = 0
+        for url in repos:
+            try:
+                total += self.repo_cache.stats(url).ls_remote
+            except Exception:  # an invalid URL is that app's condition, not the pass's problem
+                continue
+        return total
+
+    def _start_pass(self) -> None:
+        """One reconcile pass: a new repo-cache interval, then every application refreshed."""
+        apps = self.controller.apps.list()
+        names = [a.metadata.name for a in apps]
+        repos = sorted(
+            {s.repo_url for a in apps for s in [a.spec.source, *a.spec.sources] if s.repo_url and not s.chart}
+        )
+        # Counted before the new interval starts: any ls-remote from here on belongs to this pass.
+        ls_remote_before = self._ls_remote_count(repos)
+        self.repo_cache.new_interval()
+        with self._pass_lock:
+            if self._pass is not None and self._pass.pending:
+                # The previous pass is still running: the interval is too short for this many apps.
+                log.warning(
+                    "reconcile pass overran the interval",
+                    extra=fields(
+                        unfinished=len(self._pass.pending), apps=self._pass.apps, interval=self.interval
+                    ),
+                )
+            self._pass = _Pass(time.monotonic(), set(names), len(names), repos, ls_remote_before)
+        now = datetime.now(UTC)
+        for name in names:
+            delay = random.uniform(0, self.jitter) if self.jitter > 0 else 0.0
+            self.scheduler.add_job(
+                self._refresh,
+                DateTrigger(run_date=now + timedelta(seconds=delay)),
+                args=[name],
+                id=f"pass:{name}",
+                replace_existing=True,
+            )
+
+    def _pass_done(self, name: str, ok: bool, out_of_sync: bool) -> None:
+        with self._pass_lock:
+            current = self._pass
+            if current is None or name not in current.pending:
+                return
+            current.pending.discard(name)
+            current.errors += 0 if ok else 1
+            current.out_of_sync += 1 if out_of_sync else 0
+            if current.pending:
+                return
+        log.info(
+            "reconcile pass finished",
+            extra=fields(
+                apps=current.apps,
+                seconds=f"{time.monotonic() - current.started:.2f}",
+                jitter=self.jitter,  # refreshes are spread over this many seconds of the pass
+                interval=self.interval,
+                repos=len(current.repos),
+                ls_remote=self._ls_remote_count(current.repos) - current.ls_remote_before,
+                out_of_sync=current.out_of_sync,
+                errors=current.errors,
+            ),
+        )
+
+    def refresh_soon(self, name: str, hard: bool = False, resolve: bool = False) -> None:
+        """A refresh now, on the worker pool (resolve: ask the repository for new commits first)."""
+        self.scheduler.add_job(
+            self._refresh,
+            DateTrigger(run_date=datetime.now(UTC) + timedelta(milliseconds=10)),
+            args=[name, hard, resolve],
+            id=f"now:{name}",
+            replace_existing=True,
+        )
+
+    def untrack(self, name: str) -> None:
+        self._pass_done(name, ok=True, out_of_sync=False)
+        for job_id in (f"pass:{name}", f"now:{name}"):
+            try:
+                self.scheduler.remove_job(job_id)
+            except Exception:  # apscheduler's JobLookupError: nothing scheduled
+                pass
+
+    def _refresh(self, name: str, hard: bool = False, resolve: bool = False) -> None:
+        try:
+            app = self.controller.refresh(name, hard=hard, wait=1.0, resolve=resolve)
+        except NotFound:
+            self.untrack(name)
+            return
+        except Exception:  # one application's failure never stops the others
+            log.exception("refresh failed", extra=fields(app=name))
+            self._pass_done(name, ok=False, out_of_sync=False)
+            return
+        self._pass_done(name, ok=True, out_of_sync=app.status.sync.status != "Synced")
+        for hook in self.on_refreshed:
+            hook(app)
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)

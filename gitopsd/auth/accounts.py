@@ -1,0 +1,375 @@
+"""Local accounts, sessions, API keys, project-role tokens, revocation and login throttling.
+
+The `admin` account is created on first start with a random password, written once to
+DATA_DIR/initial-admin-password (mode 0600) for `gitopsd admin initial-password`.
+Other accounts are declared in the config (`auth.accounts: {name: "login, apiKey"}`);
+their passwords and API keys live in the accounts table. Failed logins are rows in
+SQLite, so neither a restart nor a crash resets the throttle.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
+from gitopsd.api.gitopsd.v1 import session_pb2 as sesspb
+from gitopsd.app.errors import FailedPrecondition, InvalidArgument, NotFound
+from gitopsd.app.projects import Projects
+from gitopsd.auth.errors import PermissionDenied, Unauthenticated
+from gitopsd.auth.passwords import Passwords, check_new_password, generate_password
+from gitopsd.auth.project_roles import find_role, parse_subject, role_subject
+from gitopsd.auth.tokens import Claims, TokenSigner, load_or_create_key
+from gitopsd.store import Store, dumps, loads, utcnow
+
+ADMIN = "admin"
+INITIAL_PASSWORD_FILE = "initial-admin-password"
+CAPABILITIES = ("login", "apiKey")
+MAX_USERNAME = 253
+BAD_LOGIN = "invalid username or password"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    session_ttl: int = 24 * 3600
+    admin_enabled: bool = True
+    # name -> capabilities ("login, apiKey")
+    accounts: dict[str, str] = field(default_factory=dict)
+    max_failures: int = 5
+    failure_window: int = 300
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    name: str
+    capabilities: frozenset[str]
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a local account (`alice`) or a project role (`proj:PROJECT:ROLE`)."""
+
+    subject: str
+    token_id: str
+    issued_at: int
+    expires_at: int
+
+    @property
+    def project_role(self) -> tuple[str, str] | None:
+        return parse_subject(self.subject)
+
+
+def parse_accounts(declared: dict[str, str]) -> dict[str, AccountSpec]:
+    """The config's accounts; ValueError naming the bad entry."""
+    specs: dict[str, AccountSpec] = {}
+    for name, caps in declared.items():
+        key = f"auth.accounts.{name}"
+        if (
+            not name
+            or len(name) > MAX_USERNAME
+            or name.startswith("proj:")
+            or not name.isprintable()
+            or ":" in name
+        ):
+            raise ValueError(f"{key}: {name!r} is not a valid account name")
+        if name == ADMIN:
+            raise ValueError(f"{key}: admin is built in (disable it with auth.admin_enabled: false)")
+        items = {c.strip() for c in str(caps or "").split(",") if c.strip()}
+        unknown = items - set(CAPABILITIES)
+        if unknown:
+            raise ValueError(f"{key}: unknown capability {sorted(unknown)[0]!r} (known: login, apiKey)")
+        specs[name] = AccountSpec(name, frozenset(items))
+    return specs
+
+
+class Accounts:
+    def __init__(self, store: Store, data_dir: Path, settings: AuthSettings, projects: Projects) -> None:
+        self._store = store
+        self._data_dir = data_dir
+        self.settings = settings
+        self._projects = projects
+        self.passwords = Passwords()
+        self.signer = TokenSigner(load_or_create_key(data_dir / "auth"))
+        self._specs = parse_accounts(settings.accounts)
+        self._specs[ADMIN] = AccountSpec(ADMIN, frozenset(CAPABILITIES), settings.admin_enabled)
+        self._lock = threading.Lock()
+        self._login_failures = 0
+
+    # -- setup --------------------------------------------------------------------
+
+    @property
+    def initial_password_path(self) -> Path:
+        return self._data_dir / INITIAL_PASSWORD_FILE
+
+    def ensure_admin(self) -> bool:
+        """Creates admin with a random password on first start; True if it was created now."""
+        if self._row(ADMIN) is not None:
+            return False
+        password = generate_password()
+        path = self.initial_password_path
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+        now = utcnow()
+        with self._store.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO accounts (name, password_hash, password_mtime, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (ADMIN, self.passwords.hash(password), int(time.time()), now, now),
+            )
+        tmp.replace(path)
+        return True
+
+    def _row(self, name: str) -> dict[str, object] | None:
+        row = self._store.query_one("SELECT * FROM accounts WHERE name = ?", (name,))
+        return dict(row) if row is not None else None
+
+    def spec(self, name: str) -> AccountSpec | None:
+        spec = self._specs.get(name)
+        return spec if spec is not None and spec.enabled else None
+
+    # -- login and throttling ----------------------------------------------------------
+
+    def login_failures_total(self) -> int:
+        """Failed logins since this process started (for the metrics collector)."""
+        return self._login_failures
+
+    def _locked_for(self, username: str, now: float) -> float:
+        """Seconds until username may try again (0: not locked)."""
+        s = self.settings
+        rows = self._store.query(
+            "SELECT attempted_at FROM login_attempts WHERE username = ? AND attempted_at > ? "
+            "ORDER BY attempted_at DESC LIMIT ?",
+            (username, now - s.failure_window, s.max_failures),
+        )
+        if len(rows) < s.max_failures:
+            return 0.0
+        # Locked until the oldest of the last N failures leaves the window.
+        return max(0.0, float(rows[-1][0]) + s.failure_window - now)
+
+    def _record_failure(self, username: str, now: float) -> None:
+        with self._lock:
+            self._login_failures += 1
+        with self._store.transaction() as conn:
+            conn.execute("INSERT INTO login_attempts (username, attempted_at) VALUES (?, ?)", (username, now))
+            conn.execute(
+                "DELETE FROM login_attempts WHERE attempted_at <= ?", (now - self.settings.failure_window,)
+            )
+
+    def check_password(self, username: str, password: str, capability: str = "login") -> AccountSpec:
+        """The account if password is right; Unauthenticated otherwise (throttled, constant time)."""
+        username = username[:MAX_USERNAME]
+        now = time.time()
+        wait = self._locked_for(username, now)
+        if wait > 0:
+            with self._lock:
+                self._login_failures += 1
+            raise Unauthenticated(f"too many failed logins for this user: try again in {int(wait) + 1}s")
+        spec = self.spec(username)
+        row = self._row(username) if spec is not None and capability in spec.capabilities else None
+        stored = row.get("password_hash") if row else None
+        # One Argon2 verification whatever happens: the dummy hash stands in for a missing one.
+        ok = self.passwords.verify(stored if isinstance(stored, str) else None, password)
+        if not ok or spec is None:
+            self._record_failure(username, now)
+            raise Unauthenticated(BAD_LOGIN)
+        with self._store.transaction() as conn:
+            conn.execute("DELETE FROM login_attempts WHERE username = ?", (username,))
+        return spec
+
+    def login(self, username: str, password: str) -> tuple[str, Claims]:
+        spec = self.check_password(username, password)
+        return self.signer.issue(spec.name, self.settings.session_ttl)
+
+    # -- tokens ----------------------------------------------------------------------
+
+    def _revoked(self, token_id: str) -> bool:
+        return (
+            self._store.query_one("SELECT 1 FROM revoked_tokens WHERE token_id = ?", (token_id,)) is not None
+        )
+
+    def revoke(self, subject: str, token_id: str, expires_at: int) -> None:
+        now = int(time.time())
+        with self._store.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO revoked_tokens (token_id, subject, expires_at, revoked_at) VALUES (?, ?, ?, ?)",
+                (token_id, subject, expires_at, utcnow()),
+            )
+            # Expired tokens fail on their own: their revocation rows are no longer needed.
+            conn.execute("DELETE FROM revoked_tokens WHERE expires_at > 0 AND expires_at < ?", (now - 60,))
+
+    def authenticate(self, token: str) -> Principal:
+        claims = self.signer.verify(token)
+        if self._revoked(claims.token_id):
+            raise Unauthenticated("token has been revoked; log in again (gitopsd login)")
+        principal = Principal(claims.subject, claims.token_id, claims.issued_at, claims.expires_at)
+        role = principal.project_role
+        if role is not None:
+            self._check_project_token(role[0], role[1], claims)
+            return principal
+        spec = self.spec(claims.subject)
+        if spec is None:
+            raise Unauthenticated(f"account {claims.subject!r} is disabled or no longer exists")
+        row = self._row(claims.subject) or {}
+        api_keys = {t.get("id") for t in loads(str(row.get("tokens") or "[]")) or []}
+        if claims.token_id in api_keys:
+            if "apiKey" not in spec.capabilities:
+                raise Unauthenticated(f"account {claims.subject!r} may no longer use API keys")
+            return principal
+        if claims.issued_at < int(row.get("password_mtime") or 0):  # type: ignore[call-overload]
+            raise Unauthenticated("the session ended when the password was changed; log in again")
+        if "login" not in spec.capabilities:
+            raise Unauthenticated(f"account {claims.subject!r} may not log in")
+        return principal
+
+    def _check_project_token(self, project: str, role_name: str, claims: Claims) -> None:
+        try:
+            proj = self._projects.get(project)
+        except NotFound:
+            raise Unauthenticated(f"project {project!r} of this token no longer exists") from None
+        role = find_role(proj, role_name)
+        if role is None:
+            raise Unauthenticated(f"role {role_name!r} of project {project!r} no longer exists")
+        # Deleting the token from the role (proj role delete-token) revokes it.
+        if not any(t.id == claims.token_id for t in role.jwt_tokens):
+            raise Unauthenticated("token has been revoked; ask for a new one (proj role create-token)")
+
+    def logout(self, principal: Principal) -> None:
+        self.revoke(principal.subject, principal.token_id, principal.expires_at)
+
+    # -- accounts API ----------------------------------------------------------------
+
+    def _account(self, spec: AccountSpec) -> sesspb.Account:
+        row = self._row(spec.name) or {}
+        tokens = [
+            sesspb.AccountToken(id=t["id"], issued_at=t.get("iat", 0), expires_at=t.get("exp", 0))
+            for t in loads(str(row.get("tokens") or "[]")) or []
+            if not self._revoked(t["id"])
+        ]
+        return sesspb.Account(
+            name=spec.name, enabled=spec.enabled, capabilities=sorted(spec.capabilities), tokens=tokens
+        )
+
+    def list(self) -> list[sesspb.Account]:
+        return [self._account(s) for _, s in sorted(self._specs.items())]
+
+    def get(self, name: str) -> sesspb.Account:
+        spec = self._specs.get(name)
+        if spec is None:
+            raise NotFound(f"account {name!r} not found")
+        return self._account(spec)
+
+    def _ensure_row(self, conn: object, name: str) -> None:
+        now = utcnow()
+        conn.execute(  # type: ignore[attr-defined]
+            "INSERT OR IGNORE INTO accounts (name, created_at, updated_at) VALUES (?, ?, ?)", (name, now, now)
+        )
+
+    def update_password(self, caller: Principal, name: str, current: str, new: str) -> None:
+        if caller.project_role is not None:
+            raise PermissionDenied("a project token cannot change passwords")
+        target = name or caller.subject
+        if self.spec(target) is None:
+            raise NotFound(f"account {target!r} not found or disabled")
+        problem = check_new_password(new)
+        if problem:
+            raise InvalidArgument(problem)
+        # The caller proves who they are with their own current password (as Argo CD does).
+        try:
+            self.check_password(caller.subject, current, capability="login")
+        except Unauthenticated as exc:
+            raise Unauthenticated(
+                "current password is wrong" if str(exc) == BAD_LOGIN else str(exc)
+            ) from None
+        now = utcnow()
+        with self._store.transaction() as conn:
+            self._ensure_row(conn, target)
+            conn.execute(
+                "UPDATE accounts SET password_hash = ?, password_mtime = ?, updated_at = ? WHERE name = ?",
+                (self.passwords.hash(new), int(time.time()), now, target),
+            )
+        if target == ADMIN:
+            # The initial password is no longer valid: do not leave it lying around.
+            self.initial_password_path.unlink(missing_ok=True)
+
+    def create_token(self, caller: Principal, name: str, expires_in: int, token_id: str) -> str:
+        target = name or caller.subject
+        spec = self.spec(target)
+        if spec is None:
+            raise NotFound(f"account {target!r} not found or disabled")
+        if "apiKey" not in spec.capabilities:
+            raise FailedPrecondition(f"account {target!r} does not have the apiKey capability")
+        if expires_in < 0:
+            raise InvalidArgument("expires_in: must not be negative")
+        token, claims = self.signer.issue(target, expires_in, token_id)
+        with self._store.transaction() as conn:
+            self._ensure_row(conn, target)
+            row = conn.execute("SELECT tokens FROM accounts WHERE name = ?", (target,)).fetchone()  # type: ignore[attr-defined]
+            tokens = loads(row[0]) or []
+            if any(t["id"] == claims.token_id for t in tokens):
+                raise InvalidArgument(f"account {target!r} already has a token with id {claims.token_id!r}")
+            tokens.append({"id": claims.token_id, "iat": claims.issued_at, "exp": claims.expires_at})
+            conn.execute(
+                "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
+                (dumps(tokens), utcnow(), target),
+            )  # type: ignore[attr-defined]
+        return token
+
+    def delete_token(self, caller: Principal, name: str, token_id: str) -> None:
+        target = name or caller.subject
+        row = self._row(target)
+        tokens = loads(str(row.get("tokens") or "[]")) if row else []
+        match = [t for t in tokens or [] if t["id"] == token_id]
+        if not match:
+            raise NotFound(f"account {target!r} has no token with id {token_id!r}")
+        self.revoke(target, token_id, int(match[0].get("exp", 0)))
+        with self._store.transaction() as conn:
+            rest = [t for t in tokens if t["id"] != token_id]
+            conn.execute(
+                "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
+                (dumps(rest), utcnow(), target),
+            )
+
+    # -- project roles ------------------------------------------------------------------
+
+    def create_project_token(
+        self, project: str, role_name: str, expires_in: int, token_id: str
+    ) -> tuple[str, Claims]:
+        if expires_in < 0:
+            raise InvalidArgument("expires_in: must not be negative")
+        proj = self._projects.get(project)
+        role = find_role(proj, role_name)
+        if role is None:
+            raise NotFound(f"project {project!r} has no role {role_name!r} (create it with proj role create)")
+        if token_id and any(t.id == token_id for t in role.jwt_tokens):
+            raise InvalidArgument(f"role {role_name!r} already has a token with id {token_id!r}")
+        token, claims = self.signer.issue(role_subject(project, role_name), expires_in, token_id)
+        role.jwt_tokens.append(
+            projpb.JWTToken(iat=claims.issued_at, exp=claims.expires_at, id=claims.token_id)
+        )
+        self._projects.update(proj)
+        return token, claims
+
+    def delete_project_token(self, project: str, role_name: str, token_id: str, iat: int) -> None:
+        proj = self._projects.get(project)
+        role = find_role(proj, role_name)
+        if role is None:
+            raise NotFound(f"project {project!r} has no role {role_name!r}")
+        keep = [
+            t
+            for t in role.jwt_tokens
+            if not ((token_id and t.id == token_id) or (not token_id and iat and t.iat == iat))
+        ]
+        gone = [t for t in role.jwt_tokens if t not in keep]
+        if not gone:
+            raise NotFound(f"role {role_name!r} of project {project!r} has no such token")
+        for t in gone:
+            self.revoke(role_subject(project, role_name), t.id, t.exp)
+        del role.jwt_tokens[:]
+        role.jwt_tokens.extend(keep)
+        self._projects.update(proj)

@@ -1,0 +1,88 @@
+"""gitopsd's own Kubernetes errors: every API or transport failure is mapped to one of these in gitopsd.kube.
+
+Pure module (imports nothing of ``kubernetes``), so the engine can catch these without depending on the client.
+Messages carry the API server's Status message, never credentials.
+"""
+
+from __future__ import annotations
+
+
+class KubeError(Exception):
+    """Base class. ``status`` is the HTTP code (0 when no answer), ``reason`` the Status reason."""
+
+    status: int = 0
+    default_reason: str = "Error"
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.reason = reason or self.default_reason
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Unauthorized(KubeError):
+    status = 401
+    default_reason = "Unauthorized"
+
+
+class Forbidden(KubeError):
+    status = 403
+    default_reason = "Forbidden"
+
+
+class NotFound(KubeError):
+    status = 404
+    default_reason = "NotFound"
+
+
+class Conflict(KubeError):
+    status = 409
+    default_reason = "Conflict"
+
+
+class Invalid(KubeError):
+    """422 (and 400 bad requests): the object was refused; ``immutable`` tells whether a field is immutable."""
+
+    status = 422
+    default_reason = "Invalid"
+
+    @property
+    def immutable(self) -> bool:
+        return "immutable" in self.message.lower()
+
+
+class Expired(KubeError):
+    """410 Gone: a watch or list continuation is too old; list again."""
+
+    status = 410
+    default_reason = "Expired"
+
+
+class UnknownKind(KubeError):
+    """The cluster does not serve this apiVersion/kind (no CRD, wrong version)."""
+
+    status = 404
+    default_reason = "UnknownKind"
+
+
+class Unreachable(KubeError):
+    """No answer: connection refused, DNS, TLS failure."""
+
+    status = 0
+    default_reason = "Unreachable"
+
+
+class Timeout(KubeError):
+    status = 0
+    default_reason = "Timeout"
+
+
+class ServerError(KubeError):
+    """5xx or any other unexpected answer."""
+
+    status = 500
+    default_reason = "InternalError"

@@ -1,0 +1,139 @@
+"""``SandboxCluster``: the emulated Kubernetes API server as one object to start and stop.
+
+Wires the store, the resource catalogue, the API, the HTTPS server and the simulated controllers,
+and writes kubeconfigs that point clients at it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+from .api import Api
+from .controller import Controller
+from .faults import Faults
+from .resources import Registry
+from .server import App, SandboxHTTPServer
+from .store import Store
+from .tls import make_tls_material, new_token, server_context
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+class SandboxCluster:
+    """An emulated Kubernetes API server on ``host:port`` (port 0: a free one), over HTTPS."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        ready_delay: float = 0.2,
+    ) -> None:
+        self.host = host
+        self._port = port
+        self.token = token or new_token()
+        self.ready_delay = ready_delay
+        self.faults = Faults()
+        self.store = Store()
+        self.registry = Registry()
+        self.api = Api(self.store, self.registry)
+        self._tls = make_tls_material(tuple(dict.fromkeys((host, "127.0.0.1", "localhost"))))
+        self.ca_pem: bytes = self._tls.ca_pem
+        self._app = App(self.api, self.registry, self.token, self.faults)
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._controller: Controller | None = None
+        for ns in SYSTEM_NAMESPACES:
+            self.api.create_internal(
+                self.registry.types_for_storage("/namespaces")[0],
+                "",
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                "kube-apiserver",
+            )
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox cluster is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    def start(self) -> SandboxCluster:
+        if self._server is not None:
+            return self
+        self._server = SandboxHTTPServer((self.host, self._port), server_context(self._tls), self._app)
+        self._app.server_address = f"{self.host}:{self.port}"
+        self._controller = Controller(self.api, self.registry, self.ready_delay)
+        self._controller.start()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-http", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._app.stopping.set()
+        self.store.close_watchers()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._controller is not None:
+            self._controller.stop()
+
+    def __enter__(self) -> SandboxCluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def kubeconfig(self, context: str = "sandbox") -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": context,
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(self.ca_pem).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": context, "user": {"token": self.token}}],
+            "contexts": [
+                {"name": context, "context": {"cluster": context, "user": context, "namespace": "default"}}
+            ],
+            "current-context": context,
+            "preferences": {},
+        }
+
+    def write_kubeconfig(self, path: str | os.PathLike[str], context: str = "sandbox") -> Path:
+        """Write a kubeconfig for this cluster (mode 0600: it holds the token)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            yaml.safe_dump(self.kubeconfig(context), fh, sort_keys=False)
+        os.chmod(target, 0o600)
+        return target

@@ -1,0 +1,178 @@
+"""Which permission each RPC needs: one table keyed by full method name.
+
+Every RPC of every gitopsd service is listed here (a test iterates the service
+descriptors to prove it); a method missing from the table is refused. Objects follow
+Argo CD: applications `PROJECT/APP`, projects their name, clusters their server URL,
+repositories their URL, accounts their name. List and Watch need no permission of
+their own: their results are filtered to what the caller may `get`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gitopsd.app.errors import AppError
+
+PUBLIC = "public"  # no token needed (login)
+AUTHENTICATED = "authenticated"  # any valid token
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Reads the table needs: an app's project, a cluster's server URL."""
+
+    app_project: Callable[[str], str]
+    cluster_server: Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Check:
+    resource: str
+    action: str
+    # Objects the caller needs the permission on (all of them).
+    objects: Callable[[Any, Lookups], list[str]]
+    # Account RPCs on the caller's own account (name empty or equal) need nothing more.
+    self_service: bool = False
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A List/Watch: the reply items (or streamed events) are filtered by `get`."""
+
+    resource: str
+    item_object: Callable[[Any], str | None]
+
+
+Rule = str | Check | Filter
+
+UNKNOWN_PROJECT = "<unknown>"
+
+
+def _app(name: str, lookups: Lookups) -> str:
+    # An application that does not exist belongs to no project: only a caller allowed on
+    # every project learns that it is missing (others get PERMISSION_DENIED).
+    try:
+        return f"{lookups.app_project(name)}/{name}"
+    except AppError:  # not found, or not a valid name: the servicer says which
+        return f"{UNKNOWN_PROJECT}/{name}"
+
+
+def _app_by_name(req: Any, lookups: Lookups) -> list[str]:
+    return [_app(req.name, lookups)]
+
+
+def _app_in_body(req: Any, lookups: Lookups) -> list[str]:
+    if req.HasField("application"):
+        name, project = req.application.metadata.name, req.application.spec.project
+    else:
+        name, project = _manifest_fields(getattr(req, "manifest", ""), ("spec", "project"))
+    objects = [f"{project or 'default'}/{name}"]
+    existing = _app(name, lookups) if name else None
+    # Moving an app to another project needs the permission on both.
+    if existing and not existing.startswith(f"{UNKNOWN_PROJECT}/") and existing not in objects:
+        objects.append(existing)
+    return objects
+
+
+def _manifest_fields(manifest: str, project_path: tuple[str, ...]) -> tuple[str, str]:
+    try:
+        doc = json.loads(manifest) if manifest else {}
+    except ValueError:
+        doc = {}
+    if not isinstance(doc, dict):
+        doc = {}
+    meta = doc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    node: Any = doc
+    for key in project_path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return (name if isinstance(name, str) else ""), (node if isinstance(node, str) else "")
+
+
+def _project_in_body(req: Any, lookups: Lookups) -> list[str]:
+    if req.HasField("project"):
+        return [req.project.metadata.name]
+    return [_manifest_fields(getattr(req, "manifest", ""), ())[0]]
+
+
+def _cluster(req: Any, lookups: Lookups) -> list[str]:
+    if req.server:
+        return [req.server]
+    try:
+        return [lookups.cluster_server(req.name)]
+    except AppError:
+        return [req.name]
+
+
+def _field(name: str) -> Callable[[Any, Lookups], list[str]]:
+    def objects(req: Any, lookups: Lookups) -> list[str]:
+        value = req
+        for part in name.split("."):
+            value = getattr(value, part)
+        return [str(value)]
+
+    return objects
+
+
+def _event_app(event: Any) -> str | None:
+    app = event.application
+    return f"{app.spec.project or 'default'}/{app.metadata.name}"
+
+
+APP = "/gitopsd.v1.ApplicationService/"
+PROJ = "/gitopsd.v1.ProjectService/"
+CLUSTER = "/gitopsd.v1.ClusterService/"
+REPO = "/gitopsd.v1.RepositoryService/"
+SESSION = "/gitopsd.v1.SessionService/"
+ACCOUNT = "/gitopsd.v1.AccountService/"
+
+RULES: dict[str, Rule] = {
+    APP + "Create": Check("applications", "create", _app_in_body),
+    APP + "Get": Check("applications", "get", _app_by_name),
+    APP + "List": Filter("applications", lambda a: f"{a.spec.project or 'default'}/{a.metadata.name}"),
+    APP + "Update": Check("applications", "update", _app_in_body),
+    APP + "Delete": Check("applications", "delete", _app_by_name),
+    APP + "Sync": Check("applications", "sync", _app_by_name),
+    APP + "Diff": Check("applications", "get", _app_by_name),
+    APP + "ManagedResources": Check("applications", "get", _app_by_name),
+    APP + "Manifests": Check("applications", "get", _app_by_name),
+    APP + "History": Check("applications", "get", _app_by_name),
+    APP + "Rollback": Check("applications", "sync", _app_by_name),
+    APP + "Refresh": Check("applications", "get", _app_by_name),
+    APP + "TerminateOperation": Check("applications", "sync", _app_by_name),
+    APP + "Watch": Filter("applications", _event_app),
+    PROJ + "Create": Check("projects", "create", _project_in_body),
+    PROJ + "Get": Check("projects", "get", _field("name")),
+    PROJ + "List": Filter("projects", lambda p: p.metadata.name),
+    PROJ + "Update": Check("projects", "update", _field("project.metadata.name")),
+    PROJ + "Delete": Check("projects", "delete", _field("name")),
+    PROJ + "CreateToken": Check("projects", "update", _field("project")),
+    PROJ + "DeleteToken": Check("projects", "update", _field("project")),
+    CLUSTER + "Create": Check("clusters", "create", _field("cluster.server")),
+    CLUSTER + "Get": Check("clusters", "get", _cluster),
+    CLUSTER + "List": Filter("clusters", lambda c: c.server),
+    CLUSTER + "Update": Check("clusters", "update", _field("cluster.server")),
+    CLUSTER + "Delete": Check("clusters", "delete", _cluster),
+    REPO + "Create": Check("repositories", "create", _field("repo.repo")),
+    REPO + "Get": Check("repositories", "get", _field("repo")),
+    REPO + "List": Filter("repositories", lambda r: r.repo),
+    REPO + "Update": Check("repositories", "update", _field("repo.repo")),
+    REPO + "Delete": Check("repositories", "delete", _field("repo")),
+    REPO + "ListRefs": Check("repositories", "get", _field("repo")),
+    REPO + "ResolveRevision": Check("repositories", "get", _field("repo")),
+    SESSION + "Create": PUBLIC,
+    SESSION + "Delete": AUTHENTICATED,
+    SESSION + "GetUserInfo": AUTHENTICATED,
+    ACCOUNT + "List": Filter("accounts", lambda a: a.name),
+    ACCOUNT + "Get": Check("accounts", "get", _field("name"), self_service=True),
+    ACCOUNT + "UpdatePassword": Check("accounts", "update", _field("name"), self_service=True),
+    ACCOUNT + "CreateToken": Check("accounts", "update", _field("name"), self_service=True),
+    ACCOUNT + "DeleteToken": Check("accounts", "update", _field("name"), self_service=True),
+    "/gitopsd.v1.VersionService/Version": AUTHENTICATED,
+}
+
+# Never behind a token: liveness probes and API discovery.
+OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")

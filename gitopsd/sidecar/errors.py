@@ -1,0 +1,82 @@
+"""Renderer errors and their gRPC status codes, plus message hygiene (truncation, secret scrubbing).
+
+Renderers raise these; the sidecar server (gitopsd.sidecar.server) turns them into gRPC statuses
+as the Renderer contract in proto/gitopsd/v1/renderer.proto describes.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+
+import grpc
+
+# Error texts can be huge (Helm's infinite include recursion gives ~97 KB); the daemon shows
+# them to users, so keep the head, which names the failing template.
+MAX_MESSAGE_CHARS = 4096
+
+# Credentials embedded in URLs ("https://user:pw@host/...").
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+class RenderError(Exception):
+    """A render failure with the gRPC status code the Renderer contract assigns to it."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidSource(RenderError):
+    """The source itself is wrong: bad chart, bad kustomization, bad parameters, a path escaping the tree."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class PreconditionFailed(RenderError):
+    """Something the source needs is missing or unreachable (a file, a chart repository)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class LimitExceeded(RenderError):
+    """A size limit was hit (input files, chart archive, rendered output)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class DeadlineExceeded(RenderError):
+    """The render did not finish within its timeout and was abandoned."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def truncate_message(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Cut a message to `limit` characters, saying how much was dropped."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}... [{len(message) - limit} more characters truncated]"
+
+
+def scrub_secrets(message: str, secrets: Iterable[str]) -> str:
+    """Remove secrets (and their usual encodings) and URL-embedded credentials from a message."""
+    cleaned = _URL_USERINFO.sub(r"\g<scheme>***@", message)
+    for secret in secrets:
+        # Very short values would mangle unrelated text; credentials that short are not secret anyway.
+        if not secret or len(secret) < 3:
+            continue
+        variants = {secret, base64.b64encode(secret.encode()).decode()}
+        for variant in variants:
+            cleaned = cleaned.replace(variant, "***")
+    return cleaned
+
+
+def credential_variants(username: str, password: str) -> list[str]:
+    """The strings under which a username/password pair may show up in an error (for scrubbing)."""
+    variants = [password]
+    if username and password:
+        variants.append(base64.b64encode(f"{username}:{password}".encode()).decode())
+    return variants

@@ -1,0 +1,566 @@
+"""The repo cache: one bare clone per repository, updated by fetch, never re-cloned.
+
+Sits under the daemon's data dir. The scheduler resolves target revisions here (ls-remote,
+cached per interval so N apps on one repo cost one call), the renderer checks commits out
+here (a shared, refcounted worktree per commit, so renders of different commits run at
+once), and manifest-generate-paths asks here which files changed between two commits.
+All git runs through GitPython over the system git; every message is scrubbed.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from gitopsd.sources.errors import RepoError, RepoErrorKind
+from gitopsd.sources.gitauth import (
+    CredentialsLookup,
+    RepoCredentials,
+    Scrubber,
+    git_environment,
+    local_environment,
+)
+from gitopsd.sources.giturl import normalize_repo_url, redact_url, split_credentials
+
+log = logging.getLogger(__name__)
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_SHORT_SHA = re.compile(r"^[0-9a-f]{4,39}$")
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A resolved commit (the fields of gitopsd.v1.CommitInfo)."""
+
+    sha: str
+    author: str
+    date: str  # RFC 3339
+    message: str
+    target_revision: str = ""
+
+
+@dataclass(frozen=True)
+class Refs:
+    branches: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RepoStats:
+    """Counters of git work per repository (what the scheduler and tests check)."""
+
+    ls_remote: int = 0
+    fetches: int = 0
+    clones: int = 0
+
+
+@dataclass(frozen=True)
+class GitTimeouts:
+    ls_remote: float = 30.0
+    fetch: float = 300.0
+    local: float = 60.0
+
+
+class _Repo:
+    """State of one cached repository (guarded by its lock)."""
+
+    def __init__(self, key: str, path: Path) -> None:
+        self.key = key
+        self.path = path
+        self.lock = threading.RLock()
+        self.ls_lock = threading.Lock()
+        self.ls_cache: tuple[float, int, dict[str, str]] | None = None
+        self.ls_remote = 0
+        self.fetches = 0
+        self.clones = 0
+        # sha -> (path, refcount); refcount 0 = idle, kept for the next render of that commit
+        self.checkouts: dict[str, tuple[Path, int]] = {}
+        self.idle: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self.commit_infos: dict[str, CommitInfo] = {}
+        # Worktree records left by an earlier process are pruned once per process.
+        self.pruned = False
+        self.removed_since_prune = 0
+        # Commits known to be in the clone (objects are never deleted: gc.auto is 0).
+        self.local_shas: set[str] = set()
+
+
+class RepoCache:
+    """Bare clones under `root`, keyed by normalized repository URL."""
+
+    def __init__(
+        self,
+        root: Path,
+        credentials_lookup: CredentialsLookup | None = None,
+        *,
+        timeouts: GitTimeouts = GitTimeouts(),
+        ls_remote_ttl: float = 60.0,
+        keep_idle_checkouts: int = 4,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.root = Path(root)
+        self._lookup = credentials_lookup or (lambda _url: None)
+        self.timeouts = timeouts
+        self.ls_remote_ttl = ls_remote_ttl
+        # Unused checkouts kept per repository: apps on one repo render the same commit.
+        self.keep_idle_checkouts = keep_idle_checkouts
+        self._clock = clock
+        self._repos: dict[str, _Repo] = {}
+        self._lock = threading.Lock()
+        self._interval = 0
+        (self.root / "repos").mkdir(parents=True, exist_ok=True)
+        # Checkouts do not survive a restart: whatever is left is stale.
+        shutil.rmtree(self.root / "checkouts", ignore_errors=True, onerror=_force_remove)
+        (self.root / "checkouts").mkdir(parents=True, exist_ok=True)
+        self._tmp = self.root / "tmp"
+        self._tmp.mkdir(exist_ok=True)
+        os.chmod(self._tmp, stat.S_IRWXU)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def new_interval(self) -> None:
+        """Starts a new polling interval: the next ls-remote of each repo goes to the server.
+
+        The scheduler calls this once per tick; within an interval (and the TTL) every app
+        on a repository shares one ls-remote.
+        """
+        with self._lock:
+            self._interval += 1
+
+    def stats(self, url: str) -> RepoStats:
+        repo = self._repo(url)
+        return RepoStats(ls_remote=repo.ls_remote, fetches=repo.fetches, clones=repo.clones)
+
+    def all_stats(self) -> dict[str, RepoStats]:
+        """Counters of every repository used since start, by normalized URL (for /metrics)."""
+        with self._lock:
+            repos = list(self._repos.values())
+        return {r.key: RepoStats(ls_remote=r.ls_remote, fetches=r.fetches, clones=r.clones) for r in repos}
+
+    def _repo(self, url: str) -> _Repo:
+        try:
+            key = normalize_repo_url(url)
+        except ValueError as exc:
+            raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), str(exc)) from None
+        with self._lock:
+            repo = self._repos.get(key)
+            if repo is None:
+                digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+                slug = re.sub(r"[^A-Za-z0-9._-]+", "_", key.rsplit("/", 1)[-1])[:40]
+                repo = _Repo(key, self.root / "repos" / f"{slug}-{digest}.git")
+                self._repos[key] = repo
+            return repo
+
+    def _credentials(self, url: str) -> RepoCredentials | None:
+        _, user, password = split_credentials(url.strip())
+        found = self._lookup(normalize_repo_url(url))
+        if found is None and (user or password):
+            # Credentials embedded in the URL: used, never stored.
+            found = RepoCredentials(username=user or "", password=password or "")
+        return found
+
+    @staticmethod
+    def _remote_url(url: str) -> str:
+        clean = split_credentials(url.strip())[0]
+        key = normalize_repo_url(clean)
+        # Local paths are given to git as file:// URLs (same behaviour as a server).
+        return key if key.startswith("file://") else clean
+
+    # ------------------------------------------------------------------ running git
+
+    def _git(
+        self,
+        args: list[str],
+        *,
+        url: str,
+        cwd: Path | None = None,
+        timeout: float,
+        network: bool = False,
+    ) -> str:
+        creds = self._credentials(url) if network else None
+        scrub = Scrubber(creds.secrets() if creds else ())
+        cmd = ["git", *args]
+        runner = git.cmd.Git(str(cwd) if cwd else None)
+        with contextlib.ExitStack() as stack:
+            # Only network commands get credentials (and the temp files that carry them).
+            env = (
+                stack.enter_context(
+                    git_environment(creds, known_hosts=self.root / "known_hosts", tmp_root=self._tmp)
+                )
+                if network
+                else local_environment()
+            )
+            status, out, err = runner.execute(
+                cmd,
+                env=env,
+                with_extended_output=True,
+                with_exceptions=False,
+                kill_after_timeout=timeout,
+                strip_newline_in_stdout=False,
+            )
+        if status != 0:
+            raise _classify(scrub(str(err)), redact_url(url), network=network, timeout=timeout)
+        return str(out)
+
+    # ------------------------------------------------------------------ remote side
+
+    def ls_remote(self, url: str, *, force: bool = False) -> dict[str, str]:
+        """All refs of the remote (refs/heads/*, refs/tags/* with ^{} peeled, HEAD) -> SHA."""
+        repo = self._repo(url)
+        with repo.ls_lock:  # one call in flight per repo; the others wait for its answer
+            now = self._clock()
+            cached = repo.ls_cache
+            if (
+                not force
+                and cached is not None
+                and cached[1] == self._interval
+                and now - cached[0] < self.ls_remote_ttl
+            ):
+                return dict(cached[2])
+            out = self._git(
+                ["ls-remote", "--", self._remote_url(url)],
+                url=url,
+                timeout=self.timeouts.ls_remote,
+                network=True,
+            )
+            repo.ls_remote += 1
+            refs: dict[str, str] = {}
+            for line in out.splitlines():
+                sha, _, ref = line.partition("\t")
+                if ref and _FULL_SHA.match(sha):
+                    refs[ref] = sha
+            repo.ls_cache = (now, self._interval, refs)
+            return dict(refs)
+
+    def list_refs(self, url: str) -> Refs:
+        refs = self.ls_remote(url)
+        branches = sorted(r[len("refs/heads/") :] for r in refs if r.startswith("refs/heads/"))
+        tags = sorted(
+            r[len("refs/tags/") :] for r in refs if r.startswith("refs/tags/") and not r.endswith("^{}")
+        )
+        return Refs(tuple(branches), tuple(tags))
+
+    def invalidate(self, url: str) -> None:
+        """Forgets the cached ls-remote answer of a repository (a webhook said it changed)."""
+        repo = self._repo(url)
+        with repo.ls_lock:
+            repo.ls_cache = None
+
+    def resolve_sha(self, url: str, revision: str, *, force: bool = False) -> str:
+        """The SHA a revision points to, from ls-remote when possible (no fetch for refs).
+
+        force: ask the server now instead of reusing this interval's ls-remote answer.
+        """
+        rev = (revision or "HEAD").strip()
+        if _FULL_SHA.match(rev.lower()):
+            return rev.lower()
+        refs = self.ls_remote(url, force=force)
+        for candidate in _ref_candidates(rev):
+            peeled = refs.get(candidate + "^{}")
+            if peeled:
+                return peeled
+            if candidate in refs:
+                return refs[candidate]
+        if _SHORT_SHA.match(rev.lower()):
+            return self._expand_short_sha(url, rev.lower())
+        raise RepoError(
+            RepoErrorKind.REVISION_NOT_FOUND, redact_url(url), f"no branch, tag or commit {rev!r}"
+        )
+
+    def resolve(self, url: str, revision: str, *, force: bool = False) -> CommitInfo:
+        """Resolves a target revision (branch, tag, full or short SHA, HEAD) to a commit."""
+        sha = self.resolve_sha(url, revision, force=force)
+        self.ensure_commit(url, sha)
+        info = self.commit_info(url, sha)
+        return CommitInfo(info.sha, info.author, info.date, info.message, revision or "HEAD")
+
+    # ------------------------------------------------------------------ local clone
+
+    def _ensure_clone(self, url: str) -> _Repo:
+        repo = self._repo(url)
+        with repo.lock:
+            if not (repo.path / "HEAD").exists():
+                tmp = repo.path.with_name(repo.path.name + ".init")
+                shutil.rmtree(tmp, ignore_errors=True)
+                self._git(["init", "--bare", "--quiet", str(tmp)], url=url, timeout=self.timeouts.local)
+                # No remote URL is stored: fetches name the URL each time, so no URL (and no
+                # credential) ever lands in the clone's config.
+                self._git(["config", "gc.auto", "0"], url=url, cwd=tmp, timeout=self.timeouts.local)
+                try:
+                    self._fetch_locked(repo, url, path=tmp)
+                except RepoError:
+                    _remove_tree(tmp)
+                    raise
+                tmp.rename(repo.path)
+                repo.clones += 1
+        return repo
+
+    def _fetch_locked(
+        self, repo: _Repo, url: str, extra: tuple[str, ...] = (), *, path: Path | None = None
+    ) -> None:
+        refspecs = extra or ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+        self._git(
+            ["fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", self._remote_url(url), *refspecs],
+            url=url,
+            cwd=path or repo.path,
+            timeout=self.timeouts.fetch,
+            network=True,
+        )
+        repo.fetches += 1
+
+    def fetch(self, url: str) -> None:
+        repo = self._ensure_clone(url)
+        with repo.lock:
+            self._fetch_locked(repo, url)
+
+    def has_commit(self, url: str, sha: str) -> bool:
+        repo = self._repo(url)
+        if sha in repo.local_shas:
+            return True
+        if not (repo.path / "HEAD").exists():
+            return False
+        try:
+            self._git(
+                ["cat-file", "-e", f"{sha}^{{commit}}"], url=url, cwd=repo.path, timeout=self.timeouts.local
+            )
+        except RepoError:
+            return False
+        if _FULL_SHA.match(sha):
+            repo.local_shas.add(sha)
+        return True
+
+    def ensure_commit(self, url: str, sha: str) -> None:
+        """Makes the commit local: fetches only when it is not there yet."""
+        repo = self._ensure_clone(url)
+        if self.has_commit(url, sha):
+            return
+        with repo.lock:
+            if self.has_commit(url, sha):
+                return
+            self._fetch_locked(repo, url)
+            if self.has_commit(url, sha):
+                return
+            # A commit not on any branch or tag: ask for it by SHA (servers that allow it).
+            with contextlib.suppress(RepoError):
+                self._fetch_locked(repo, url, (sha,))
+            if not self.has_commit(url, sha):
+                raise RepoError(RepoErrorKind.REVISION_NOT_FOUND, redact_url(url), f"commit {sha} not found")
+
+    def _expand_short_sha(self, url: str, short: str) -> str:
+        repo = self._ensure_clone(url)
+        for attempt in range(2):
+            try:
+                out = self._git(
+                    ["rev-parse", "--verify", "--quiet", f"{short}^{{commit}}"],
+                    url=url,
+                    cwd=repo.path,
+                    timeout=self.timeouts.local,
+                )
+                return out.strip()
+            except RepoError:
+                if attempt == 0:
+                    with repo.lock:
+                        self._fetch_locked(repo, url)
+        raise RepoError(
+            RepoErrorKind.REVISION_NOT_FOUND,
+            redact_url(url),
+            f"no branch, tag or commit {short!r} (or the short SHA is ambiguous)",
+        )
+
+    def commit_info(self, url: str, sha: str) -> CommitInfo:
+        """SHA, author ("Name <email>"), author date (RFC 3339) and message of a commit."""
+        repo = self._ensure_clone(url)
+        cached = repo.commit_infos.get(sha)
+        if cached:
+            return cached
+        self.ensure_commit(url, sha)
+        out = self._git(
+            ["log", "-1", "--format=%H%x00%an <%ae>%x00%aI%x00%B", sha, "--"],
+            url=url,
+            cwd=repo.path,
+            timeout=self.timeouts.local,
+        )
+        full, author, date, message = (out.split("\x00", 3) + ["", "", ""])[:4]
+        info = CommitInfo(full.strip(), author, date.strip(), message.strip())
+        repo.commit_infos[sha] = info
+        return info
+
+    def changed_paths(self, url: str, old_sha: str, new_sha: str) -> list[str]:
+        """Repository-relative paths added, removed or modified between two commits."""
+        repo = self._ensure_clone(url)
+        self.ensure_commit(url, old_sha)
+        self.ensure_commit(url, new_sha)
+        out = self._git(
+            ["diff", "--name-only", "--no-renames", "-z", old_sha, new_sha, "--"],
+            url=url,
+            cwd=repo.path,
+            timeout=self.timeouts.local,
+        )
+        return [p for p in out.split("\x00") if p]
+
+    @contextlib.contextmanager
+    def checkout(self, url: str, sha: str) -> Iterator[Path]:
+        """A read-only work tree of `sha`, shared by concurrent users.
+
+        After the last user it stays around idle (up to `keep_idle_checkouts` per repo,
+        least recently used removed first), so the next render of that commit is free.
+        """
+        repo = self._ensure_clone(url)
+        self.ensure_commit(url, sha)
+        with repo.lock:
+            if not repo.pruned:
+                self._git(["worktree", "prune"], url=url, cwd=repo.path, timeout=self.timeouts.local)
+                repo.pruned = True
+            entry = repo.checkouts.get(sha)
+            repo.idle.pop(sha, None)
+            if entry is None:
+                path = self.root / "checkouts" / repo.path.stem / sha
+                if path.exists():
+                    _remove_tree(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._git(
+                    # --force: a record of an earlier checkout of this commit may remain
+                    # (records are pruned in batches, not after every render).
+                    ["worktree", "add", "--force", "--detach", "--quiet", str(path), sha],
+                    url=url,
+                    cwd=repo.path,
+                    timeout=self.timeouts.fetch,
+                )
+                _make_read_only(path)
+                entry = (path, 0)
+            repo.checkouts[sha] = (entry[0], entry[1] + 1)
+        try:
+            yield entry[0]
+        finally:
+            with repo.lock:
+                path, count = repo.checkouts[sha]
+                repo.checkouts[sha] = (path, count - 1)
+                if count == 1:
+                    repo.idle[sha] = None
+                    while len(repo.idle) > self.keep_idle_checkouts:
+                        old, _ = repo.idle.popitem(last=False)
+                        self._remove_checkout(repo, url, old)
+
+    def _remove_checkout(self, repo: _Repo, url: str, sha: str) -> None:
+        path, _ = repo.checkouts.pop(sha)
+        _remove_tree(path)
+        repo.removed_since_prune += 1
+        if repo.removed_since_prune >= 64:
+            repo.removed_since_prune = 0
+            with contextlib.suppress(RepoError):
+                self._git(["worktree", "prune"], url=url, cwd=repo.path, timeout=self.timeouts.local)
+
+    def release_idle(self) -> None:
+        """Removes every unused checkout (daemon shutdown, tests)."""
+        with self._lock:
+            repos = list(self._repos.values())
+        for repo in repos:
+            with repo.lock:
+                while repo.idle:
+                    sha, _ = repo.idle.popitem(last=False)
+                    self._remove_checkout(repo, repo.key, sha)
+
+
+def _ref_candidates(rev: str) -> list[str]:
+    if rev == "HEAD":
+        return ["HEAD"]
+    if rev.startswith("refs/"):
+        return [rev]
+    return [f"refs/heads/{rev}", f"refs/tags/{rev}", f"refs/{rev}"]
+
+
+def _classify(stderr: str, repo: str, *, network: bool, timeout: float) -> RepoError:
+    text = stderr.strip()
+    low = text.lower()
+    # Keep the last meaningful lines of git's message (the first are often hints).
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
+    detail = "; ".join(lines[-3:])[:500]
+    if low.startswith("timeout:"):
+        return RepoError(RepoErrorKind.UNREACHABLE, repo, f"git timed out after {timeout:g}s")
+    if "host key verification failed" in low or "remote host identification has changed" in low:
+        return RepoError(
+            RepoErrorKind.UNREACHABLE,
+            repo,
+            "host key verification failed: the server's SSH host key differs from the one pinned "
+            "in the data dir's known_hosts (or use insecure-skip-server-verification)",
+        )
+    if any(
+        s in low
+        for s in (
+            "authentication failed",
+            "could not read username",
+            "could not read password",
+            "terminal prompts disabled",
+            "permission denied (publickey",
+            "http basic: access denied",
+            "returned error: 401",
+            "returned error: 403",
+            "invalid username or password",
+        )
+    ):
+        return RepoError(RepoErrorKind.AUTH_FAILED, repo, detail)
+    if "couldn't find remote ref" in low or "not our ref" in low:
+        return RepoError(RepoErrorKind.REVISION_NOT_FOUND, repo, detail)
+    if any(
+        s in low
+        for s in (
+            "repository not found",
+            "not exported",
+            "does not appear to be a git repository",
+            "not found",
+            "returned error: 404",
+            "no such file or directory",
+            "no such repository",
+        )
+    ):
+        return RepoError(RepoErrorKind.NOT_FOUND, repo, detail)
+    if network and any(
+        s in low
+        for s in (
+            "could not resolve host",
+            "connection refused",
+            "unable to connect",
+            "failed to connect",
+            "couldn't connect",
+            "connection timed out",
+            "network is unreachable",
+            "could not read from remote repository",
+            "unable to access",
+            "the remote end hung up",
+            "ssl",
+        )
+    ):
+        return RepoError(RepoErrorKind.UNREACHABLE, repo, detail)
+    return RepoError(RepoErrorKind.FAILED, repo, detail)
+
+
+def _make_read_only(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            p = os.path.join(dirpath, name)
+            with contextlib.suppress(OSError):
+                st = os.lstat(p)
+                if stat.S_ISREG(st.st_mode):
+                    os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
+
+
+def _force_remove(func, path, _exc) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(OSError):
+        os.chmod(os.path.dirname(path), stat.S_IRWXU)
+        func(path)
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, onerror=_force_remove)

@@ -1,0 +1,202 @@
+"""Path safety and size limits for untrusted repositories.
+
+Everything the daemon reads from a checkout goes through here: the app path must stay
+inside the repository, no symlink may point outside it (Argo CD refuses the whole
+repository in that case too), value files must be inside the repository, and what is
+read or rendered is capped. Messages name repository paths only, never content from
+outside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitopsd.sources.errors import LimitExceededError, SourceSpecError, UnsafePathError
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits for one render (config keys under `sources.limits`)."""
+
+    # Combined bytes of repository files read or sent to a renderer.
+    max_repo_bytes: int = 10 * MiB
+    # Combined bytes of rendered manifests (JSON).
+    max_output_bytes: int = 10 * MiB
+    # Bytes a chart archive may expand to (enforced by the Helm renderer).
+    max_chart_bytes: int = 50 * MiB
+    # Number of files read from one repository.
+    max_files: int = 20000
+    # Seconds before a render is abandoned.
+    render_timeout: float = 90.0
+    # URL schemes allowed for Helm valueFiles (none by default: files must be in the repo).
+    value_file_url_schemes: tuple[str, ...] = field(default=())
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str  # relative to the repository root, "/"-separated
+    content: bytes
+    executable: bool
+
+
+def _inside(root_real: str, candidate_real: str) -> bool:
+    return candidate_real == root_real or candidate_real.startswith(root_real.rstrip("/") + "/")
+
+
+def clean_relative(path: str, *, what: str = "path") -> str:
+    """A repository-relative path in canonical form ("" for the root); refuses escapes."""
+    if "\x00" in path:
+        raise UnsafePathError(f"{what} {path!r} is not a valid path")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        raise UnsafePathError(f"{what} {path!r} is absolute; it must be relative to the repository root")
+    norm = posixpath.normpath(path or ".")
+    if norm == ".":
+        return ""
+    if norm == ".." or norm.startswith("../"):
+        raise UnsafePathError(f"{what} {path!r} points outside the repository")
+    return norm
+
+
+def resolve_app_path(repo_root: Path, path: str) -> Path:
+    """The app directory inside the checkout; refuses `..`, absolute paths and symlink escapes."""
+    rel = clean_relative(path, what="application path")
+    root_real = os.path.realpath(repo_root)
+    target = os.path.join(root_real, rel) if rel else root_real
+    real = os.path.realpath(target)
+    if not _inside(root_real, real):
+        raise UnsafePathError(f"application path {path!r} points outside the repository")
+    if not os.path.isdir(real):
+        raise SourceSpecError(f"application path {path!r} does not exist in the repository")
+    return Path(target)
+
+
+def check_inside(repo_root: Path, candidate: Path, *, shown_as: str) -> Path:
+    """Real path of `candidate` if it is inside the repository; else UnsafePathError."""
+    root_real = os.path.realpath(repo_root)
+    real = os.path.realpath(candidate)
+    if not _inside(root_real, real):
+        raise UnsafePathError(f"{shown_as} points outside the repository")
+    return Path(real)
+
+
+def resolve_value_file(repo_root: Path, app_rel: str, value_file: str, limits: Limits) -> tuple[str, bool]:
+    """Checks one Helm value file; returns (path relative to the app dir or the URL, exists).
+
+    Relative paths are relative to the chart directory; absolute paths are relative to the
+    repository root (as in Argo CD). URLs are refused unless their scheme is allowed.
+    """
+    parsed = urllib.parse.urlsplit(value_file)
+    if parsed.scheme and len(parsed.scheme) > 1:
+        if parsed.scheme.lower() in limits.value_file_url_schemes:
+            return value_file, True
+        raise UnsafePathError(
+            f"value file {value_file!r} is a URL; URLs are not allowed for value files "
+            "(allow the scheme in sources.limits.value_file_url_schemes)"
+        )
+    if value_file.startswith("/"):
+        rel = clean_relative(value_file.lstrip("/"), what=f"value file {value_file!r}:")
+    else:
+        rel = clean_relative(posixpath.join(app_rel, value_file), what="value file")
+    target = repo_root / rel
+    if os.path.lexists(target):
+        check_inside(repo_root, target, shown_as=f"value file {value_file!r}")
+    exists = target.is_file()
+    relative_to_app = posixpath.relpath(rel or ".", app_rel or ".")
+    return relative_to_app, exists
+
+
+def check_symlinks(repo_root: Path) -> None:
+    """Refuses the repository if any symlink in it points outside it."""
+    root_real = os.path.realpath(repo_root)
+    for dirpath, dirnames, filenames in os.walk(repo_root):
+        if dirpath == str(repo_root):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            filenames = [f for f in filenames if f != ".git"]
+        for name in (*dirnames, *filenames):
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full) and not _inside(root_real, os.path.realpath(full)):
+                rel = os.path.relpath(full, repo_root)
+                raise UnsafePathError(f"symlink {rel!r} points outside the repository")
+
+
+def read_repo_files(repo_root: Path, limits: Limits, *, skip: Iterable[str] = (".git",)) -> list[RepoFile]:
+    """Every regular file of the checkout (minus .git), symlinks inside resolved to content.
+
+    Refuses escaping symlinks and enforces the combined size and file-count limits. Special
+    files (fifos, devices) are left out: reading one could hang.
+    """
+    root = Path(repo_root)
+    root_real = os.path.realpath(root)
+    skip_set = set(skip)
+    out: list[RepoFile] = []
+    total = 0
+
+    def walk(real_dir: str, rel_dir: str, chain: frozenset[str]) -> None:
+        nonlocal total
+        try:
+            with os.scandir(real_dir) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise UnsafePathError(f"cannot read directory {rel_dir or '.'!r}: {exc.strerror}") from None
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.name in skip_set:
+                continue
+            full = os.path.join(real_dir, entry.name)
+            if entry.is_symlink():
+                real = os.path.realpath(full)
+                if not _inside(root_real, real):
+                    raise UnsafePathError(f"symlink {rel!r} points outside the repository")
+                if not os.path.exists(real):
+                    continue  # dangling: the renderer reports the missing file if it is used
+            else:
+                real = full
+            try:
+                st = os.stat(real)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if real in chain:
+                    continue  # a symlink loop inside the repository
+                walk(real, rel, chain | {real})
+            elif stat.S_ISREG(st.st_mode):
+                if len(out) >= limits.max_files:
+                    raise LimitExceededError(
+                        f"the repository has more than {limits.max_files} files (limit sources.limits.max_files)"
+                    )
+                total += st.st_size
+                if total > limits.max_repo_bytes:
+                    raise LimitExceededError(
+                        f"repository files exceed the size limit of {_human(limits.max_repo_bytes)} "
+                        f"(reached at {rel!r})"
+                    )
+                with open(real, "rb") as fh:
+                    content = fh.read(st.st_size + 1)
+                if len(content) > st.st_size:
+                    raise LimitExceededError(f"file {rel!r} grew while being read")
+                out.append(RepoFile(rel, content, bool(st.st_mode & 0o111)))
+
+    walk(root_real, "", frozenset({root_real}))
+    return out
+
+
+def _human(n: int) -> str:
+    if n % MiB == 0:
+        return f"{n // MiB} MiB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} bytes"
+
+
+human_size = _human

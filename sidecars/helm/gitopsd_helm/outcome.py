@@ -1,0 +1,17 @@
+"""Failures as they cross the worker-process boundary: a status name and a message (picklable, no grpc)."""
+
+from __future__ import annotations
+
+INVALID_ARGUMENT = "INVALID_ARGUMENT"
+FAILED_PRECONDITION = "FAILED_PRECONDITION"
+RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+INTERNAL = "INTERNAL"
+
+
+class WorkerFailure(Exception):
+    """Raised inside the worker; travels to the sidecar as {"code", "message"}."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

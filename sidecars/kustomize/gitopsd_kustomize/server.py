@@ -1,0 +1,35 @@
+"""Entry point of `gitopsd-kustomize`: the Kustomize Renderer sidecar (see gitopsd.sidecar)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gitopsd.sidecar import SidecarOptions, add_common_arguments, run_sidecar
+from gitopsd.sidecar.logs import setup_logging
+from gitopsd_kustomize.render import KustomizeRenderer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gitopsd-kustomize",
+        description="Renderer sidecar rendering Kustomize sources with the kustomize built into the pinned kubectl.",
+    )
+    add_common_arguments(parser, default_listen="unix:///run/gitopsd/kustomize.sock")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    options = SidecarOptions.from_args(args)
+    setup_logging(options.log_level)
+    try:
+        backend = KustomizeRenderer(options.work_dir)
+    except Exception as exc:  # startup problems: say what, exit non-zero
+        print(f"gitopsd-kustomize: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return run_sidecar(backend, options, "gitopsd-kustomize")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
