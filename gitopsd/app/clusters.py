@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from gitopsd.api.gitopsd.v1 import cluster_pb2 as clpb
 from gitopsd.api.gitopsd.v1 import common_pb2
@@ -49,12 +49,29 @@ def _validate(cluster: clpb.Cluster) -> None:
             raise InvalidArgument(f"namespaces[{i}]: {ns!r} is not a valid namespace name")
 
 
+def _secret(creds: ClusterCredentials) -> dict[str, Any]:
+    """The stored form of credentials; `connect` is where to connect, which may differ from the
+    cluster's identity (in-cluster is https://kubernetes.default.svc wherever it really is)."""
+    return encode_secret(
+        {
+            "connect": creds.server,
+            "bearerToken": creds.bearer_token,
+            "username": creds.username,
+            "password": creds.password,
+            "caData": creds.ca_data,
+            "certData": creds.cert_data,
+            "keyData": creds.key_data,
+            "insecure": creds.insecure,
+            "serverName": creds.server_name,
+        }
+    )
+
+
 class Clusters:
     def __init__(self, store: Store, probe: VersionProbe, check_timeout: float = 5.0) -> None:
         self._store = store
         self._probe = probe
         self._check_timeout = check_timeout
-        self._lock = threading.Lock()
         # Called after a cluster is added, changed or removed (cached connections must be dropped).
         self.on_change: list[Callable[[], None]] = []
 
@@ -71,41 +88,28 @@ class Clusters:
         tls = cfg.tls_client_config
         if bool(tls.cert_data) != bool(tls.key_data):
             raise InvalidArgument("config.tlsClientConfig: certData and keyData go together")
-        secret = encode_secret(
-            {
-                # Where to connect; the same as server unless registered otherwise (in-cluster).
-                "connect": cluster.server,
-                "bearerToken": cfg.bearer_token,
-                "username": cfg.username,
-                "password": cfg.password,
-                "caData": tls.ca_data,
-                "certData": tls.cert_data,
-                "keyData": tls.key_data,
-                "insecure": tls.insecure,
-                "serverName": tls.server_name,
-            }
+        secret = _secret(
+            ClusterCredentials(
+                server=cluster.server,  # where to connect: the same as server unless registered otherwise
+                bearer_token=cfg.bearer_token,
+                username=cfg.username,
+                password=cfg.password,
+                ca_data=tls.ca_data,
+                cert_data=tls.cert_data,
+                key_data=tls.key_data,
+                insecure=tls.insecure,
+                server_name=tls.server_name,
+            )
         )
         return self._write(cluster, secret, upsert)
 
     def register_in_cluster(self, creds: ClusterCredentials) -> None:
         """Records the daemon's own cluster from its kubeconfig (at every start: it may have changed)."""
         cluster = clpb.Cluster(server=IN_CLUSTER_SERVER, name=IN_CLUSTER_NAME)
-        secret = encode_secret(
-            {
-                "connect": creds.server,
-                "bearerToken": creds.bearer_token,
-                "username": creds.username,
-                "password": creds.password,
-                "caData": creds.ca_data,
-                "certData": creds.cert_data,
-                "keyData": creds.key_data,
-                "insecure": creds.insecure,
-                "serverName": creds.server_name,
-            }
-        )
+        secret = _secret(creds)
         self._write(cluster, secret, upsert=True)
 
-    def _write(self, cluster: clpb.Cluster, secret: dict[str, object], upsert: bool) -> clpb.Cluster:
+    def _write(self, cluster: clpb.Cluster, secret: dict[str, Any], upsert: bool) -> clpb.Cluster:
         public = clpb.Cluster()
         public.CopyFrom(cluster)
         public.ClearField("config")
