@@ -374,3 +374,46 @@ def test_kustomize_killed_at_the_deadline(kustomize_sidecar: Sidecar) -> None:
     assert _children(kustomize_sidecar) == []  # the kustomize process is gone
     objects = render(kustomize_sidecar, request("overlays/production"))
     assert by_kind(objects, "Deployment")["spec"]["replicas"] == 5
+
+
+def _trees_holding(sidecar: Sidecar, marker: str) -> list[Path]:
+    trees = sidecar.socket_path.parent / "work" / "trees"
+    return [tree for tree in trees.iterdir() if (tree / marker).exists()]
+
+
+def test_renders_of_the_same_files_share_one_materialized_tree(kustomize_sidecar: Sidecar) -> None:
+    tree = {**SEED, "reuse-marker.txt": "reuse\n"}
+    first = render(kustomize_sidecar, request("overlays/production", tree))
+    again = render(kustomize_sidecar, request("overlays/production", tree))
+    staging = render(kustomize_sidecar, request("overlays/staging", tree))
+    assert first == again
+    assert by_kind(staging, "Deployment")["spec"]["replicas"] == 2
+    assert len(_trees_holding(kustomize_sidecar, "reuse-marker.txt")) == 1
+    # One changed byte is another tree, rendered from its own files.
+    changed = {**tree, "overlays/production/replica-count.yaml": tree["overlays/production/replica-count.yaml"].replace("5", "7")}
+    assert by_kind(render(kustomize_sidecar, request("overlays/production", changed)), "Deployment")["spec"][
+        "replicas"
+    ] == 7
+    assert len(_trees_holding(kustomize_sidecar, "reuse-marker.txt")) == 2
+
+
+def test_overrides_never_change_the_shared_tree(kustomize_sidecar: Sidecar) -> None:
+    tree = {**SEED, "override-marker.txt": "override\n"}
+    overrides = application_pb2.ApplicationSourceKustomize(
+        images=["registry.example.com/mon-app:9.9.9"], name_prefix="pre-"
+    )
+
+    def app_image(objects: list[dict[str, Any]]) -> str:
+        return str(by_kind(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    plain = render(kustomize_sidecar, request("overlays/production", tree))
+    edited = render(kustomize_sidecar, request("overlays/production", tree, overrides))
+    plain_again = render(kustomize_sidecar, request("overlays/production", tree))
+    assert app_image(edited) == "registry.example.com/mon-app:9.9.9"
+    assert by_kind(edited, "Deployment")["metadata"]["name"] == "pre-mon-app"
+    assert plain_again == plain
+    assert app_image(plain_again) == "registry.example.com/mon-app:1.0.0"
+    (shared,) = _trees_holding(kustomize_sidecar, "override-marker.txt")
+    kustomization = (shared / "overlays/production/kustomization.yaml").read_text()
+    assert kustomization == tree["overlays/production/kustomization.yaml"]
+    assert not list(shared.rglob(".edited-*"))

