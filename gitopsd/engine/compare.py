@@ -7,8 +7,9 @@ dry run through the ClusterClient confirms it, so server defaulting and list mer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from gitopsd.engine.annotations import hook_info
@@ -54,7 +55,9 @@ class ResourceComparison:
     key: ResourceKey
     status: str  # Synced, OutOfSync, Missing, Extraneous, Unknown (could not be compared)
     message: str = ""  # why, e.g. "spec.replicas 5 → 3"
-    diff: str = ""  # unified YAML diff live → desired (normalized, Secret data masked)
+    # The unified YAML diff live → desired (normalized, Secret data masked), or how to make it:
+    # only `app diff` reads it, so a sync of 1,000 new objects does not render 1,000 diffs.
+    lazy_diff: str | Callable[[], str] = field(default="", repr=False, compare=False)
     live_yaml_obj: dict[str, Any] | None = None  # normalized, masked: for ResourceDiff.live_state
     target_yaml_obj: dict[str, Any] | None = None  # normalized, masked: for ResourceDiff.target_state
     desired: DesiredObject | None = None
@@ -63,6 +66,13 @@ class ResourceComparison:
     requires_pruning: bool = False
     shared_with: str | None = None  # another application tracking this live object
     error: str | None = None
+
+    @property
+    def diff(self) -> str:
+        """The unified YAML diff live → desired ("" when in sync)."""
+        if callable(self.lazy_diff):
+            object.__setattr__(self, "lazy_diff", self.lazy_diff())  # computed once, then kept
+        return str(self.lazy_diff)
 
     @property
     def reason(self) -> str:
@@ -233,7 +243,7 @@ def compare(
                 key=key,
                 status=EXTRANEOUS,
                 message="requires pruning (no longer in the manifests)",
-                diff=unified_diff(masked, None, _diff_name(key)),
+                lazy_diff=partial(unified_diff, masked, None, _diff_name(key)),
                 live_yaml_obj=masked,
                 live=obj,
                 health=assess_health(obj, options.health),
@@ -308,7 +318,7 @@ def _compare_one(
                 key=key,
                 status=MISSING,
                 message="missing (not in the cluster)",
-                diff=unified_diff(None, target, _diff_name(key)),
+                lazy_diff=partial(unified_diff, None, target, _diff_name(key)),
                 target_yaml_obj=target,
                 desired=d,
                 health=HealthResult(HealthStatus.MISSING),
@@ -360,7 +370,6 @@ def _compare_one(
                     remove_path(target_n, path)
     exact = field_changes(live_n, target_n)
     masked_live, masked_target = mask_secrets(live_n, target_n)
-    diff = unified_diff(masked_live, masked_target, _diff_name(key))
 
     if not exact and dry_run_error is None:
         if untracked:
@@ -385,7 +394,7 @@ def _compare_one(
             key=key,
             status=status,
             message=message,
-            diff=diff if status != SYNCED else "",
+            lazy_diff=partial(unified_diff, masked_live, masked_target, _diff_name(key)) if status != SYNCED else "",
             live_yaml_obj=masked_live,
             target_yaml_obj=masked_target,
             desired=d,

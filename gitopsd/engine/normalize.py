@@ -6,12 +6,12 @@ Everything here returns new objects; inputs are never modified.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitopsd.engine.jsondata import deep_copy
 from gitopsd.engine.resources import ResourceKey
 from gitopsd.engine.tracking import TRACKING_ANNOTATION
 
@@ -27,18 +27,24 @@ SERVER_METADATA = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+_SERVER_METADATA = frozenset(SERVER_METADATA)
 IGNORED_ANNOTATIONS = (TRACKING_ANNOTATION, "kubectl.kubernetes.io/last-applied-configuration")
 FIELD_MANAGER = "gitopsd"
 
 
 def normalize(obj: Mapping[str, Any]) -> Obj:
     """A copy without server-set metadata, status, our tracking and kubectl's last-applied annotations."""
-    out = copy.deepcopy(dict(obj))
-    out.pop("status", None)
+    # Copied field by field so what is dropped anyway (status, managedFields) is never copied.
+    out: Obj = {}
+    for name, value in obj.items():
+        if name == "status":
+            continue
+        if name == "metadata" and isinstance(value, Mapping):
+            out[name] = {k: deep_copy(v) for k, v in value.items() if k not in _SERVER_METADATA}
+        else:
+            out[name] = deep_copy(value)
     meta = out.get("metadata")
     if isinstance(meta, dict):
-        for name in SERVER_METADATA:
-            meta.pop(name, None)
         annotations = meta.get("annotations")
         if isinstance(annotations, dict):
             for name in IGNORED_ANNOTATIONS:
@@ -226,7 +232,7 @@ def apply_ignores(obj: Obj, rules: Iterable[IgnoreRule], live: Mapping[str, Any]
     rules = list(rules)
     if not rules:
         return obj
-    out = copy.deepcopy(obj)
+    out = deep_copy(obj)
     for rule in rules:
         for pointer in rule.json_pointers:
             remove_path(out, list(parse_pointer(pointer)))

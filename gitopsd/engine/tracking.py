@@ -6,11 +6,11 @@ Only objects carrying an id naming the application are ever pruned by it.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gitopsd.engine.jsondata import deep_copy
 from gitopsd.engine.resources import ResourceKey
 
 TRACKING_ANNOTATION = "gitopsd.io/tracking-id"
@@ -79,7 +79,7 @@ def owner_app(obj: Mapping[str, Any], key: ResourceKey) -> str | None:
 
 def with_tracking(obj: Mapping[str, Any], app: str, key: ResourceKey) -> dict[str, Any]:
     """A deep copy of ``obj`` carrying our tracking annotation."""
-    out = copy.deepcopy(dict(obj))
+    out = deep_copy(dict(obj))
     meta = out.setdefault("metadata", {})
     annotations = meta.get("annotations")
     if not isinstance(annotations, dict):

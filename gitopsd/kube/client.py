@@ -1,5 +1,8 @@
 """KubeClient: the official ``kubernetes`` client (ApiClient + DynamicClient discovery) behind small methods.
 
+Requests go through the official client's Configuration and connection pool (TLS, client certificates,
+proxy); the per-request serialization is ours (see ``_raw``).
+
 Objects go in and come out as plain dicts. Discovery is cached in a file per cluster inside ``cache_dir``
 (not the shared /tmp default) and refreshed when a kind is missing (a CRD created during a sync). Every
 failure leaves as a gitopsd.kube.errors.KubeError carrying the API server's Status message; ApiException
@@ -107,6 +110,17 @@ def _clean(exc: BaseException) -> str:
     return text.strip()[:300]
 
 
+def _query_text(value: Any) -> str:
+    """Query values as the official client writes them (booleans in lower case)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _header_safe(value: str) -> bool:
+    """Latin-1 without control characters: CR/LF would split the header, and http.client refuses
+    both with the value (a secret here) in its message."""
+    return all(ch == "\t" or (" " <= ch <= "\xff" and ch != "\x7f") for ch in value)
+
+
 def _dump_secret(directory: Path, name: str, data: bytes) -> str:
     path = directory / name
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -151,6 +165,29 @@ class KubeClient:
         config.connection_pool_maxsize = 16
         self._config = config
         self._api = k8s.ApiClient(config)
+        # The official client's pool manager (a ProxyManager when a proxy is configured). Without a
+        # proxy, its connection pool for the API server is used directly: the manager's per-request
+        # URL parsing and pool lookup cost ~70 µs, a tenth of a server-side apply.
+        self._manager = self._api.rest_client.pool_manager
+        self._base_url = config.host.rstrip("/")
+        self._direct = not config.proxy
+        # Direct: paths go to the host's pool, so keep only the server URL's path prefix (e.g. a
+        # Rancher-style /k8s/clusters/c-1); through a proxy: the full URL.
+        self._base_path = (urllib3.util.parse_url(self._base_url).path or "") if self._direct else self._base_url
+        self._headers = {"Accept": "application/json", **self._api.default_headers}
+        if creds.bearer_token:
+            self._headers["Authorization"] = config.get_api_key_with_prefix("BearerToken") or ""
+        elif creds.username:
+            self._headers["Authorization"] = config.get_basic_auth_token() or ""
+        if any(not _header_safe(value) for value in self._headers.values()):
+            self.close()
+            raise Invalid(
+                "cluster credentials: the token, username or password holds control characters "
+                "(line breaks?) or characters that cannot be sent in an HTTP header",
+                status=0,
+            )
+        self._timeouts: dict[float, urllib3.Timeout] = {}
+        self._host_pool: urllib3.HTTPConnectionPool | None = None
         self._dyn: DynamicClient | None = None
         self._lock = threading.RLock()
         self._infos: dict[tuple[str, str], ResourceInfo] = {}
@@ -187,33 +224,42 @@ class KubeClient:
         timeout: float | None = None,
         stream: bool = False,
     ) -> Any:
-        headers = {"Accept": "application/json"}
+        """One request through the official client's connection pool (its TLS, proxy and pool settings).
+
+        The ApiClient's own request path (param_serialize, call_api, RESTClientObject.request) walks
+        headers, query and body generically on every call; a sync of 1,000 objects spent more CPU
+        there than in the requests themselves. Auth headers are built once in __init__ instead.
+        """
+        headers = dict(self._headers)
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
+            if not isinstance(body, bytes):
+                body = json.dumps(body, separators=(",", ":")).encode()
+        url = self._base_path + path
+        if query:
+            url += "?" + "&".join(f"{quote(name)}={quote(_query_text(value))}" for name, value in query)
         try:
-            request = self._api.param_serialize(
+            response = self._pool().urlopen(
                 method,
-                path,
-                query_params=query or [],
-                header_params=headers,
+                url,
                 body=body,
-                auth_settings=["BearerToken"] if self.creds.bearer_token else [],
+                headers=headers,
+                timeout=self._timeout(timeout or self.timeout),
+                retries=False,
+                redirect=False,
+                preload_content=not stream,
             )
-            if self.creds.username:
-                request[2]["authorization"] = self._config.get_basic_auth_token() or ""
-            response = self._api.call_api(*request, _request_timeout=timeout or self.timeout)
-        except ApiException as exc:
-            if exc.status:
-                raise _status_error(exc.status, exc.body, what) from None
-            raise _transport_error(exc, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _transport_error(exc, what) from None
         if stream and 200 <= response.status < 300:
-            return response.response
+            return response
         try:
-            data = response.read()
+            data = response.data if not stream else response.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _transport_error(exc, what) from None
+        finally:
+            if stream:
+                response.release_conn()
         if not 200 <= response.status < 300:
             raise _status_error(response.status, data, what)
         if not data:
@@ -222,6 +268,22 @@ class KubeClient:
             return json.loads(data)
         except ValueError:
             raise ServerError(f"{what}: the API server answered with something that is not JSON") from None
+
+    def _pool(self) -> urllib3.PoolManager | urllib3.HTTPConnectionPool:
+        """What requests go through: the API server's connection pool, or the proxy manager (full URLs)."""
+        if not self._direct:
+            return self._manager
+        # connection_from_url returns the manager's pool for the host (created once, then reused).
+        pool = self._host_pool
+        if pool is None or pool.pool is None:  # first use, or closed by clear()/close()
+            pool = self._host_pool = self._manager.connection_from_url(self._base_url)
+        return pool
+
+    def _timeout(self, seconds: float) -> urllib3.Timeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = urllib3.Timeout(total=seconds)
+        return timeout
 
     # ---------------------------------------------------------------- discovery
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -129,11 +130,19 @@ class SandboxCluster:
         }
 
     def write_kubeconfig(self, path: str | os.PathLike[str], context: str = "sandbox") -> Path:
-        """Write a kubeconfig for this cluster (mode 0600: it holds the token)."""
+        """Write a kubeconfig for this cluster (mode 0600: it holds the token).
+
+        Written to a temp file then renamed: whoever waits for the file to appear (scripts, the
+        benchmarks) never reads it half-written.
+        """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(self.kubeconfig(context), fh, sort_keys=False)
-        os.chmod(target, 0o600)
+        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                yaml.safe_dump(self.kubeconfig(context), fh, sort_keys=False)
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
         return target
