@@ -109,6 +109,12 @@ def validate_application(app: apppb.Application) -> None:
         raise InvalidArgument("spec.source: required (with repoURL)")
     if spec.HasField("source"):
         _validate_source(spec.source, "spec.source")
+    if len(spec.sources) > 1:
+        # Rendering only one of them would deploy part of the application without a word.
+        raise InvalidArgument(
+            f"spec.sources: {len(spec.sources)} sources; gitopsd renders one source per application "
+            "(multi-source applications are not supported yet): use one application per source"
+        )
     for i, src in enumerate(spec.sources):
         _validate_source(src, f"spec.sources[{i}]")
     if not spec.HasField("destination"):

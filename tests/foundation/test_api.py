@@ -135,6 +135,13 @@ def _mutate(path: str, value: object) -> dict:
 _DELETE = object()
 
 
+def _with_sources(count: int) -> dict:
+    doc = _mutate("spec.source", _DELETE)
+    source = SEED_APP["spec"]["source"]
+    doc["spec"]["sources"] = [dict(source, path=f"overlays/{index}") for index in range(count)]
+    return doc
+
+
 @pytest.mark.parametrize(
     ("doc", "expected"),
     [
@@ -156,6 +163,7 @@ _DELETE = object()
             "unknown sync option 'CreateNamespaces'",
         ),
         (_mutate("spec.project", "nope"), "spec.project: project 'nope' does not exist"),
+        (_with_sources(2), "spec.sources: 2 sources; gitopsd renders one source per application"),
     ],
 )
 def test_invalid_applications_are_refused_and_nothing_is_stored(
@@ -278,3 +286,11 @@ def test_newer_database_stops_startup_with_a_clear_message(tmp_path: Path) -> No
         proc.start(timeout=20)
     assert "newer than this gitopsd supports" in str(err.value)
     assert os.path.exists(data / "gitopsd.db")
+
+
+def test_a_single_entry_sources_list_is_accepted(daemon: DaemonProcess) -> None:
+    with daemon.channel() as channel:
+        stub = appgrpc.ApplicationServiceStub(channel)
+        _create(stub, _with_sources(1))
+        got = stub.Get(apppb.GetApplicationRequest(name=SEED_APP["metadata"]["name"]), timeout=5)
+        assert [s.path for s in got.spec.sources] == ["overlays/0"]
