@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
+import pty
+import select
+import subprocess
+import termios
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 from authhelpers import AUTH_ENV, ScannedCLI, SecretScan, start_daemon
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fixtures.daemon import CLI, DaemonProcess
+from fixtures.daemon import CLI, DaemonProcess, gitopsd_bin
 
 
 def test_cli_refuses_an_unknown_certificate(tmp_path: Path, scan: SecretScan) -> None:
@@ -62,8 +69,6 @@ def test_cli_refuses_an_unknown_certificate(tmp_path: Path, scan: SecretScan) ->
             env={"GITOPSD_SERVER_CA": "", "GITOPSD_AUTH_TOKEN": ""},
         )
         assert insecure.returncode == 0, insecure.stderr
-        import yaml
-
         saved = yaml.safe_load((tmp_path / ".gitopsd-cli" / "config.yaml").read_text())
         scan.secret(saved["servers"][daemon.address]["auth-token"])
         listed = cli("app", "list", env={"GITOPSD_SERVER_CA": "", "GITOPSD_AUTH_TOKEN": ""})
@@ -184,5 +189,77 @@ def test_a_unix_socket_is_plaintext_but_still_needs_a_token(tmp_path: Path) -> N
         assert cli("app", "list").returncode == 0
         anonymous = cli("app", "list", env={"GITOPSD_AUTH_TOKEN": ""})
         assert anonymous.returncode == 2 and "UNAUTHENTICATED" in anonymous.stderr
+    finally:
+        daemon.stop()
+
+
+def _login_on_a_terminal(cli: CLI, address: str, typed: str) -> tuple[int, str]:
+    """`gitopsd login` with a terminal as stdin/stdout/stderr (no echo), `typed` typed ahead."""
+    master, slave = pty.openpty()
+    attrs = termios.tcgetattr(slave)
+    attrs[3] &= ~termios.ECHO  # what is typed (the password) is not printed back
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    env = {**os.environ, **cli.auth_env(), "GITOPSD_SERVER_CA": "", "GITOPSD_AUTH_TOKEN": ""}
+    process = subprocess.Popen(
+        [gitopsd_bin(), "login", address, "--username", "admin", "--password-stdin"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=cli.cwd,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    os.write(master, typed.encode())
+    output = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        return process.wait(timeout=30), output.decode("utf-8", "replace")
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+
+
+def test_login_on_a_terminal_asks_before_trusting_the_certificate(tmp_path: Path, scan: SecretScan) -> None:
+    daemon = start_daemon(tmp_path)
+    scan.logs.append(daemon.log_path)
+    scan.secret(daemon.token)
+    password = daemon.initial_password()
+    scan.secret(password)
+    cli = CLI(daemon.address, tmp_path)
+    config = tmp_path / ".gitopsd-cli" / "config.yaml"
+    try:
+        code, shown = _login_on_a_terminal(cli, daemon.address, "n\n" + password + "\n")
+        scan.seen("login answered no", shown)
+        assert code == 2, shown
+        assert "SHA-256 fingerprint" in shown and "Trust this certificate" in shown
+        assert "login cancelled: certificate not trusted" in shown
+        assert not config.exists()
+
+        code, shown = _login_on_a_terminal(cli, daemon.address, "y\n" + password + "\n")
+        scan.seen("login answered yes", shown)
+        assert code == 0, shown
+        assert "'admin' logged in" in shown
+        saved = yaml.safe_load(config.read_text())["servers"][daemon.address]
+        scan.secret(saved["auth-token"])
+        assert Path(saved["server-ca"]).read_text().strip() == daemon.cert_path.read_text().strip()
+        # Later commands trust the saved certificate and use the saved session.
+        listed = cli("app", "list", env={"GITOPSD_SERVER_CA": "", "GITOPSD_AUTH_TOKEN": ""})
+        scan.seen("app list", listed.stdout + listed.stderr)
+        assert listed.returncode == 0, listed.stderr
     finally:
         daemon.stop()
