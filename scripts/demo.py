@@ -134,6 +134,7 @@ def main() -> int:
   Drift and diff: {kubectl} -n staging scale deploy mon-app --replicas=4 && {gitopsd_cmd} app diff mon-app-staging
   Rollback:       {gitopsd_cmd} app set mon-app --sync-policy none && {gitopsd_cmd} app rollback mon-app 1
   Inspect:        {gitopsd_cmd} app manifests monitoring | head -40
+  Who did what:   {gitopsd_cmd} app events mon-app
 
 Press Ctrl-C to stop the daemon, its sidecars and the sandbox cluster.""",
             flush=True,

@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Iterable
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.app import eventlog
 from gitopsd.app.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from gitopsd.app.eventlog import EventLog
 from gitopsd.app.events import EventBus
 from gitopsd.app.project_rules import application_denial
 from gitopsd.app.projects import Projects
@@ -25,6 +27,7 @@ from gitopsd.store import Store, dumps, loads, utcnow
 class Applications:
     def __init__(self, store: Store, events: EventBus | None = None, projects: Projects | None = None) -> None:
         self._store = store
+        self.event_log = EventLog(store)
         self._events = events or EventBus()
         self._projects = projects or Projects(store)
 
@@ -100,7 +103,8 @@ class Applications:
         if denial:
             raise InvalidArgument(f"spec: {denial}")
 
-    def create(self, app: apppb.Application, upsert: bool = False) -> apppb.Application:
+    def create(self, app: apppb.Application, upsert: bool = False, actor: str = "") -> apppb.Application:
+        """actor: who asks (for the event log)."""
         validate_application(app)
         clean = self._normalize(app)
         self._check_project(clean)
@@ -136,11 +140,22 @@ class Applications:
                     self._write_spec(conn, clean, manifest, row, now)
                     event_type = "MODIFIED"
         result = self.get(name)
+        if event_type == "ADDED":
+            self.event_log.record(name, eventlog.RESOURCE_CREATED, f"{_by(actor)} created the application")
+        elif event_type:
+            self._record_update(name, row[0], manifest, actor)
         if event_type:
             self._publish(event_type, result)
         return result
 
-    def update(self, app: apppb.Application) -> apppb.Application:
+    def _record_update(self, name: str, old_manifest: str, new_manifest: str, actor: str) -> None:
+        changed = eventlog.changed_fields(json.loads(old_manifest), json.loads(new_manifest))
+        self.event_log.record(
+            name, eventlog.RESOURCE_UPDATED, f"{_by(actor)} updated the application: {', '.join(changed)}"
+        )
+
+    def update(self, app: apppb.Application, actor: str = "") -> apppb.Application:
+        """actor: who asks (for the event log)."""
         validate_application(app)
         clean = self._normalize(app)
         self._check_project(clean)
@@ -162,6 +177,7 @@ class Applications:
                 self._write_spec(conn, clean, manifest, row, utcnow())
         result = self.get(name)
         if changed:
+            self._record_update(name, row[0], manifest, actor)
             self._publish("MODIFIED", result)
         return result
 
@@ -208,10 +224,14 @@ class Applications:
         self._publish("MODIFIED", result)
         return result
 
-    def delete(self, name: str) -> apppb.Application:
+    def delete(self, name: str, actor: str = "", detail: str = "") -> apppb.Application:
+        """actor: who asks; detail: what happened to its resources (both for the event log)."""
         app = self.get(name)
         with self._store.transaction() as conn:
             conn.execute("DELETE FROM applications WHERE name = ?", (name,))
+        self.event_log.record(
+            name, eventlog.RESOURCE_DELETED, f"{_by(actor)} deleted the application" + (f" ({detail})" if detail else "")
+        )
         self._publish("DELETED", app)
         return app
 
@@ -223,3 +243,7 @@ class Applications:
 
     def _publish(self, event_type: str, app: apppb.Application) -> None:
         self._events.publish(apppb.ApplicationEvent(type=event_type, application=app, timestamp=utcnow()))
+
+
+def _by(actor: str) -> str:
+    return actor or "an unknown user"

@@ -18,6 +18,7 @@ from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.app import eventlog
 from gitopsd.app import operations as ops
 from gitopsd.app.applications import Applications
 from gitopsd.app.connections import Connections
@@ -86,6 +87,18 @@ def _source_of(app: apppb.Application) -> apppb.ApplicationSource:
     if app.spec.sources:
         return app.spec.sources[0]
     raise InvalidArgument("spec.source: required")
+
+
+def _started_message(op: apppb.Operation) -> str:
+    who = op.initiated_by.username or "an unknown user"
+    sync = op.sync
+    target = sync.revision or "the target revision"
+    dry = " (dry run)" if sync.dry_run else ""
+    if op.initiated_by.automated:
+        return f"automated sync to {target} initiated{dry}"
+    if sync.rollback_id:
+        return f"{who} initiated a rollback to history {sync.rollback_id} ({target[:12]}){dry}"
+    return f"{who} initiated a sync to {target}{dry}"
 
 
 def _automated(app: apppb.Application) -> bool:
@@ -274,6 +287,7 @@ class AppController:
             status.resources.extend(resource_status(r) for r in result.resources)
 
         updated = self._update_status(name, change)
+        self._record_transitions(name, app.status, updated.status)
         for observe in self.on_reconciled:
             observe(name, time.monotonic() - started)
         log.debug(
@@ -287,6 +301,24 @@ class AppController:
             ),
         )
         return updated
+
+    def _record_transitions(
+        self, name: str, before: apppb.ApplicationStatus, after: apppb.ApplicationStatus
+    ) -> None:
+        """Sync and health status changes, in the event log (not the first comparison's)."""
+        for what, old, new, detail in (
+            ("sync", before.sync.status, after.sync.status, after.sync.reason),
+            ("health", before.health.status, after.health.status, after.health.message),
+        ):
+            if not old or old == new:
+                continue
+            worse = what == "health" and new in ("Degraded", "Missing")
+            self.apps.event_log.record(
+                name,
+                eventlog.RESOURCE_UPDATED,
+                f"{what} status: {old} → {new}" + (f" ({detail})" if detail else ""),
+                eventlog.WARNING if worse else eventlog.NORMAL,
+            )
 
     # -- automation -------------------------------------------------------------------
 
@@ -381,6 +413,7 @@ class AppController:
             handle = _Running(name, state)
             self._running[name] = handle
         self._publish_operation(name, state)
+        self.apps.event_log.record(name, eventlog.OPERATION_STARTED, _started_message(op))
         thread = threading.Thread(
             target=self._run_operation, args=(handle,), name=f"sync-{name}", daemon=True
         )
@@ -478,6 +511,7 @@ class AppController:
             state.phase, state.message, state.finished_at = ops.ERROR, f"internal error: {exc}", utcnow()
         self.operations.save(state)
         self._record_history(name, state)
+        self._record_completed(name, state)
         with self._locks_guard:
             self._running.pop(name, None)
         self._publish_operation(name, state)
@@ -604,6 +638,17 @@ class AppController:
         )
         self.history.append(name, entry, limit)
 
+    def _record_completed(self, name: str, state: apppb.OperationState) -> None:
+        sync = state.operation.sync
+        what = "dry run of sync" if sync.dry_run else "sync"
+        revision = state.sync_result.revision[:12] or sync.revision or "the target revision"
+        self.apps.event_log.record(
+            name,
+            eventlog.OPERATION_COMPLETED,
+            f"{what} to {revision} {state.phase.lower()}: {state.message}",
+            eventlog.NORMAL if state.phase == SUCCEEDED else eventlog.WARNING,
+        )
+
     def terminate(self, name: str) -> None:
         self.apps.get(name)
         with self._locks_guard:
@@ -688,6 +733,7 @@ class AppController:
             state.operation.info.add(name=ops.INTERRUPTED_INFO, value="true")
             self.operations.save(state)
             self._record_history(name, state)
+            self._record_completed(name, state)
             self._publish_operation(name, state)
             log.warning("operation interrupted by a restart", extra=fields(app=name, operation=state.id))
 

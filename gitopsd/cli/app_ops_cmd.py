@@ -1,4 +1,4 @@
-"""`gitopsd app sync|diff|history|rollback|set|unset|wait|manifests|terminate-op`."""
+"""`gitopsd app sync|diff|history|events|rollback|set|unset|wait|manifests|terminate-op`."""
 
 from __future__ import annotations
 
@@ -70,6 +70,16 @@ def add_parsers(
     hist.add_argument("name")
     hist.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
     hist.set_defaults(func=cmd_history)
+
+    events = appsub.add_parser(
+        "events",
+        parents=[common],
+        help="show the event log: who changed the app, operations, sync and health changes",
+    )
+    events.add_argument("name")
+    events.add_argument("--limit", type=int, default=50, help="the newest N events (default 50, at most 200)")
+    events.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    events.set_defaults(func=cmd_events)
 
     rb = appsub.add_parser(
         "rollback", parents=[common], help="redeploy a history entry (default: the previous one)"
@@ -369,6 +379,18 @@ def cmd_history(args: argparse.Namespace, client: Client) -> int:
         for e in reply.items
     ]
     print_table(["ID", "DATE", "COMMIT", "MESSAGE"], rows)
+    return 0
+
+
+def cmd_events(args: argparse.Namespace, client: Client) -> int:
+    reply = client.apps.ListEvents(
+        apppb.ListEventsRequest(name=args.name, limit=args.limit), timeout=client.timeout
+    )
+    if args.output in ("json", "yaml"):
+        dump([to_document(e) for e in reply.items], args.output)
+        return 0
+    rows = [(_local_time(e.timestamp), e.type, e.reason, e.message) for e in reply.items]
+    print_table(["DATE", "TYPE", "REASON", "MESSAGE"], rows)
     return 0
 
 

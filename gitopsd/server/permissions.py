@@ -144,6 +144,8 @@ RULES: dict[str, Rule] = {
     APP + "Refresh": Check("applications", "get", _app_by_name),
     APP + "TerminateOperation": Check("applications", "sync", _app_by_name),
     APP + "Watch": Filter("applications", _event_app),
+    # A deleted application's log is readable by those allowed on every project (see _app).
+    APP + "ListEvents": Check("applications", "get", _app_by_name),
     PROJ + "Create": Check("projects", "create", _project_in_body),
     PROJ + "Get": Check("projects", "get", _field("name")),
     PROJ + "List": Filter("projects", lambda p: p.metadata.name),

@@ -82,7 +82,7 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
     def Create(
         self, request: apppb.CreateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        app = self._apps.create(self._application_of(request), upsert=request.upsert)
+        app = self._apps.create(self._application_of(request), upsert=request.upsert, actor=current_username())
         self._reconciler.track(app.metadata.name)
         return app
 
@@ -104,7 +104,7 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
     def Update(
         self, request: apppb.UpdateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        app = self._apps.update(self._application_of(request))
+        app = self._apps.update(self._application_of(request), actor=current_username())
         self._reconciler.refresh_soon(app.metadata.name)
         return app
 
@@ -116,11 +116,16 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
         if policy not in ("foreground", "background", "orphan"):
             raise InvalidArgument(f"propagationPolicy: {policy!r} is not foreground, background or orphan")
         app = self._apps.get(request.name)
-        if request.cascade and policy != "orphan":
+        cascade = request.cascade and policy != "orphan"
+        if cascade:
             self._controller.delete_resources(app, propagation=policy.capitalize())
         self._reconciler.untrack(request.name)
         self._controller.on_deleted(request.name)
-        self._apps.delete(request.name)
+        self._apps.delete(
+            request.name,
+            actor=current_username(),
+            detail="its resources deleted" if cascade else "its resources left in the cluster",
+        )
         return apppb.DeleteApplicationResponse()
 
     # -- comparing and rendering -------------------------------------------------------
@@ -243,6 +248,17 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
             request.prune,
             self._initiator(context, kind="rollback"),
         )
+
+    @rpc
+    def ListEvents(
+        self, request: apppb.ListEventsRequest, context: grpc.ServicerContext
+    ) -> apppb.ListEventsResponse:
+        if request.limit < 0:
+            raise InvalidArgument(f"limit: must not be negative, got {request.limit}")
+        # The log outlives a deleted application: only its name is needed (RBAC checked it).
+        if not request.name:
+            raise InvalidArgument("name: required")
+        return apppb.ListEventsResponse(items=self._apps.event_log.list(request.name, request.limit))
 
     def Watch(
         self, request: apppb.WatchApplicationsRequest, context: grpc.ServicerContext

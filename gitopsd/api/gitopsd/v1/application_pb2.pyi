@@ -804,3 +804,29 @@ class ApplicationEvent(_message.Message):
     message: str
     timestamp: str
     def __init__(self, type: _Optional[str] = ..., application: _Optional[_Union[Application, _Mapping]] = ..., resource: _Optional[_Union[ResourceResult, _Mapping]] = ..., message: _Optional[str] = ..., timestamp: _Optional[str] = ...) -> None: ...
+
+class ListEventsRequest(_message.Message):
+    __slots__ = ("name", "limit")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    limit: int
+    def __init__(self, name: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class EventRecord(_message.Message):
+    __slots__ = ("type", "reason", "message", "timestamp")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    reason: str
+    message: str
+    timestamp: str
+    def __init__(self, type: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., timestamp: _Optional[str] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[EventRecord]
+    def __init__(self, items: _Optional[_Iterable[_Union[EventRecord, _Mapping]]] = ...) -> None: ...

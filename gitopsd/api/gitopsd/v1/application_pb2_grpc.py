@@ -104,6 +104,11 @@ class ApplicationServiceStub:
                 request_serializer=gitopsd_dot_v1_dot_application__pb2.WatchApplicationsRequest.SerializeToString,
                 response_deserializer=gitopsd_dot_v1_dot_application__pb2.ApplicationEvent.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/ListEvents',
+                request_serializer=gitopsd_dot_v1_dot_application__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_application__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
 
 
 class ApplicationServiceServicer:
@@ -203,6 +208,14 @@ class ApplicationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEvents(self, request, context):
+        """The application's persisted event log, oldest first: who created, changed or deleted it,
+        operations started and completed, sync and health status transitions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApplicationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -275,6 +288,11 @@ def add_ApplicationServiceServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=gitopsd_dot_v1_dot_application__pb2.WatchApplicationsRequest.FromString,
                     response_serializer=gitopsd_dot_v1_dot_application__pb2.ApplicationEvent.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=gitopsd_dot_v1_dot_application__pb2.ListEventsRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_application__pb2.ListEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -655,6 +673,33 @@ class ApplicationService:
             '/gitopsd.v1.ApplicationService/Watch',
             gitopsd_dot_v1_dot_application__pb2.WatchApplicationsRequest.SerializeToString,
             gitopsd_dot_v1_dot_application__pb2.ApplicationEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/ListEvents',
+            gitopsd_dot_v1_dot_application__pb2.ListEventsRequest.SerializeToString,
+            gitopsd_dot_v1_dot_application__pb2.ListEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
