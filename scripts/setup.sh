@@ -11,6 +11,7 @@ missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)  # the repository fetch size limit
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2

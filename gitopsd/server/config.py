@@ -38,6 +38,8 @@ class RenderConfig:
     timeout: int = 90
     # Combined bytes of repository files read for one render, and of its output.
     max_repo_bytes: int = 10 * 1024 * 1024
+    # The largest file one git fetch may write (its pack): a bigger repository is refused.
+    max_fetch_bytes: int = 1024 * 1024 * 1024
     max_output_bytes: int = 10 * 1024 * 1024
     # Helm valueFiles given as URLs are refused unless this is true.
     allow_remote_value_files: bool = False
@@ -50,6 +52,17 @@ class SidecarsConfig:
     # Renderer endpoints (unix:///path.sock or host:port). Empty: the daemon starts its own.
     helm: str = ""
     kustomize: str = ""
+
+
+METRICS_AUTH_MODES = ("non-loopback", "always", "never")
+
+
+@dataclass
+class MetricsConfig:
+    # Who must send a token (Authorization: Bearer, a session or API token of an account allowed to
+    # get every application) to read GET /metrics: clients not on loopback (the default), everyone,
+    # or nobody (when the network already fences the listener).
+    auth: str = "non-loopback"
 
 
 @dataclass
@@ -132,6 +145,7 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     sidecars: SidecarsConfig = field(default_factory=SidecarsConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     rbac: RbacConfig = field(default_factory=RbacConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
@@ -228,6 +242,10 @@ def load_config(
     env = os.environ if environ is None else environ
     _apply(config, _env_overrides(config, "GITOPSD", dict(env)), "GITOPSD", env=True)
     _apply(config, {k: v for k, v in (overrides or {}).items() if v is not None}, "flag --")
+    if config.metrics.auth not in METRICS_AUTH_MODES:
+        raise ConfigError(
+            f"metrics.auth: {config.metrics.auth!r} is not one of {', '.join(METRICS_AUTH_MODES)}"
+        )
     if config.log_level not in _LOG_LEVELS:
         raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(sorted(_LOG_LEVELS))}")
     if config.webhook.max_body_bytes < 1:
@@ -236,6 +254,8 @@ def load_config(
         raise ConfigError("webhook.read_timeout: must be at least 1 second")
     if config.reconcile.interval < 1:
         raise ConfigError("reconcile.interval: must be at least 1 second")
+    if config.render.max_fetch_bytes < 1024 * 1024:
+        raise ConfigError("render.max_fetch_bytes: must be at least 1 MiB")
     if config.auth.session_ttl < 60:
         raise ConfigError("auth.session_ttl: must be at least 60 seconds")
     if config.auth.login_max_failures < 1 or config.auth.login_failure_window < 1:

@@ -56,6 +56,7 @@ from gitopsd.server.config import Config
 from gitopsd.server.http import HttpHandlers, HttpServer
 from gitopsd.server.metrics import Metrics
 from gitopsd.server.metrics import Sources as MetricSources
+from gitopsd.server.metrics_access import MetricsAccess
 from gitopsd.server.notify import sd_notify
 from gitopsd.server.permissions import Lookups
 from gitopsd.server.servicers.application import ApplicationServicer
@@ -143,7 +144,10 @@ class Daemon:
         cfg = self.config
         # One ls-remote per repository per reconcile interval, however many apps use it.
         self.repo_cache = RepoCache(
-            data / "git", self.repos.credentials_for, ls_remote_ttl=float(cfg.reconcile.interval)
+            data / "git",
+            self.repos.credentials_for,
+            ls_remote_ttl=float(cfg.reconcile.interval),
+            max_fetch_bytes=cfg.render.max_fetch_bytes,
         )
         self.sidecars = SidecarSupervisor(
             SidecarConfig(
@@ -255,6 +259,7 @@ class Daemon:
                     self.metrics,
                     apps.list,
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
+                    MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.list).check,
                 ),
             )
         self.address = self._bind(server, self.config.listen, self._server_credentials())

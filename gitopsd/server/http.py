@@ -25,6 +25,7 @@ from gitopsd.logs import fields
 from gitopsd.server import webhook
 from gitopsd.server.config import WebhookConfig
 from gitopsd.server.metrics import CONTENT_TYPE, Metrics
+from gitopsd.server.metrics_access import Denial
 from gitopsd.server.webhook import Headers, Ignored, WebhookError
 from gitopsd.server.webhook_match import matching_apps
 
@@ -49,6 +50,8 @@ class HttpHandlers:
     apps: Callable[[], Iterable[apppb.Application]]
     # Refreshes one application now, asking its repository for new commits.
     refresh: Callable[[str], None]
+    # Whether a GET /metrics may be answered: (Authorization header, client address) → None or why not.
+    metrics_access: Callable[[str | None, str], Denial | None]
 
 
 class _Server(ThreadingHTTPServer):
@@ -157,6 +160,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, b"ok\n", "text/plain; charset=utf-8")
                 self._log(200)
         elif path == "/metrics":
+            denial = self.server.handlers.metrics_access(self.headers.get("Authorization"), self.client_address[0])
+            if denial is not None:
+                self._send_json(denial.status, {"message": denial.message})
+                self._log(denial.status)
+                return
             try:
                 body = self.server.handlers.metrics.render()
             except Exception:

@@ -19,6 +19,7 @@ class RepoErrorKind(enum.StrEnum):
     AUTH_FAILED = "authentication failed"
     REVISION_NOT_FOUND = "revision not found"
     INVALID_URL = "invalid repository URL"
+    TOO_LARGE = "repository too large"
     FAILED = "git failed"
 
 

@@ -109,7 +109,9 @@ class RepoCache:
         ls_remote_ttl: float = 60.0,
         keep_idle_checkouts: int = 4,
         clock: Callable[[], float] = time.monotonic,
+        max_fetch_bytes: int = 0,
     ) -> None:
+        """max_fetch_bytes: the largest file one fetch may write (its pack); 0: no limit."""
         self.root = Path(root)
         self._lookup = credentials_lookup or (lambda _url: None)
         self.timeouts = timeouts
@@ -127,6 +129,12 @@ class RepoCache:
         self._tmp = self.root / "tmp"
         self._tmp.mkdir(exist_ok=True)
         os.chmod(self._tmp, stat.S_IRWXU)
+        # The kernel enforces the fetch limit (RLIMIT_FSIZE through util-linux's prlimit): a git
+        # process writing a bigger file is stopped by SIGXFSZ, before the disk fills.
+        self.max_fetch_bytes = max_fetch_bytes
+        self._prlimit = shutil.which("prlimit") if max_fetch_bytes > 0 else None
+        if max_fetch_bytes > 0 and self._prlimit is None:
+            log.warning("prlimit (util-linux) not found: repository fetches are not size-limited")
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -188,10 +196,13 @@ class RepoCache:
         cwd: Path | None = None,
         timeout: float,
         network: bool = False,
+        max_file_bytes: int = 0,
     ) -> str:
         creds = self._credentials(url) if network else None
         scrub = Scrubber(creds.secrets() if creds else ())
         cmd = ["git", *args]
+        if max_file_bytes > 0 and self._prlimit is not None:
+            cmd = [self._prlimit, f"--fsize={max_file_bytes}", *cmd]
         runner = git.cmd.Git(str(cwd) if cwd else None)
         with contextlib.ExitStack() as stack:
             # Only network commands get credentials (and the temp files that carry them).
@@ -311,13 +322,24 @@ class RepoCache:
         self, repo: _Repo, url: str, extra: tuple[str, ...] = (), *, path: Path | None = None
     ) -> None:
         refspecs = extra or ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-        self._git(
-            ["fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", self._remote_url(url), *refspecs],
-            url=url,
-            cwd=path or repo.path,
-            timeout=self.timeouts.fetch,
-            network=True,
-        )
+        try:
+            self._git(
+                ["fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", self._remote_url(url), *refspecs],
+                url=url,
+                cwd=path or repo.path,
+                timeout=self.timeouts.fetch,
+                network=True,
+                max_file_bytes=self.max_fetch_bytes,
+            )
+        except RepoError as exc:
+            if exc.kind == RepoErrorKind.TOO_LARGE:
+                raise RepoError(
+                    RepoErrorKind.TOO_LARGE,
+                    exc.repo,
+                    f"fetching it would write more than {self.max_fetch_bytes} bytes at once "
+                    "(render.max_fetch_bytes)",
+                ) from None
+            raise
         repo.fetches += 1
 
     def fetch(self, url: str) -> None:
@@ -437,6 +459,8 @@ class RepoCache:
                     url=url,
                     cwd=repo.path,
                     timeout=self.timeouts.fetch,
+                    # A small pack can hold a huge, well-compressed file: the same cap per file.
+                    max_file_bytes=self.max_fetch_bytes,
                 )
                 _make_read_only(path)
                 entry = (path, 0)
@@ -489,6 +513,11 @@ def _classify(stderr: str, repo: str, *, network: bool, timeout: float) -> RepoE
     detail = "; ".join(lines[-3:])[:500]
     if low.startswith("timeout:"):
         return RepoError(RepoErrorKind.UNREACHABLE, repo, f"git timed out after {timeout:g}s")
+    # SIGXFSZ (25): a file passed the RLIMIT_FSIZE the fetch runs under.
+    if "signal 25" in low or "file size limit exceeded" in low:
+        return RepoError(
+            RepoErrorKind.TOO_LARGE, repo, "git was stopped writing a file past the size limit (render.max_fetch_bytes)"
+        )
     if "host key verification failed" in low or "remote host identification has changed" in low:
         return RepoError(
             RepoErrorKind.UNREACHABLE,

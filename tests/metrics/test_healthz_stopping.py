@@ -16,7 +16,7 @@ from gitopsd.server.metrics import Metrics
 @pytest.fixture
 def server() -> Iterator[HttpServer]:
     refreshed: list[str] = []
-    srv = HttpServer("127.0.0.1:0", HttpHandlers(WebhookConfig(), Metrics(), lambda: [], refreshed.append))
+    srv = HttpServer("127.0.0.1:0", HttpHandlers(WebhookConfig(), Metrics(), lambda: [], refreshed.append, lambda _auth, _host: None))
     srv.start()
     try:
         yield srv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -311,3 +312,38 @@ def test_concurrent_apps_on_one_repo_share_one_ls_remote(git_repos, cache: RepoC
         t.join()
     assert results == [sha] * 8
     assert cache.stats(repo.url).ls_remote == 1
+
+
+def test_a_fetch_bigger_than_the_limit_is_refused_and_leaves_no_clone(git_repos, tmp_path: Path) -> None:
+    repo = git_repos.create("huge")
+    repo.commit({"small.yaml": "x: 1\n"})
+    limited = RepoCache(tmp_path / "limited", max_fetch_bytes=1_000_000)
+    assert limited.resolve(repo.url, "main").sha  # small enough: fine
+    with limited.checkout(repo.url, repo.commit({"more.yaml": "y: 2\n"})) as tree:
+        assert (tree / "more.yaml").exists()
+
+    big = repo.commit({"blob.bin": os.urandom(3_000_000)}, message="add a large blob")
+    with pytest.raises(RepoError) as err:
+        limited.ensure_commit(repo.url, big)
+    assert err.value.kind == RepoErrorKind.TOO_LARGE
+    assert "more than 1000000 bytes at once (render.max_fetch_bytes)" in str(err.value)
+
+    fresh = RepoCache(tmp_path / "fresh", max_fetch_bytes=1_000_000)
+    with pytest.raises(RepoError) as err:
+        fresh.resolve(repo.url, "main")
+    assert err.value.kind == RepoErrorKind.TOO_LARGE
+    assert not [p for p in (tmp_path / "fresh" / "repos").iterdir() if (p / "HEAD").exists()]
+    # Without a limit the same repository is fetched.
+    assert RepoCache(tmp_path / "unlimited").resolve(repo.url, "main").sha == big
+
+
+def test_a_checkout_with_a_file_past_the_limit_is_refused(git_repos, tmp_path: Path) -> None:
+    # 3 MB of zeros packs into a few kB: the fetch passes, writing the work tree must not.
+    repo = git_repos.create("bomb")
+    sha = repo.commit({"zeros.bin": bytes(3_000_000)})
+    limited = RepoCache(tmp_path / "limited", max_fetch_bytes=1_000_000)
+    limited.ensure_commit(repo.url, sha)
+    with pytest.raises(RepoError) as err:
+        with limited.checkout(repo.url, sha):
+            pass
+    assert err.value.kind == RepoErrorKind.TOO_LARGE
