@@ -61,7 +61,9 @@ class EventLog:
             (app, limit),
         )
         return [
-            apppb.EventRecord(type=r["type"], reason=r["reason"], message=r["message"], timestamp=r["created_at"])
+            apppb.EventRecord(
+                type=r["type"], reason=r["reason"], message=r["message"], timestamp=r["created_at"]
+            )
             for r in reversed(rows)
         ]
 

@@ -38,7 +38,7 @@ class RenderConfig:
     timeout: int = 90
     # Combined bytes of repository files read for one render, and of its output.
     max_repo_bytes: int = 10 * 1024 * 1024
-    # The largest file one git fetch may write (its pack): a bigger repository is refused.
+    # The most one repository may put on disk: one fetch's pack, one commit's files. Bigger: refused.
     max_fetch_bytes: int = 1024 * 1024 * 1024
     max_output_bytes: int = 10 * 1024 * 1024
     # Helm valueFiles given as URLs are refused unless this is true.

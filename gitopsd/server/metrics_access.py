@@ -51,7 +51,11 @@ class MetricsAccess:
 
     @classmethod
     def of(
-        cls, mode: str, accounts: Accounts, authorizer: Authorizer, apps: Callable[[], Iterable[apppb.Application]]
+        cls,
+        mode: str,
+        accounts: Accounts,
+        authorizer: Authorizer,
+        apps: Callable[[], Iterable[apppb.Application]],
     ) -> MetricsAccess:
         return cls(mode, accounts.authenticate, authorizer.allowed, apps)
 
@@ -61,7 +65,9 @@ class MetricsAccess:
             return None
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return Denial(401, "a token is required: Authorization: Bearer TOKEN (a gitopsd session or API token)")
+            return Denial(
+                401, "a token is required: Authorization: Bearer TOKEN (a gitopsd session or API token)"
+            )
         try:
             principal = self.authenticate(token.strip())
         except Unauthenticated as exc:

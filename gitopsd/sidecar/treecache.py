@@ -95,7 +95,9 @@ class TreeCache:
             self._entries.move_to_end(key)
             return entry
 
-    def _materialize(self, key: str, files: list[renderer_pb2.SourceFile], max_input_bytes: int) -> CachedTree:
+    def _materialize(
+        self, key: str, files: list[renderer_pb2.SourceFile], max_input_bytes: int
+    ) -> CachedTree:
         path = Path(tempfile.mkdtemp(dir=self.base, prefix="tree-"))
         try:
             size = materialize(files, path, max_input_bytes)

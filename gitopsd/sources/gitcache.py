@@ -448,6 +448,7 @@ class RepoCache:
             entry = repo.checkouts.get(sha)
             repo.idle.pop(sha, None)
             if entry is None:
+                self._check_tree_size(repo, url, sha)
                 path = self.root / "checkouts" / repo.path.stem / sha
                 if path.exists():
                     _remove_tree(path)
@@ -476,6 +477,27 @@ class RepoCache:
                     while len(repo.idle) > self.keep_idle_checkouts:
                         old, _ = repo.idle.popitem(last=False)
                         self._remove_checkout(repo, url, old)
+
+    def _check_tree_size(self, repo: _Repo, url: str, sha: str) -> None:
+        """Refuses a commit whose files add up to more than the limit, before writing any of them
+        (a small pack can hold many well-compressed files)."""
+        if self.max_fetch_bytes <= 0:
+            return
+        listing = self._git(
+            ["ls-tree", "-r", "-l", "--full-tree", sha], url=url, cwd=repo.path, timeout=self.timeouts.fetch
+        )
+        total = 0
+        for line in listing.splitlines():
+            size = line.split("\t", 1)[0].split()[-1] if "\t" in line else "-"
+            if size.isdigit():  # "-" for submodules
+                total += int(size)
+        if total > self.max_fetch_bytes:
+            raise RepoError(
+                RepoErrorKind.TOO_LARGE,
+                redact_url(url),
+                f"commit {sha[:12]} holds {total} bytes of files, more than render.max_fetch_bytes "
+                f"({self.max_fetch_bytes})",
+            )
 
     def _remove_checkout(self, repo: _Repo, url: str, sha: str) -> None:
         path, _ = repo.checkouts.pop(sha)

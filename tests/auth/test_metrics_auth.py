@@ -19,7 +19,9 @@ def _metrics(address: str, token: str | None) -> tuple[int, str]:
     host, _, port = address.rpartition(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
-        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"} if token is not None else {})
+        conn.request(
+            "GET", "/metrics", headers={"Authorization": f"Bearer {token}"} if token is not None else {}
+        )
         resp = conn.getresponse()
         return resp.status, resp.read().decode()
     finally:
@@ -58,9 +60,15 @@ def test_metrics_need_a_token_that_sees_every_application(tmp_path: Path, scan: 
     scan.secret(daemon.token)
     cli = ScannedCLI(CLI(daemon.address, tmp_path), scan)
     try:
-        assert cli("proj", "create", "-f", str(ROOT / "examples/apps/production-project.yaml")).returncode == 0
+        assert (
+            cli("proj", "create", "-f", str(ROOT / "examples/apps/production-project.yaml")).returncode == 0
+        )
         app = tmp_path / "mon-app.yaml"
-        app.write_text((ROOT / "examples/apps/mon-app.yaml").read_text().replace("project: default", "project: production"))
+        app.write_text(
+            (ROOT / "examples/apps/mon-app.yaml")
+            .read_text()
+            .replace("project: default", "project: production")
+        )
         created = cli("app", "create", "-f", str(app))
         assert created.returncode == 0, created.stderr
         for account, password in (("viewer", "viewer-password-1"), ("alice", "alice-password-1")):
@@ -68,8 +76,13 @@ def test_metrics_need_a_token_that_sees_every_application(tmp_path: Path, scan: 
         viewer = scan.secret(login(daemon, "viewer", "viewer-password-1"))
         alice = scan.secret(login(daemon, "alice", "alice-password-1"))
         role = cli(
-            "proj", "role", "create", "production", "ci",
-            "--policy", "p, proj:production:ci, applications, get, production/*, allow",
+            "proj",
+            "role",
+            "create",
+            "production",
+            "ci",
+            "--policy",
+            "p, proj:production:ci, applications, get, production/*, allow",
         )
         assert role.returncode == 0, role.stderr
         issued = cli.token_output("proj", "role", "create-token", "production", "ci")

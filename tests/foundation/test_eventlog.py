@@ -23,7 +23,11 @@ def test_events_are_listed_oldest_first_per_application_and_trimmed(tmp_path: Pa
         f"change {MAX_PER_APP + 29}",
     ]
     (api,) = log.list("api")
-    assert (api.type, api.reason, api.message) == ("Warning", "OperationCompleted", "sync to abc failed: line one line two")
+    assert (api.type, api.reason, api.message) == (
+        "Warning",
+        "OperationCompleted",
+        "sync to abc failed: line one line two",
+    )
     assert api.timestamp
     assert log.list("nobody") == []
 
@@ -36,7 +40,12 @@ def test_long_messages_are_cut(tmp_path: Path) -> None:
 
 
 def test_changed_fields_name_the_paths_that_differ() -> None:
-    old = {"spec": {"source": {"targetRevision": "main", "helm": {"parameters": [{"name": "a"}]}}, "project": "x"}}
+    old = {
+        "spec": {
+            "source": {"targetRevision": "main", "helm": {"parameters": [{"name": "a"}]}},
+            "project": "x",
+        }
+    }
     new = {"spec": {"source": {"targetRevision": "v2", "helm": {"parameters": []}}, "project": "x"}}
     assert changed_fields(old, new) == ["spec.source.helm.parameters", "spec.source.targetRevision"]
     assert changed_fields(old, old) == []

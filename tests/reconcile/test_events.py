@@ -45,7 +45,9 @@ def test_the_event_log_says_who_did_what_and_what_changed(
     completed = [m for t, r, m in lines if r == "OperationCompleted" and t == "Normal"]
     assert completed and completed[0].startswith(f"sync to {sha[:12]} succeeded")
     assert ("Normal", "ResourceUpdated", "sync status: OutOfSync → Synced") in lines
-    assert any(r == "ResourceUpdated" and m.startswith("health status: Missing → Healthy") for _, r, m in lines)
+    assert any(
+        r == "ResourceUpdated" and m.startswith("health status: Missing → Healthy") for _, r, m in lines
+    )
     assert ("Normal", "OperationStarted", "admin initiated a sync to no-such-branch") in lines
     warning = [m for t, r, m in lines if r == "OperationCompleted" and t == "Warning"]
     assert warning and "no-such-branch" in warning[0]

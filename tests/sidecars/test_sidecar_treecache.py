@@ -17,9 +17,13 @@ def test_same_files_reuse_the_tree_and_other_files_get_their_own(tmp_path: Path)
     files = source_files({"app/kustomization.yaml": "resources: []\n", "README": "x"})
     with cache.tree(files, 1024) as first:
         assert (first.path / "app/kustomization.yaml").read_text() == "resources: []\n"
-    with cache.tree(source_files({"app/kustomization.yaml": "resources: []\n", "README": "x"}), 1024) as again:
+    with cache.tree(
+        source_files({"app/kustomization.yaml": "resources: []\n", "README": "x"}), 1024
+    ) as again:
         assert again.path == first.path
-    with cache.tree(source_files({"app/kustomization.yaml": "resources: []\n", "README": "y"}), 1024) as other:
+    with cache.tree(
+        source_files({"app/kustomization.yaml": "resources: []\n", "README": "y"}), 1024
+    ) as other:
         assert other.path != first.path
     assert cache.stats() == {"trees": 2, "bytes": 2 * len("resources: []\nx"), "hits": 1, "misses": 2}
 
@@ -27,7 +31,9 @@ def test_same_files_reuse_the_tree_and_other_files_get_their_own(tmp_path: Path)
 def test_digest_frames_paths_and_contents() -> None:
     # "ab" + "c" and "a" + "bc" must not collide, nor a path moved into the content, nor the mode.
     assert files_digest(source_files({"ab": "c"})) != files_digest(source_files({"a": "bc"}))
-    assert files_digest(source_files({"a": "b", "c": "d"})) != files_digest(source_files({"a": "bc", "": "d"}))
+    assert files_digest(source_files({"a": "b", "c": "d"})) != files_digest(
+        source_files({"a": "bc", "": "d"})
+    )
     plain = source_files({"run.sh": "#!/bin/sh\n"})
     executable = source_files({"run.sh": "#!/bin/sh\n"})
     executable[0].executable = True

@@ -347,3 +347,18 @@ def test_a_checkout_with_a_file_past_the_limit_is_refused(git_repos, tmp_path: P
         with limited.checkout(repo.url, sha):
             pass
     assert err.value.kind == RepoErrorKind.TOO_LARGE
+
+
+def test_a_commit_whose_files_add_up_past_the_limit_is_not_checked_out(git_repos, tmp_path: Path) -> None:
+    # 40 files of 50 kB zeros: each far below the limit, 2 MB together, a few kB packed.
+    repo = git_repos.create("many")
+    sha = repo.commit({f"zeros/{index}.bin": bytes(50_000) for index in range(40)})
+    limited = RepoCache(tmp_path / "limited", max_fetch_bytes=1_000_000)
+    with pytest.raises(RepoError) as err:
+        with limited.checkout(repo.url, sha):
+            pass
+    assert err.value.kind == RepoErrorKind.TOO_LARGE
+    assert f"commit {sha[:12]} holds 2000000 bytes of files, more than render.max_fetch_bytes (1000000)" in str(
+        err.value
+    )
+    assert not list((tmp_path / "limited" / "checkouts").rglob(sha))
