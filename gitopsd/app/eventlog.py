@@ -71,10 +71,13 @@ class EventLog:
 def changed_fields(old: Any, new: Any, prefix: str = "", limit: int = 5) -> list[str]:
     """Dotted paths where two JSON documents differ (e.g. ``source.kustomize.images``), at most `limit`.
 
-    Lists are compared whole: ``source.helm.parameters`` rather than an index.
+    Lists are compared whole: ``source.helm.parameters`` rather than an index. A section that appears
+    or disappears is named by its fields (``source.kustomize.images``, not ``source.kustomize``).
     """
     out: list[str] = []
-    if isinstance(old, dict) and isinstance(new, dict):
+    sections = (old is None or isinstance(old, dict)) and (new is None or isinstance(new, dict))
+    if sections and (old is not None or new is not None):
+        old, new = old or {}, new or {}
         for key in sorted(set(old) | set(new)):
             if old.get(key) != new.get(key):
                 out.extend(changed_fields(old.get(key), new.get(key), f"{prefix}{key}.", limit - len(out)))

@@ -104,6 +104,10 @@ def test_ci_flow_with_a_project_token(
     assert _image(kubectl) == image
     got = json.loads(admin("app", "get", "mon-app", "-o", "json").stdout)
     assert got["status"]["operationState"]["operation"]["initiatedBy"]["username"] == "proj:production:ci"
+    # The event log keeps who did it: the change of image and the sync, by the project token.
+    events = [e["message"] for e in json.loads(admin("app", "events", "mon-app", "-o", "json").stdout)]
+    assert "proj:production:ci updated the application: spec.source.kustomize.images" in events
+    assert "proj:production:ci initiated a sync to the target revision" in events
 
     # Another project's application: refused, for reads as for writes.
     for args in (

@@ -49,6 +49,12 @@ def test_changed_fields_name_the_paths_that_differ() -> None:
     new = {"spec": {"source": {"targetRevision": "v2", "helm": {"parameters": []}}, "project": "x"}}
     assert changed_fields(old, new) == ["spec.source.helm.parameters", "spec.source.targetRevision"]
     assert changed_fields(old, old) == []
-    assert changed_fields({"metadata": {}}, {"metadata": {"labels": {"a": "b"}}}) == ["metadata.labels"]
+    assert changed_fields({"metadata": {}}, {"metadata": {"labels": {"a": "b"}}}) == ["metadata.labels.a"]
+    assert changed_fields({"source": {}}, {"source": {"kustomize": {"images": ["x:1"]}}}) == [
+        "source.kustomize.images"
+    ]
+    assert changed_fields({"source": {"kustomize": {"images": ["x:1"]}}}, {"source": {}}) == [
+        "source.kustomize.images"
+    ]
     many_old = {f"k{i}": i for i in range(10)}
     assert len(changed_fields(many_old, {})) == 5
