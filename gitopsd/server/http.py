@@ -160,7 +160,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, b"ok\n", "text/plain; charset=utf-8")
                 self._log(200)
         elif path == "/metrics":
-            denial = self.server.handlers.metrics_access(self.headers.get("Authorization"), self.client_address[0])
+            try:
+                denial = self.server.handlers.metrics_access(
+                    self.headers.get("Authorization"), self.client_address[0]
+                )
+            except Exception:  # a database error...: answered, logged, never a dropped connection
+                log.exception("metrics access check failed")
+                self._send(500, b"metrics access check failed\n", "text/plain; charset=utf-8")
+                return
             if denial is not None:
                 self._send_json(denial.status, {"message": denial.message})
                 self._log(denial.status)
