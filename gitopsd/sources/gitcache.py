@@ -111,7 +111,8 @@ class RepoCache:
         clock: Callable[[], float] = time.monotonic,
         max_fetch_bytes: int = 0,
     ) -> None:
-        """max_fetch_bytes: the largest file one fetch may write (its pack); 0: no limit."""
+        """max_fetch_bytes: the most one repository may put on disk at once: the largest file a fetch
+        (its pack) or a checkout may write, and the total of one commit's files; 0: no limit."""
         self.root = Path(root)
         self._lookup = credentials_lookup or (lambda _url: None)
         self.timeouts = timeouts
