@@ -53,6 +53,11 @@ class Applications:
     def exists(self, name: str) -> bool:
         return self._store.query_one("SELECT 1 FROM applications WHERE name = ?", (name,)) is not None
 
+    def rbac_objects(self) -> list[str]:
+        """`PROJECT/NAME` of every application (RBAC objects), without parsing any application."""
+        rows = self._store.query("SELECT project, name FROM applications ORDER BY name")
+        return [f"{r['project'] or 'default'}/{r['name']}" for r in rows]
+
     def list(
         self, projects: Iterable[str] = (), selector: str = "", repo: str = ""
     ) -> list[apppb.Application]:

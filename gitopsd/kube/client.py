@@ -163,7 +163,6 @@ class KubeClient:
         # No silent retries: an unreachable cluster should fail fast, and writes must not be repeated.
         config.retries = False
         config.connection_pool_maxsize = 16
-        self._config = config
         self._api = k8s.ApiClient(config)
         # The official client's pool manager (a ProxyManager when a proxy is configured). Without a
         # proxy, its connection pool for the API server is used directly: the manager's per-request

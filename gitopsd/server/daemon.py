@@ -259,7 +259,7 @@ class Daemon:
                     self.metrics,
                     apps.list,
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
-                    MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.list).check,
+                    MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.rbac_objects).check,
                 ),
             )
         self.address = self._bind(server, self.config.listen, self._server_credentials())

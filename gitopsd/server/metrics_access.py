@@ -12,7 +12,6 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.auth.accounts import Accounts, Principal
 from gitopsd.auth.authorizer import Authorizer
 from gitopsd.auth.errors import Unauthenticated
@@ -47,17 +46,14 @@ class MetricsAccess:
     mode: str
     authenticate: Callable[[str], Principal]
     allowed: Callable[[Principal, str, str, str], bool]
-    apps: Callable[[], Iterable[apppb.Application]]
+    # PROJECT/NAME of every application, as RBAC names them.
+    app_objects: Callable[[], Iterable[str]]
 
     @classmethod
     def of(
-        cls,
-        mode: str,
-        accounts: Accounts,
-        authorizer: Authorizer,
-        apps: Callable[[], Iterable[apppb.Application]],
+        cls, mode: str, accounts: Accounts, authorizer: Authorizer, app_objects: Callable[[], Iterable[str]]
     ) -> MetricsAccess:
-        return cls(mode, accounts.authenticate, authorizer.allowed, apps)
+        return cls(mode, accounts.authenticate, authorizer.allowed, app_objects)
 
     def check(self, authorization: str | None, client_host: str) -> Denial | None:
         """None when the request may read the metrics."""
@@ -74,8 +70,7 @@ class MetricsAccess:
             return Denial(401, str(exc))
         # A grant on every project, and no deny rule hiding one of the applications the metrics name.
         if not self.allowed(principal, "applications", "get", ALL_APPLICATIONS) or not all(
-            self.allowed(principal, "applications", "get", f"{a.spec.project or 'default'}/{a.metadata.name}")
-            for a in self.apps()
+            self.allowed(principal, "applications", "get", obj) for obj in self.app_objects()
         ):
             return Denial(403, f"permission denied: {principal.subject} may not get every application")
         return None
