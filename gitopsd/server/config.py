@@ -41,6 +41,8 @@ class RenderConfig:
     # The most one repository may put on disk: one fetch's pack, one commit's files. Bigger: refused.
     max_fetch_bytes: int = 1024 * 1024 * 1024
     max_output_bytes: int = 10 * 1024 * 1024
+    # Memory of each render child process (kubectl kustomize, Helm workers), enforced by the kernel.
+    max_memory_bytes: int = 1024 * 1024 * 1024
     # Helm valueFiles given as URLs are refused unless this is true.
     allow_remote_value_files: bool = False
     # Rendered manifests kept in memory (entries).
@@ -256,6 +258,8 @@ def load_config(
         raise ConfigError("reconcile.interval: must be at least 1 second")
     if config.render.max_fetch_bytes < 1024 * 1024:
         raise ConfigError("render.max_fetch_bytes: must be at least 1 MiB")
+    if config.render.max_memory_bytes < 64 * 1024 * 1024:
+        raise ConfigError("render.max_memory_bytes: must be at least 64 MiB")
     if config.auth.session_ttl < 60:
         raise ConfigError("auth.session_ttl: must be at least 60 seconds")
     if config.auth.login_max_failures < 1 or config.auth.login_failure_window < 1:

@@ -157,6 +157,7 @@ class Daemon:
                 },
                 plugins=dict(cfg.plugins),
                 render_timeout=float(cfg.render.timeout),
+                max_memory_bytes=cfg.render.max_memory_bytes,
             )
         )
         self.sidecars.start(wait=False)

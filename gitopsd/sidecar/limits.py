@@ -18,6 +18,8 @@ class Limits:
     # Big real charts (dashboards, CRDs) expand to several MiB; Helm's own ceiling is 100 MiB.
     max_chart_bytes: int = 32 * MIB
     timeout_seconds: float = 90.0
+    # Memory of each render child process (kubectl, a Helm worker); set by --max-memory-bytes.
+    max_memory_bytes: int = 1024 * MIB
 
 
 DEFAULT_LIMITS = Limits()

@@ -78,6 +78,7 @@ class SidecarOptions:
             max_input_bytes=int(args.max_input_bytes),
             max_output_bytes=int(args.max_output_bytes),
             max_chart_bytes=int(args.max_chart_bytes),
+            max_memory_bytes=int(args.max_memory_bytes),
         )
         return cls(
             listen=args.listen,
@@ -143,6 +144,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_listen: str) -
         type=_positive(int),
         default=DEFAULT_LIMITS.max_output_bytes,
         help="rendered output size, unless the request sets limits.max_output_bytes (default 10 MiB)",
+    )
+    parser.add_argument(
+        "--max-memory-bytes",
+        type=_positive(int),
+        default=DEFAULT_LIMITS.max_memory_bytes,
+        help="memory limit of each render child process (kubectl, Helm workers), enforced by the kernel (default 1 GiB)",
     )
     parser.add_argument(
         "--max-chart-bytes",

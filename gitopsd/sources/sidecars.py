@@ -65,6 +65,8 @@ class SidecarConfig:
     stop_grace: float = 5.0
     # Largest gRPC message (files sent to a renderer); 0 = repository limit + overhead.
     max_message_bytes: int = 0
+    # Memory limit of each render child of the builtin sidecars (passed as --max-memory-bytes).
+    max_memory_bytes: int = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ class SidecarSupervisor:
         if Path(m.argv[0]).name in BUILTIN_COMMANDS.values():
             # Our sidecars stop by themselves when the daemon is gone, even after a SIGKILL.
             argv += ["--parent-pid", str(os.getpid())]
+            argv += ["--max-memory-bytes", str(self.config.max_memory_bytes)]
         try:
             m.proc = subprocess.Popen(
                 argv,

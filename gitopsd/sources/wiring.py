@@ -27,6 +27,8 @@ class SourcesSettings:
     max_repo_bytes: int = 10 * 1024 * 1024
     max_output_bytes: int = 10 * 1024 * 1024
     max_chart_bytes: int = 50 * 1024 * 1024
+    # Memory limit of each render child process of the builtin sidecars (--max-memory-bytes).
+    max_memory_bytes: int = 1024 * 1024 * 1024
     allow_remote_value_files: bool = False
     cache_size: int = 1024
     # sidecars.helm / sidecars.kustomize: endpoints run by someone else; empty = start our own.
@@ -82,6 +84,7 @@ def open_sources(settings: SourcesSettings, credentials_lookup: CredentialsLooku
             plugins=dict(settings.plugins),
             render_timeout=settings.render_timeout,
             max_message_bytes=settings.max_repo_bytes + 4 * 1024 * 1024,
+            max_memory_bytes=settings.max_memory_bytes,
         )
     )
     renderer = SourceRenderer(
