@@ -66,6 +66,12 @@ class Projects:
         project.metadata.creation_timestamp = row["created_at"]  # type: ignore[index]
         return project
 
+    def exists(self, name: str) -> bool:
+        """Whether the project exists (the default project always does)."""
+        if name == DEFAULT_PROJECT:
+            return True
+        return self._store.query_one("SELECT 1 FROM projects WHERE name = ?", (name,)) is not None
+
     def get(self, name: str) -> projpb.AppProject:
         row = self._store.query_one("SELECT * FROM projects WHERE name = ?", (name,))
         if row is None:

@@ -111,20 +111,25 @@ class AuthInterceptor(grpc.ServerInterceptor):
         self, principal: Principal, rule: Check, request: Any, method: str, context: grpc.ServicerContext
     ) -> None:
         try:
+            if rule.normalize is not None:
+                rule.normalize(request)
             objects = rule.objects(request, self._lookups)
+            needed = [(rule.action, obj) for obj in objects]
+            if rule.also is not None:
+                needed += rule.also(request, self._lookups)
         except AppError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         if rule.self_service and principal.project_role is None and objects[0] in ("", principal.subject):
             return
-        for obj in objects:
-            if not self._authorizer.allowed(principal, rule.resource, rule.action, obj):
+        for action, obj in needed:
+            if not self._authorizer.allowed(principal, rule.resource, action, obj):
                 log.info(
                     "permission denied",
-                    extra=fields(rpc=method, subject=principal.subject, action=rule.action, object=obj),
+                    extra=fields(rpc=method, subject=principal.subject, action=action, object=obj),
                 )
                 context.abort(
                     grpc.StatusCode.PERMISSION_DENIED,
-                    f"permission denied: {principal.subject} may not {rule.action} {rule.resource} {obj!r}",
+                    f"permission denied: {principal.subject} may not {action} {rule.resource} {obj!r}",
                 )
 
     def _visible(self, principal: Principal | None, rule: Filter, item: Any) -> bool:

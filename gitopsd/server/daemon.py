@@ -219,6 +219,7 @@ class Daemon:
                     Lookups(
                         app_project=lambda name: apps.get(name).spec.project or "default",
                         cluster_server=lambda name: self.clusters.get(name=name).server,
+                        project_exists=projects.exists,
                     ),
                 )
             ],

@@ -9,12 +9,14 @@ their own: their results are filtered to what the caller may `get`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gitopsd.app.errors import AppError
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
+from gitopsd.app.documents import parse_manifest
+from gitopsd.app.errors import AppError, InvalidArgument
 
 PUBLIC = "public"  # no token needed (login)
 AUTHENTICATED = "authenticated"  # any valid token
@@ -26,6 +28,7 @@ class Lookups:
 
     app_project: Callable[[str], str]
     cluster_server: Callable[[str], str]
+    project_exists: Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class Check:
     objects: Callable[[Any, Lookups], list[str]]
     # Account RPCs on the caller's own account (name empty or equal) need nothing more.
     self_service: bool = False
+    # Runs before `objects`: turns a request's text document into its typed field, so that the
+    # object authorized is the very object the servicer acts on (it never parses the text again).
+    normalize: Callable[[Any], None] | None = None
+    # Further (action, object) pairs the caller needs, e.g. `update` on what an upsert replaces.
+    also: Callable[[Any, Lookups], list[tuple[str, str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,10 +73,8 @@ def _app_by_name(req: Any, lookups: Lookups) -> list[str]:
 
 
 def _app_in_body(req: Any, lookups: Lookups) -> list[str]:
-    if req.HasField("application"):
-        name, project = req.application.metadata.name, req.application.spec.project
-    else:
-        name, project = _manifest_fields(getattr(req, "manifest", ""), ("spec", "project"))
+    # normalize_app_manifest has run: a manifest, if one was sent, is now req.application.
+    name, project = req.application.metadata.name, req.application.spec.project
     objects = [f"{project or 'default'}/{name}"]
     existing = _app(name, lookups) if name else None
     # Moving an app to another project needs the permission on both.
@@ -77,25 +83,49 @@ def _app_in_body(req: Any, lookups: Lookups) -> list[str]:
     return objects
 
 
-def _manifest_fields(manifest: str, project_path: tuple[str, ...]) -> tuple[str, str]:
-    try:
-        doc = json.loads(manifest) if manifest else {}
-    except ValueError:
-        doc = {}
-    if not isinstance(doc, dict):
-        doc = {}
-    meta = doc.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    node: Any = doc
-    for key in project_path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return (name if isinstance(name, str) else ""), (node if isinstance(node, str) else "")
+def _app_upsert(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
+    # Create with upsert replaces an existing application: that is an update of it (as Argo CD).
+    name = req.application.metadata.name
+    existing = _app(name, lookups) if req.upsert and name else None
+    if existing is None or existing.startswith(f"{UNKNOWN_PROJECT}/"):
+        return []
+    return [("update", existing)]
+
+
+def _project_upsert(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
+    name = req.project.metadata.name
+    if req.upsert and name and lookups.project_exists(name):
+        return [("update", name)]
+    return []
+
+
+def _normalize_manifest(req: Any, typed_field: str, message: Any, kind: str) -> None:
+    """Parse req.manifest (JSON or YAML, one document) into req.<typed_field> and clear it.
+
+    The check and the servicer then read one parsed object. A manifest that cannot be parsed is
+    refused here, before any access decision: it is never checked as some default object.
+    """
+    manifest = getattr(req, "manifest", "")
+    if not manifest:
+        return
+    if req.HasField(typed_field):
+        raise InvalidArgument(f"send either {typed_field} or manifest, not both")
+    parsed = parse_manifest(manifest, message, kind)
+    getattr(req, typed_field).CopyFrom(parsed)
+    req.ClearField("manifest")
+
+
+def normalize_app_manifest(req: Any) -> None:
+    _normalize_manifest(req, "application", apppb.Application(), "Application")
+
+
+def normalize_project_manifest(req: Any) -> None:
+    _normalize_manifest(req, "project", projpb.AppProject(), "AppProject")
 
 
 def _project_in_body(req: Any, lookups: Lookups) -> list[str]:
-    if req.HasField("project"):
-        return [req.project.metadata.name]
-    return [_manifest_fields(getattr(req, "manifest", ""), ())[0]]
+    # normalize_project_manifest has run: a manifest, if one was sent, is now req.project.
+    return [req.project.metadata.name]
 
 
 def _cluster(req: Any, lookups: Lookups) -> list[str]:
@@ -130,10 +160,12 @@ SESSION = "/gitopsd.v1.SessionService/"
 ACCOUNT = "/gitopsd.v1.AccountService/"
 
 RULES: dict[str, Rule] = {
-    APP + "Create": Check("applications", "create", _app_in_body),
+    APP + "Create": Check(
+        "applications", "create", _app_in_body, normalize=normalize_app_manifest, also=_app_upsert
+    ),
     APP + "Get": Check("applications", "get", _app_by_name),
     APP + "List": Filter("applications", lambda a: f"{a.spec.project or 'default'}/{a.metadata.name}"),
-    APP + "Update": Check("applications", "update", _app_in_body),
+    APP + "Update": Check("applications", "update", _app_in_body, normalize=normalize_app_manifest),
     APP + "Delete": Check("applications", "delete", _app_by_name),
     APP + "Sync": Check("applications", "sync", _app_by_name),
     APP + "Diff": Check("applications", "get", _app_by_name),
@@ -146,7 +178,9 @@ RULES: dict[str, Rule] = {
     APP + "Watch": Filter("applications", _event_app),
     # A deleted application's log is readable by those allowed on every project (see _app).
     APP + "ListEvents": Check("applications", "get", _app_by_name),
-    PROJ + "Create": Check("projects", "create", _project_in_body),
+    PROJ + "Create": Check(
+        "projects", "create", _project_in_body, normalize=normalize_project_manifest, also=_project_upsert
+    ),
     PROJ + "Get": Check("projects", "get", _field("name")),
     PROJ + "List": Filter("projects", lambda p: p.metadata.name),
     PROJ + "Update": Check("projects", "update", _field("project.metadata.name")),
