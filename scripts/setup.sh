@@ -4,6 +4,7 @@
 # openssh-server for the ssh git tests) and a virtualenv in .venv with gitopsd installed editable
 # with its dev extras.
 # Safe to run again: it only installs what is missing.
+# --system: only the Debian packages (CI runs that as root, the rest as an unprivileged user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--system" ]; then
+  exit 0
 fi
 
 PY=${PYTHON:-python3.11}

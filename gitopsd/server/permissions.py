@@ -17,6 +17,7 @@ from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import AppError, InvalidArgument
+from gitopsd.protojson import DocumentError
 
 PUBLIC = "public"  # no token needed (login)
 AUTHENTICATED = "authenticated"  # any valid token
@@ -110,7 +111,10 @@ def _normalize_manifest(req: Any, typed_field: str, message: Any, kind: str) -> 
         return
     if req.HasField(typed_field):
         raise InvalidArgument(f"send either {typed_field} or manifest, not both")
-    parsed = parse_manifest(manifest, message, kind)
+    try:
+        parsed = parse_manifest(manifest, message, kind)
+    except DocumentError as exc:  # a field that is unknown or of the wrong type: the caller's mistake
+        raise InvalidArgument(str(exc)) from None
     getattr(req, typed_field).CopyFrom(parsed)
     req.ClearField("manifest")
 
