@@ -58,8 +58,12 @@ class LoginThrottle:
 
     def recover(self) -> None:
         """At start: a check cut short by a crash or a kill has no outcome; count it as failed."""
-        with self._store.transaction() as conn:
-            conn.execute("UPDATE login_attempts SET state = ? WHERE state = ?", (FAILED, PENDING))
+        try:
+            with self._store.transaction() as conn:
+                conn.execute("UPDATE login_attempts SET state = ? WHERE state = ?", (FAILED, PENDING))
+        except sqlite3.Error as exc:
+            # Pending rows count against the limit as they are: nothing is lost by leaving them.
+            log.warning("could not settle unfinished logins", extra=fields(error=str(exc)))
 
     def reserve(self, username: str) -> Attempt:
         """A slot for one password check; Unauthenticated if the user is locked out,
