@@ -3,14 +3,15 @@
 The `admin` account is created on first start with a random password, written once to
 DATA_DIR/initial-admin-password (mode 0600) for `gitopsd admin initial-password`.
 Other accounts are declared in the config (`auth.accounts: {name: "login, apiKey"}`);
-their passwords and API keys live in the accounts table. Failed logins are rows in
-SQLite, so neither a restart nor a crash resets the throttle.
+their passwords and API keys live in the accounts table. Logins are throttled by
+throttle.py (attempts are rows in SQLite, so neither a restart nor a crash resets them).
+A password change bumps the account's session generation: session tokens carry the
+generation they were issued under, so every earlier session ends, whatever the clock says.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from gitopsd.app.projects import Projects
 from gitopsd.auth.errors import PermissionDenied, Unauthenticated
 from gitopsd.auth.passwords import Passwords, check_new_password, generate_password
 from gitopsd.auth.project_roles import find_role, parse_subject, role_subject
+from gitopsd.auth.throttle import LoginThrottle
 from gitopsd.auth.tokens import Claims, TokenSigner, load_or_create_key
 from gitopsd.store import Store, dumps, loads, utcnow
 
@@ -86,6 +88,16 @@ def parse_accounts(declared: dict[str, str]) -> dict[str, AccountSpec]:
     return specs
 
 
+def _session_is_current(claims: Claims, row: dict[str, object]) -> bool:
+    """False once the account's password changed after the session was issued."""
+    generation = int(row.get("session_generation") or 0)  # type: ignore[call-overload]
+    if claims.generation is not None:
+        return claims.generation == generation
+    # A session token from before generations (schema v4): any change since then ends it, and
+    # so does one in its own second or later (whole seconds: in doubt, the session ends).
+    return generation == 0 and claims.issued_at > int(row.get("password_mtime") or 0)  # type: ignore[call-overload]
+
+
 class Accounts:
     def __init__(self, store: Store, data_dir: Path, settings: AuthSettings, projects: Projects) -> None:
         self._store = store
@@ -96,8 +108,8 @@ class Accounts:
         self.signer = TokenSigner(load_or_create_key(data_dir / "auth"))
         self._specs = parse_accounts(settings.accounts)
         self._specs[ADMIN] = AccountSpec(ADMIN, frozenset(CAPABILITIES), settings.admin_enabled)
-        self._lock = threading.Lock()
-        self._login_failures = 0
+        self.throttle = LoginThrottle(store, settings.max_failures, settings.failure_window)
+        self.throttle.recover()
 
     # -- setup --------------------------------------------------------------------
 
@@ -116,11 +128,12 @@ class Accounts:
         with os.fdopen(fd, "w") as f:
             f.write(password + "\n")
         now = utcnow()
+        password_hash = self.passwords.hash(password)  # Argon2 outside the store's lock
         with self._store.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO accounts (name, password_hash, password_mtime, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (ADMIN, self.passwords.hash(password), int(time.time()), now, now),
+                (ADMIN, password_hash, int(time.time()), now, now),
             )
         tmp.replace(path)
         return True
@@ -137,54 +150,39 @@ class Accounts:
 
     def login_failures_total(self) -> int:
         """Failed logins since this process started (for the metrics collector)."""
-        return self._login_failures
+        return self.throttle.failures_total()
 
-    def _locked_for(self, username: str, now: float) -> float:
-        """Seconds until username may try again (0: not locked)."""
-        s = self.settings
-        rows = self._store.query(
-            "SELECT attempted_at FROM login_attempts WHERE username = ? AND attempted_at > ? "
-            "ORDER BY attempted_at DESC LIMIT ?",
-            (username, now - s.failure_window, s.max_failures),
-        )
-        if len(rows) < s.max_failures:
-            return 0.0
-        # Locked until the oldest of the last N failures leaves the window.
-        return max(0.0, float(rows[-1][0]) + s.failure_window - now)
-
-    def _record_failure(self, username: str, now: float) -> None:
-        with self._lock:
-            self._login_failures += 1
-        with self._store.transaction() as conn:
-            conn.execute("INSERT INTO login_attempts (username, attempted_at) VALUES (?, ?)", (username, now))
-            conn.execute(
-                "DELETE FROM login_attempts WHERE attempted_at <= ?", (now - self.settings.failure_window,)
-            )
+    def _verify(self, username: str, password: str, capability: str) -> tuple[AccountSpec, int]:
+        """The account and its session generation if password is right; Unauthenticated
+        otherwise (throttled, constant time), Unavailable if the attempt cannot be recorded."""
+        username = username[:MAX_USERNAME]
+        # The slot is taken before the password is checked: concurrent logins cannot all get one.
+        attempt = self.throttle.reserve(username)
+        try:
+            spec = self.spec(username)
+            row = self._row(username) if spec is not None and capability in spec.capabilities else None
+            stored = row.get("password_hash") if row else None
+            # Read with the hash: a password change that lands during this check bumps the
+            # generation, so the session issued below ends with it.
+            generation = int(row.get("session_generation") or 0) if row else 0  # type: ignore[call-overload]
+            # One Argon2 verification whatever happens: the dummy hash stands in for a missing one.
+            ok = self.passwords.verify(stored if isinstance(stored, str) else None, password)
+        except BaseException:
+            self.throttle.failed(attempt)
+            raise
+        if not ok or spec is None:
+            self.throttle.failed(attempt)
+            raise Unauthenticated(BAD_LOGIN)
+        self.throttle.succeeded(attempt)
+        return spec, generation
 
     def check_password(self, username: str, password: str, capability: str = "login") -> AccountSpec:
         """The account if password is right; Unauthenticated otherwise (throttled, constant time)."""
-        username = username[:MAX_USERNAME]
-        now = time.time()
-        wait = self._locked_for(username, now)
-        if wait > 0:
-            with self._lock:
-                self._login_failures += 1
-            raise Unauthenticated(f"too many failed logins for this user: try again in {int(wait) + 1}s")
-        spec = self.spec(username)
-        row = self._row(username) if spec is not None and capability in spec.capabilities else None
-        stored = row.get("password_hash") if row else None
-        # One Argon2 verification whatever happens: the dummy hash stands in for a missing one.
-        ok = self.passwords.verify(stored if isinstance(stored, str) else None, password)
-        if not ok or spec is None:
-            self._record_failure(username, now)
-            raise Unauthenticated(BAD_LOGIN)
-        with self._store.transaction() as conn:
-            conn.execute("DELETE FROM login_attempts WHERE username = ?", (username,))
-        return spec
+        return self._verify(username, password, capability)[0]
 
     def login(self, username: str, password: str) -> tuple[str, Claims]:
-        spec = self.check_password(username, password)
-        return self.signer.issue(spec.name, self.settings.session_ttl)
+        spec, generation = self._verify(username, password, "login")
+        return self.signer.issue(spec.name, self.settings.session_ttl, generation=generation)
 
     # -- tokens ----------------------------------------------------------------------
 
@@ -221,7 +219,7 @@ class Accounts:
             if "apiKey" not in spec.capabilities:
                 raise Unauthenticated(f"account {claims.subject!r} may no longer use API keys")
             return principal
-        if claims.issued_at < int(row.get("password_mtime") or 0):  # type: ignore[call-overload]
+        if not _session_is_current(claims, row):
             raise Unauthenticated("the session ended when the password was changed; log in again")
         if "login" not in spec.capabilities:
             raise Unauthenticated(f"account {claims.subject!r} may not log in")
@@ -286,12 +284,15 @@ class Accounts:
             raise Unauthenticated(
                 "current password is wrong" if str(exc) == BAD_LOGIN else str(exc)
             ) from None
+        password_hash = self.passwords.hash(new)  # Argon2 outside the store's lock
         now = utcnow()
         with self._store.transaction() as conn:
             self._ensure_row(conn, target)
+            # A new generation ends every session issued under the old one.
             conn.execute(
-                "UPDATE accounts SET password_hash = ?, password_mtime = ?, updated_at = ? WHERE name = ?",
-                (self.passwords.hash(new), int(time.time()), now, target),
+                "UPDATE accounts SET password_hash = ?, password_mtime = ?, "
+                "session_generation = session_generation + 1, updated_at = ? WHERE name = ?",
+                (password_hash, int(time.time()), now, target),
             )
         if target == ADMIN:
             # The initial password is no longer valid: do not leave it lying around.

@@ -1,7 +1,8 @@
 """Signed bearer tokens: JWT (HS256) with a random key kept in the data dir.
 
 A token carries its subject (`admin`, `alice`, `proj:PROJECT:ROLE`), issued-at,
-expiry (absent: none) and an id; the signature is HMAC-SHA256 over the header and
+expiry (absent: none), an id and, for login sessions, the account's session generation
+(`gen`, bumped by a password change); the signature is HMAC-SHA256 over the header and
 claims, checked in constant time. Revocation and account checks live in accounts.py:
 this module only proves that the daemon issued the token and that it is not expired.
 """
@@ -35,6 +36,9 @@ class Claims:
     issued_at: int
     expires_at: int  # 0: no expiry
     token_id: str
+    # Login sessions: the account's session generation at login; None for API keys, project
+    # tokens and sessions issued before generations existed.
+    generation: int | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -72,16 +76,27 @@ class TokenSigner:
         return hmac.new(self._key, signing_input, hashlib.sha256).digest()
 
     def issue(
-        self, subject: str, ttl_seconds: int, token_id: str = "", now: int | None = None
+        self,
+        subject: str,
+        ttl_seconds: int,
+        token_id: str = "",
+        now: int | None = None,
+        generation: int | None = None,
     ) -> tuple[str, Claims]:
         """A new token for subject; ttl 0 means it never expires."""
         issued = int(time.time()) if now is None else now
         claims = Claims(
-            subject, issued, issued + ttl_seconds if ttl_seconds > 0 else 0, token_id or str(uuid.uuid4())
+            subject,
+            issued,
+            issued + ttl_seconds if ttl_seconds > 0 else 0,
+            token_id or str(uuid.uuid4()),
+            generation,
         )
         body: dict[str, object] = {"iss": ISSUER, "sub": subject, "iat": issued, "jti": claims.token_id}
         if claims.expires_at:
             body["exp"] = claims.expires_at
+        if generation is not None:
+            body["gen"] = generation
         head = _b64(json.dumps(_HEADER, separators=(",", ":")).encode())
         payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
         signing_input = f"{head}.{payload}".encode()
@@ -111,6 +126,7 @@ class TokenSigner:
         if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(body, dict):
             raise Unauthenticated("malformed token: unexpected header or claims")
         sub, iat, exp, jti = body.get("sub"), body.get("iat"), body.get("exp", 0), body.get("jti")
+        gen = body.get("gen")
         if (
             body.get("iss") != ISSUER
             or not isinstance(sub, str)
@@ -118,10 +134,11 @@ class TokenSigner:
             or not isinstance(jti, str)
             or type(iat) is not int
             or type(exp) is not int
+            or (gen is not None and type(gen) is not int)
         ):
             raise Unauthenticated("malformed token: missing or mistyped claims")
         current = time.time() if now is None else now
         if exp and current >= exp:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))
             raise Unauthenticated(f"token expired at {stamp}; log in again (gitopsd login)")
-        return Claims(sub, iat, exp, jti)
+        return Claims(sub, iat, exp, jti, gen)

@@ -56,7 +56,7 @@ class _StateCollector(Collector):
         yield from self._renders()
         yield CounterMetricFamily(
             "gitopsd_login_failures",
-            "Failed login attempts (wrong password, unknown user, or refused while locked out).",
+            "Failed login attempts (wrong password, unknown user, locked out, or not recordable).",
             value=self.sources.login_failures(),
         )
 

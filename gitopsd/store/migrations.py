@@ -138,6 +138,23 @@ def _v3_auth(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_core, _v2_audit, _v3_auth]
+def _v4_login_slots_and_session_generation(conn: sqlite3.Connection) -> None:
+    """Session generations and login attempts that hold a slot while their password is checked.
+
+    A password change bumps `session_generation`; session tokens carry the generation they were
+    issued under, so a change ends every earlier session whatever the clock says. A login first
+    inserts a `pending` attempt (counted against the limit), which becomes `failed` or is
+    deleted once the password is checked; rows from before this migration are failures.
+    """
+    _run(
+        conn,
+        """
+        ALTER TABLE accounts ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE login_attempts ADD COLUMN state TEXT NOT NULL DEFAULT 'failed';
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_core, _v2_audit, _v3_auth, _v4_login_slots_and_session_generation]
 
 LATEST_VERSION = len(MIGRATIONS)
