@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 from collections import Counter
+from http import HTTPStatus
 from typing import Any
 
 import h11
@@ -175,7 +176,7 @@ class GuardedH11Protocol(H11Protocol):
         ]
         try:
             for event in (
-                h11.Response(status_code=status, headers=headers),
+                h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase.encode()),
                 h11.Data(data=body),
                 h11.EndOfMessage(),
             ):
@@ -186,7 +187,14 @@ class GuardedH11Protocol(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # may start a pipelined request already received
-        if self._counted and not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+        if not self._counted or self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.SEND_BODY:
+            # Answered before the client finished a body nobody reads: uvicorn would go on reading
+            # and dropping it with no time limit, so a slow body could hold the connection forever.
+            self.transport.close()
+            return
+        if self.conn.their_state is h11.IDLE:
             # Idle between requests (uvicorn's keep-alive timer runs): first in line to make room.
             self.guard.waiting[self] = None
             if self.conn.trailing_data[0]:  # part of the next head is here already
