@@ -58,16 +58,20 @@ class HttpHandlers:
 
 
 class Refusal(JSONResponse):
-    """A JSON answer that closes the connection when the request's body was not (all) read.
+    """A JSON answer that closes the connection (for an error, or a body that was not all read).
 
-    The answer is sent whole at once (Content-Length), then up to _LINGER_BYTES of the body the
+    When the body was not all read, the answer is sent whole at once (Content-Length), then up to _LINGER_BYTES of the body the
     client is still sending are read and dropped for at most _LINGER_SECONDS before the response is
     marked complete and uvicorn closes: without it the client would get a reset, not the answer."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, body_unread: bool = True) -> None:
         super().__init__({"message": message}, status, headers={"Connection": "close"})
+        self.body_unread = body_unread
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.body_unread:
+            await super().__call__(scope, receive, send)
+            return
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": True})
         loop = asyncio.get_running_loop()
@@ -171,12 +175,14 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
 
     async def receive_webhook(request: Request) -> Response:
         provider = webhook.UNKNOWN
+        body_read = False
         try:
             headers = Headers(request.headers.items())
             provider = webhook.detect_provider(headers)
             if provider == webhook.UNKNOWN:
                 raise WebhookError(400, webhook.UNKNOWN_PROVIDER)
             body = await _read_body(request, handlers.webhook)
+            body_read = True
             event = await run_in_threadpool(_authenticate_and_parse, provider, headers, body, handlers.webhook)
         except WebhookError as exc:
             result = _RESULTS.get(exc.status, "refused")
@@ -184,7 +190,7 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
                 result = "unknown_provider"
             handlers.metrics.webhook(provider, result)
             _log(request, exc.status, provider=provider, error=exc.message)
-            return Refusal(exc.status, exc.message)
+            return Refusal(exc.status, exc.message, body_unread=not body_read)
         except ClientDisconnect:  # gone, or cut off by the protocol (which answered if it could)
             handlers.metrics.webhook(provider, "timeout")
             _log(request, 408, provider=provider, error="client too slow or gone")
@@ -192,7 +198,7 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
         except Exception:  # a payload shape the parser did not foresee: still the client's 400
             log.exception("webhook payload not handled", extra=fields(provider=provider))
             handlers.metrics.webhook(provider, "malformed")
-            return Refusal(400, "payload could not be processed")
+            return Refusal(400, "payload could not be processed", body_unread=not body_read)
         if isinstance(event, Ignored):
             handlers.metrics.webhook(provider, "ignored")
             _log(request, 200, provider=provider, result="ignored")
@@ -202,7 +208,7 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
         except Exception as exc:  # the daemon is stopping, or the store is unavailable
             log.warning("webhook refresh failed", extra=fields(provider=provider, error=type(exc).__name__))
             handlers.metrics.webhook(provider, "error")
-            return Refusal(503, "cannot refresh applications now; try again")
+            return Refusal(503, "cannot refresh applications now; try again", body_unread=False)
         refs = ", ".join(f"{r.kind} {r.name}" for r in event.refs)
         handlers.metrics.webhook(provider, "refreshed" if names else "no_match")
         log.info(
@@ -220,7 +226,9 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
         if status == 405:
             message = f"method {request.method} not allowed on {request.url.path[:200]}"
         # A body that is not read must not be taken for the next request.
-        return Refusal(status, message) if _has_body(request) else JSONResponse({"message": message}, status)
+        if _has_body(request):
+            return Refusal(status, message)
+        return JSONResponse({"message": message}, status)
 
     return Starlette(
         routes=[
