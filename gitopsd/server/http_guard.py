@@ -10,10 +10,10 @@ hundred slow-loris clients would take every slot. This subclass of uvicorn's h11
   read may wait more than `read_timeout`; otherwise the connection is closed without an answer
   (there is no request to answer yet);
 - a cap on open connections per client address, beyond which a connection gets 429 and is closed;
-- a total cap that never lets waiting clients keep a fresh one out: at the cap, the connection that
-  has waited longest for a request head (or idled longest between requests) is closed to make room.
-  Only when every connection is inside a request (each bounded by the body deadlines) is a new one
-  refused, with 503.
+- a total cap that never lets slow clients keep a fresh one out: at the cap, the connection that
+  has waited longest for a request head (or idled longest between requests) is closed to make room,
+  failing that the one that has been sending a body longest. Only when every connection is being
+  answered is a new one refused, with 503.
 """
 
 from __future__ import annotations
@@ -67,8 +67,10 @@ class ConnectionGuard:
         self.max_per_client = max_per_client
         self.per_client: Counter[str] = Counter()
         self.open = 0
-        # Connections waiting for a request head, longest waiting first (dicts keep insertion order).
+        # Connections waiting for a request head, longest waiting first (dicts keep insertion order),
+        # and those whose client still owes the body of a request, longest first.
         self.waiting: dict[GuardedH11Protocol, None] = {}
+        self.in_body: dict[GuardedH11Protocol, None] = {}
         self.evicted = 0
         self.refused = 0
 
@@ -78,7 +80,9 @@ class ConnectionGuard:
             self.refused += 1
             return TOO_MANY_FROM_CLIENT
         if self.open >= self.max_connections:
-            oldest = next(iter(self.waiting), None)
+            # Whoever has kept the server waiting longest: an unfinished head or an idle connection
+            # first, then an unfinished body (each bounded by its deadline, but not to be hoarded).
+            oldest = next(iter(self.waiting), None) or next(iter(self.in_body), None)
             if oldest is None:
                 self.refused += 1
                 return SERVER_FULL
@@ -90,6 +94,7 @@ class ConnectionGuard:
 
     def release(self, conn: GuardedH11Protocol) -> None:
         self.waiting.pop(conn, None)
+        self.in_body.pop(conn, None)
         self.per_client[conn.peer] -= 1
         if self.per_client[conn.peer] <= 0:
             del self.per_client[conn.peer]
@@ -150,9 +155,10 @@ class GuardedH11Protocol(H11Protocol):
             self._arm()
         super().data_received(data)
         if waiting and self.conn.their_state is not h11.IDLE:
-            # The head is complete (or h11 refused it): what follows is the request's own business.
+            # The head is complete (or h11 refused it): the request's own deadlines take over.
             self._cancel_timer()
             self.guard.waiting.pop(self, None)
+        self._track_body()
 
     def eof_received(self) -> bool | None:  # type: ignore[override]  # asyncio's contract allows True
         if self.conn.their_state is h11.SEND_BODY and self.conn.our_state is h11.SEND_RESPONSE:
@@ -189,6 +195,7 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()  # may start a pipelined request already received
         if not self._counted or self.transport.is_closing():
             return
+        self._track_body()
         if self.conn.their_state is h11.SEND_BODY:
             # Answered before the client finished a body nobody reads: uvicorn would go on reading
             # and dropping it with no time limit, so a slow body could hold the connection forever.
@@ -211,6 +218,12 @@ class GuardedH11Protocol(H11Protocol):
             # uvicorn's own bookkeeping still runs when the transport reports the loss.
             self.transport.close()
             H11Protocol.connection_lost(self, None)
+
+    def _track_body(self) -> None:
+        if self._counted and self.conn.their_state is h11.SEND_BODY:
+            self.guard.in_body.setdefault(self, None)
+        else:
+            self.guard.in_body.pop(self, None)
 
     # -- the head deadline ----------------------------------------------------------------
 

@@ -42,17 +42,23 @@ def _split(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _slow_clients(address: str, count: int, per_address: int = PER_CLIENT) -> list[socket.socket]:
-    """`count` connections that have sent the start of a head, `per_address` from each of
-    127.0.0.2, 127.0.0.3, ..."""
+SLOW_HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+SLOW_BODY = b"POST /api/webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: ping\r\nContent-Length: 1000\r\n\r\n{"
+
+
+def _slow_clients(
+    address: str, count: int, per_address: int = PER_CLIENT, start: bytes = SLOW_HEAD, first: int = 2
+) -> list[socket.socket]:
+    """`count` connections that have sent the start of a request (a head, by default), `per_address`
+    from each of 127.0.0.FIRST, 127.0.0.FIRST+1, ..."""
     socks = []
     for i in range(count):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((f"127.0.0.{2 + i // per_address}", 0))
+        sock.bind((f"127.0.0.{first + i // per_address}", 0))
         sock.settimeout(10)
         sock.connect(_split(address))
         try:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            sock.sendall(start)
         except OSError:
             pass  # already closed by the listener: what eviction does
         socks.append(sock)
@@ -200,7 +206,9 @@ def small_server() -> Iterator[HttpServer]:
 def test_slow_clients_beyond_the_total_cap_do_not_take_the_place_of_fresh_ones(
     small_server: HttpServer,
 ) -> None:
-    socks = _slow_clients(small_server.address, 200)
+    socks = _slow_clients(small_server.address, 100)
+    # Bodies trickled as slowly (to another set of addresses): the body deadline is 30 s.
+    socks += _slow_clients(small_server.address, 100, start=SLOW_BODY, first=20)
     try:
         for _ in range(3):
             _trickle(socks)
