@@ -208,6 +208,15 @@ class GuardedH11Protocol(H11Protocol):
                 self._start_waiting()
                 self._arm()
 
+    def shutdown(self) -> None:
+        """Called by uvicorn when the listener stops."""
+        if self._counted and self.conn.their_state is h11.SEND_BODY:
+            # The client still owes a body: stopping does not wait for it (uvicorn would, then cancel
+            # the request's task); the app's pending read sees the client gone.
+            self.transport.close()
+            return
+        super().shutdown()
+
     def drop(self, why: str) -> None:
         """Closes the connection (no answer: no request is pending) and frees its place at once."""
         log.debug("http connection closed", extra=fields(client=self.peer, reason=why))

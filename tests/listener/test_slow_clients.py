@@ -211,9 +211,9 @@ def test_slow_clients_beyond_the_total_cap_do_not_take_the_place_of_fresh_ones(
     socks += _slow_clients(small_server.address, 100, start=SLOW_BODY, first=20)
     try:
         for _ in range(3):
+            time.sleep(1)  # the listener has read what each sent: heads and bodies under way
             _trickle(socks)
             _serves_others(small_server.address, webhook=False)
-            time.sleep(1)
     finally:
         for sock in socks:
             sock.close()
