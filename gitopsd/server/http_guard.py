@@ -167,6 +167,10 @@ class GuardedH11Protocol(H11Protocol):
             self._refused_as = (400, "request body ended before its announced length")
             self.send_400_response("")
             return True
+        if self.cycle is not None and not self.cycle.response_complete:
+            # Half-closed after a whole request (as `nc -N` does): still answer it, then close.
+            self.cycle.keep_alive = False
+            return True
         return None
 
     def send_400_response(self, msg: str) -> None:
@@ -218,14 +222,15 @@ class GuardedH11Protocol(H11Protocol):
         super().shutdown()
 
     def drop(self, why: str) -> None:
-        """Closes the connection (no answer: no request is pending) and frees its place at once."""
+        """Closes the connection without an answer and frees its place at once (an app still
+        waiting for the body sees the client gone)."""
         log.debug("http connection closed", extra=fields(client=self.peer, reason=why))
         if self._counted:
             self._counted = False
             self._cancel_timer()
             self.guard.release(self)
-            # uvicorn's own bookkeeping still runs when the transport reports the loss.
             self.transport.close()
+            # uvicorn's bookkeeping now: our connection_lost skips it when the transport reports.
             H11Protocol.connection_lost(self, None)
 
     def _track_body(self) -> None:
