@@ -96,6 +96,22 @@ class WebhookConfig:
 
 
 @dataclass
+class HttpConfig:
+    """Limits of the HTTP listener (http_listen) against slow and greedy clients."""
+
+    # Seconds a client has to send a whole request head (request line and headers), counted from
+    # the connection (or the first byte after a keep-alive pause); then the connection is closed.
+    # Each read within it may also wait at most webhook.read_timeout seconds.
+    header_timeout: int = 10
+    # Open connections one client address may hold; more get 429 and are closed.
+    max_connections_per_client: int = 16
+    # Open connections in all. At the cap the one that has waited longest for a request head (or
+    # idled longest between requests) is closed to make room; a new one is refused (503) only when
+    # every connection is inside a request.
+    max_connections: int = 256
+
+
+@dataclass
 class AuthConfig:
     """Local accounts and sessions (see the README's Security section)."""
 
@@ -147,6 +163,7 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     sidecars: SidecarsConfig = field(default_factory=SidecarsConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     rbac: RbacConfig = field(default_factory=RbacConfig)
@@ -254,6 +271,10 @@ def load_config(
         raise ConfigError("webhook.max_body_bytes: must be at least 1")
     if config.webhook.read_timeout < 1:
         raise ConfigError("webhook.read_timeout: must be at least 1 second")
+    if config.http.header_timeout < 1:
+        raise ConfigError("http.header_timeout: must be at least 1 second")
+    if config.http.max_connections_per_client < 1 or config.http.max_connections < 1:
+        raise ConfigError("http.max_connections and http.max_connections_per_client: must be at least 1")
     if config.reconcile.interval < 1:
         raise ConfigError("reconcile.interval: must be at least 1 second")
     if config.render.max_fetch_bytes < 1024 * 1024:

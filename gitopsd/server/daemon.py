@@ -263,6 +263,7 @@ class Daemon:
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
                     MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.rbac_objects).check,
                 ),
+                cfg.http,
             )
         self.address = self._bind(server, self.config.listen, self._server_credentials())
         server.start()

@@ -102,7 +102,7 @@ def test_slow_clients_are_cut_off_after_the_read_timeout(tmp_path: Path) -> None
         # A body announced but never sent: 408, and the thread is free again.
         with socket.create_connection((host, int(port)), timeout=30) as sock:
             sock.sendall(
-                b"POST /api/webhook HTTP/1.1\r\nX-GitHub-Event: push\r\nContent-Length: 100\r\n\r\n{"
+                b"POST /api/webhook HTTP/1.1\r\nHost: h\r\nX-GitHub-Event: push\r\nContent-Length: 100\r\n\r\n{"
             )
             answer = sock.recv(4096)
             assert answer.startswith(b"HTTP/1.1 408"), answer[:100]

@@ -1,0 +1,248 @@
+"""The ASGI app of the daemon's HTTP listener: POST /api/webhook, GET /metrics, GET /healthz as
+Starlette routes. gitopsd/server/http.py serves it with uvicorn; connection-level limits (head
+deadline, connection caps) live below it in gitopsd/server/http_guard.py.
+
+Bodies are bounded here: 413 from Content-Length before anything is read and while a chunked body
+streams, 408 when a read waits longer than `webhook.read_timeout` or the whole body takes longer
+than BODY_DEADLINE. Every failure is answered with a status and a short JSON message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.logs import fields
+from gitopsd.server import webhook
+from gitopsd.server.config import WebhookConfig
+from gitopsd.server.metrics import CONTENT_TYPE, Metrics
+from gitopsd.server.metrics_access import Denial
+from gitopsd.server.webhook import Headers, Ignored, PushEvent, WebhookError
+from gitopsd.server.webhook_match import matching_apps
+
+log = logging.getLogger("gitopsd.http")
+
+# Seconds the whole body may take (one read may wait webhook.read_timeout seconds).
+BODY_DEADLINE = 30.0
+# After refusing a body, this much of what the client still sends is read and dropped so it
+# can see the answer (closing with unread data makes the kernel reset the connection).
+_LINGER_BYTES = 256 * 1024
+_LINGER_SECONDS = 1.0
+_TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class HttpHandlers:
+    """What the HTTP endpoints act on."""
+
+    webhook: WebhookConfig
+    metrics: Metrics
+    apps: Callable[[], Iterable[apppb.Application]]
+    # Refreshes one application now, asking its repository for new commits.
+    refresh: Callable[[str], None]
+    # Whether a GET /metrics may be answered: (Authorization header, client address) → None or why not.
+    metrics_access: Callable[[str | None, str], Denial | None]
+
+
+class Refusal(JSONResponse):
+    """A JSON answer that closes the connection (for an error, or a body that was not all read).
+
+    When the body was not all read, the answer is sent whole at once (Content-Length), then up to _LINGER_BYTES of the body the
+    client is still sending are read and dropped for at most _LINGER_SECONDS before the response is
+    marked complete and uvicorn closes: without it the client would get a reset, not the answer."""
+
+    def __init__(self, status: int, message: str, body_unread: bool = True) -> None:
+        super().__init__({"message": message}, status, headers={"Connection": "close"})
+        self.body_unread = body_unread
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.body_unread:
+            await super().__call__(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _LINGER_SECONDS
+        dropped = 0
+        try:
+            while dropped < _LINGER_BYTES and loop.time() < deadline:
+                message = await asyncio.wait_for(receive(), max(0.01, deadline - loop.time()))
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+                dropped += len(message.get("body", b""))
+        except TimeoutError:
+            pass
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _log(request: Request, status: int, **extra: Any) -> None:
+    # Never headers or the query string: they may carry tokens.
+    log.debug("http", extra=fields(method=request.method, path=request.url.path[:200], status=status, **extra))
+
+
+def _has_body(request: Request) -> bool:
+    return "transfer-encoding" in request.headers or request.headers.get("content-length", "0") != "0"
+
+
+async def _read_body(request: Request, config: WebhookConfig) -> bytes:
+    """The request body, within the size limit and the deadlines, or a WebhookError."""
+    limit = config.max_body_bytes
+    length = request.headers.get("content-length")
+    if length is None and "transfer-encoding" not in request.headers:
+        # HTTP/1.1: a request with neither has no body, and what the client sends after the
+        # head is not one. (h11 has already refused malformed lengths and other encodings.)
+        raise WebhookError(411, "a Content-Length or a chunked body is required")
+    if length is not None and int(length) > limit:
+        raise WebhookError(413, f"payload larger than {limit} bytes")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BODY_DEADLINE
+    parts: list[bytes] = []
+    total = 0
+    more = True
+    while more:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise WebhookError(408, f"request body not received within {BODY_DEADLINE:.0f}s")
+        try:
+            message = await asyncio.wait_for(request.receive(), min(config.read_timeout, remaining))
+        except TimeoutError:
+            if loop.time() >= deadline:
+                raise WebhookError(408, f"request body not received within {BODY_DEADLINE:.0f}s") from None
+            raise WebhookError(408, f"no data from the client for {config.read_timeout}s") from None
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:  # chunked: counted while it streams (uvicorn buffers at most 64 KiB ahead)
+            raise WebhookError(413, f"payload larger than {limit} bytes")
+        parts.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(parts)
+
+
+def _authenticate_and_parse(
+    provider: str, headers: Headers, body: bytes, config: WebhookConfig
+) -> PushEvent | Ignored:
+    webhook.authenticate(provider, headers, body, config)
+    return webhook.parse(provider, headers, body)
+
+
+_RESULTS = {400: "malformed", 401: "unauthorized", 408: "timeout", 411: "malformed", 413: "too_large"}
+
+
+def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
+    """The listener's ASGI app; /healthz answers 503 once `stopping` is set."""
+
+    async def healthz(request: Request) -> Response:
+        if stopping.is_set():
+            _log(request, 503)
+            return PlainTextResponse("stopping\n", 503, media_type=_TEXT)
+        _log(request, 200)
+        return PlainTextResponse("ok\n", media_type=_TEXT)
+
+    async def metrics(request: Request) -> Response:
+        client = request.client.host if request.client else ""
+        try:
+            denial = await run_in_threadpool(
+                handlers.metrics_access, request.headers.get("authorization"), client
+            )
+        except Exception:  # a database error...: answered, logged, never a dropped connection
+            log.exception("metrics access check failed")
+            return PlainTextResponse("metrics access check failed\n", 500, media_type=_TEXT)
+        if denial is not None:
+            _log(request, denial.status)
+            return JSONResponse({"message": denial.message}, denial.status)
+        try:
+            body = await run_in_threadpool(handlers.metrics.render)
+        except Exception:
+            log.exception("metrics collection failed")
+            return PlainTextResponse("metrics collection failed\n", 500, media_type=_TEXT)
+        _log(request, 200)
+        return Response(body, media_type=CONTENT_TYPE)
+
+    async def receive_webhook(request: Request) -> Response:
+        provider = webhook.UNKNOWN
+        body_read = False
+        try:
+            headers = Headers(request.headers.items())
+            provider = webhook.detect_provider(headers)
+            if provider == webhook.UNKNOWN:
+                raise WebhookError(400, webhook.UNKNOWN_PROVIDER)
+            body = await _read_body(request, handlers.webhook)
+            body_read = True
+            event = await run_in_threadpool(_authenticate_and_parse, provider, headers, body, handlers.webhook)
+        except WebhookError as exc:
+            result = _RESULTS.get(exc.status, "refused")
+            if provider == webhook.UNKNOWN and exc.status == 400:
+                result = "unknown_provider"
+            handlers.metrics.webhook(provider, result)
+            _log(request, exc.status, provider=provider, error=exc.message)
+            return Refusal(exc.status, exc.message, body_unread=not body_read)
+        except ClientDisconnect:  # gone, or cut off by the protocol (which answered if it could)
+            handlers.metrics.webhook(provider, "timeout")
+            _log(request, 408, provider=provider, error="client too slow or gone")
+            return Response(status_code=408)  # not sent: the connection is closed
+        except Exception:  # a payload shape the parser did not foresee: still the client's 400
+            log.exception("webhook payload not handled", extra=fields(provider=provider))
+            handlers.metrics.webhook(provider, "malformed")
+            return Refusal(400, "payload could not be processed", body_unread=not body_read)
+        if isinstance(event, Ignored):
+            handlers.metrics.webhook(provider, "ignored")
+            _log(request, 200, provider=provider, result="ignored")
+            return JSONResponse({"message": event.message})
+        try:
+            names = await run_in_threadpool(_refresh_matching, handlers, event)
+        except Exception as exc:  # the daemon is stopping, or the store is unavailable
+            log.warning("webhook refresh failed", extra=fields(provider=provider, error=type(exc).__name__))
+            handlers.metrics.webhook(provider, "error")
+            return Refusal(503, "cannot refresh applications now; try again", body_unread=False)
+        refs = ", ".join(f"{r.kind} {r.name}" for r in event.refs)
+        handlers.metrics.webhook(provider, "refreshed" if names else "no_match")
+        log.info(
+            "webhook push",
+            extra=fields(provider=provider, refs=refs[:500], refreshed=",".join(names)[:1000]),
+        )
+        return JSONResponse(
+            {"message": f"push to {refs}: refreshing {len(names)} application(s)", "refreshed": names}
+        )
+
+    async def no_such_endpoint(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = f"no such endpoint: {request.method} {request.url.path[:200]}"
+        _log(request, status)
+        if status == 405:
+            message = f"method {request.method} not allowed on {request.url.path[:200]}"
+        # A body that is not read must not be taken for the next request.
+        if _has_body(request):
+            return Refusal(status, message)
+        return JSONResponse({"message": message}, status)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/api/webhook", receive_webhook, methods=["POST"]),
+        ],
+        exception_handlers={404: no_such_endpoint, 405: no_such_endpoint},
+    )
+
+
+def _refresh_matching(handlers: HttpHandlers, event: PushEvent) -> list[str]:
+    names = matching_apps(handlers.apps(), event)
+    for name in names:
+        handlers.refresh(name)
+    return names
+
