@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -23,7 +22,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -38,6 +37,14 @@ from gitopsd.sources.gitauth import (
 )
 from gitopsd.sources.giturl import normalize_repo_url, redact_url, split_credentials
 from gitopsd.sources.localrepos import ProtectedPaths
+from gitopsd.sources.repoaccess import (
+    ANONYMOUS,
+    EMBEDDED_PASSWORD_HINT,
+    RepoAccess,
+    clone_name,
+    remove_unscoped_clones,
+    scope_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,31 +83,6 @@ class GitTimeouts:
     ls_remote: float = 30.0
     fetch: float = 300.0
     local: float = 60.0
-
-
-ANONYMOUS = "anonymous"
-GLOBAL = "global"
-
-EMBEDDED_PASSWORD_HINT = (
-    "the URL embeds a password; remove it from the URL and add the credentials with "
-    "`gitopsd repo add URL --username USER --password ...`"
-)
-
-
-@dataclass(frozen=True)
-class RepoAccess:
-    """A repository as one project reaches it: which clone, fetched with which credentials.
-
-    scope is `anonymous` (no credentials), `global` (credentials every project may use) or
-    `project:NAME` (credentials scoped to that project). Everything fetched is kept per
-    (URL, scope), so sharing a clone never shares more than the credentials allow. Built once
-    per operation (`RepoCache.access`) so the clone and the credentials always agree.
-    """
-
-    url: str
-    key: str
-    scope: str
-    creds: RepoCredentials | None = field(default=None, repr=False, compare=False)
 
 
 class _Repo:
@@ -159,7 +141,7 @@ class RepoCache:
         self.protected = ProtectedPaths.of(
             [*(protected.roots if protected else ()), self.root]
         )
-        _remove_unscoped_clones(self.root / "repos")
+        remove_unscoped_clones(self.root / "repos")
         # Checkouts do not survive a restart: whatever is left is stale.
         shutil.rmtree(self.root / "checkouts", ignore_errors=True, onerror=_force_remove)
         (self.root / "checkouts").mkdir(parents=True, exist_ok=True)
@@ -226,8 +208,7 @@ class RepoCache:
             raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), denial)
         creds = self._lookup(key, project)
         if creds is not None:
-            scope = f"project:{creds.scope}" if creds.scope else GLOBAL
-            return RepoAccess(raw, key, scope, creds)
+            return RepoAccess(raw, key, scope_of(creds), creds)
         # A user name in the URL (no secret) is passed on; the content is anyone's.
         return RepoAccess(raw, key, ANONYMOUS, RepoCredentials(username=user) if user else None)
 
@@ -238,10 +219,7 @@ class RepoCache:
         with self._lock:
             repo = self._repos.get((acc.key, acc.scope))
             if repo is None:
-                # The scope is part of the clone's name: one clone per (URL, scope).
-                digest = hashlib.sha256(f"{acc.key}\0{acc.scope}".encode()).hexdigest()[:_DIGEST]
-                slug = re.sub(r"[^A-Za-z0-9._-]+", "_", acc.key.rsplit("/", 1)[-1])[:40]
-                repo = _Repo(acc.key, acc.scope, self.root / "repos" / f"{slug}-{digest}.git")
+                repo = _Repo(acc.key, acc.scope, self.root / "repos" / clone_name(acc))
                 self._repos[(acc.key, acc.scope)] = repo
             return repo
 
@@ -607,22 +585,6 @@ class RepoCache:
                 while repo.idle:
                     sha, _ = repo.idle.popitem(last=False)
                     self._remove_checkout(repo, acc, sha)
-
-
-# Hex digits of sha256(url, scope) in a clone's name. Clones of gitopsd before credential scopes
-# had 20 (one per URL, whatever credentials fetched them): they are removed at start.
-_DIGEST = 24
-_CLONE_NAME = re.compile(r"-([0-9a-f]+)\.git(\.init)?$")
-
-
-def _remove_unscoped_clones(repos: Path) -> None:
-    """Drops clones named by URL alone: their content may have been fetched with credentials of
-    another project, and nothing says which (they are fetched again into scoped clones)."""
-    for entry in repos.iterdir() if repos.is_dir() else ():
-        match = _CLONE_NAME.search(entry.name)
-        if match and len(match.group(1)) != _DIGEST and entry.is_dir() and not entry.is_symlink():
-            log.info("removing %s: a clone of the layout without credential scopes", entry.name)
-            _remove_tree(entry)
 
 
 def _ref_candidates(rev: str) -> list[str]:

@@ -34,9 +34,10 @@ from gitopsd.sources.detect import KUSTOMIZATION_FILES, SourceType, detect_sourc
 from gitopsd.sources.directory import check_object, render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.gitauth import CredentialsLookup
-from gitopsd.sources.gitcache import CommitInfo, RepoAccess, RepoCache
+from gitopsd.sources.gitcache import CommitInfo, RepoCache
 from gitopsd.sources.giturl import normalize_repo_url
 from gitopsd.sources.renderer_client import RendererClient, build_render_request, chart_reference
+from gitopsd.sources.repoaccess import RepoAccess, scope_of
 from gitopsd.sources.safety import (
     DEFAULT_LIMITS,
     Limits,
@@ -399,8 +400,7 @@ class SourceRenderer:
         params = _params_hash(source, app_name, namespace, kube_version, api_versions, {})
         repo_key = normalize_repo_url_lenient(source.repo_url)
         creds = self._lookup(repo_key, project)
-        scope = "anonymous" if creds is None else f"project:{creds.scope}" if creds.scope else "global"
-        key = ("chart", repo_key, scope, source.chart, params, version)
+        key = ("chart", repo_key, scope_of(creds), source.chart, params, version)
         # A range ("^1.2", "*", "") may resolve to a newer chart any time: not cached.
         cacheable = bool(_EXACT_VERSION.match(version))
         if cacheable and not hard:

@@ -22,8 +22,8 @@ from fixtures.daemon import CLI, DaemonProcess
 from fixtures.gitrepos import GitHttpServer, GitRepos
 
 from gitopsd.sandbox import SandboxCluster
-from gitopsd.store.db import DB_FILENAME
-from gitopsd.store.migrations import MIGRATIONS
+from gitopsd.store.db import DB_FILENAME, SEALED_SINCE
+from gitopsd.store.migrations import LATEST_VERSION, MIGRATIONS
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sealed-settings}\ndata: {k: v}\n"
 
@@ -165,12 +165,12 @@ def test_database_files_hold_no_credential(
     assert not key_found
 
 
-def _v3_database(data_dir: Path, repo_url: str, password: str, token: str) -> None:
-    """A database as gitopsd with schema version 3 left it: credentials in plaintext."""
+def _unsealed_database(data_dir: Path, repo_url: str, password: str, token: str) -> None:
+    """A database as the gitopsd before sealing left it (schema SEALED_SINCE - 1): plaintext credentials."""
     data_dir.mkdir()
     conn = sqlite3.connect(data_dir / DB_FILENAME, isolation_level=None)
     conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for version in (1, 2, 3):
+    for version in range(1, SEALED_SINCE):
         MIGRATIONS[version - 1](conn)  # type: ignore[operator]
         conn.execute("INSERT INTO schema_version VALUES (?, '2026-01-01T00:00:00Z')", (version,))
     now = "2026-01-01T00:00:00Z"
@@ -211,7 +211,7 @@ def test_older_database_is_migrated_and_its_credentials_sealed(
     data = tmp_path / "data"
     from gitopsd.sources.giturl import normalize_repo_url
 
-    _v3_database(data, normalize_repo_url(url), git_http_server.password, token)
+    _unsealed_database(data, normalize_repo_url(url), git_http_server.password, token)
 
     daemon = _start(tmp_path, data)
     cli = CLI(daemon.address, tmp_path)
@@ -248,7 +248,7 @@ def test_older_database_is_migrated_and_its_credentials_sealed(
     leaked = _leaks([git_http_server.password, token], stopped)
     assert leaked == []
     conn = sqlite3.connect(data / DB_FILENAME)
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] >= 4
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == LATEST_VERSION
     conn.close()
 
     # Without its key, or with another one, the daemon refuses to start and says why.
