@@ -35,9 +35,9 @@ from gitopsd.sources.directory import check_object, render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.gitauth import CredentialsLookup
 from gitopsd.sources.gitcache import CommitInfo, RepoCache
-from gitopsd.sources.giturl import normalize_repo_url
+from gitopsd.sources.giturl import normalize_repo_url, redact_url, split_credentials
 from gitopsd.sources.renderer_client import RendererClient, build_render_request, chart_reference
-from gitopsd.sources.repoaccess import RepoAccess, scope_of
+from gitopsd.sources.repoaccess import EMBEDDED_PASSWORD_HINT, RepoAccess, scope_of
 from gitopsd.sources.safety import (
     DEFAULT_LIMITS,
     Limits,
@@ -396,6 +396,12 @@ class SourceRenderer:
         api_versions: Sequence[str],
         project: str,
     ) -> RenderResult:
+        if _embeds_password(source.repo_url):
+            # Stored by an older gitopsd: credentials belong in `repo add`, never in the spec.
+            raise SourceSpecError(f"repoURL {redact_url(source.repo_url)}: {EMBEDDED_PASSWORD_HINT}")
+        denial = self.repo_cache.protected.denial(source.repo_url) if self.repo_cache else None
+        if denial:
+            raise UnsafePathError(f"repoURL {redact_url(source.repo_url)}: {denial}")
         version = (revision_override or source.target_revision or "").strip()
         params = _params_hash(source, app_name, namespace, kube_version, api_versions, {})
         repo_key = normalize_repo_url_lenient(source.repo_url)
@@ -544,6 +550,13 @@ def normalize_repo_url_lenient(url: str) -> str:
         return normalize_repo_url(url)
     except ValueError:
         return url.strip().rstrip("/").lower()
+
+
+def _embeds_password(url: str) -> bool:
+    try:
+        return bool(split_credentials(url.strip())[2])
+    except ValueError:
+        return False
 
 
 def urlish(value: str) -> bool:
