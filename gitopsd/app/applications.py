@@ -21,12 +21,21 @@ from gitopsd.app.projects import Projects
 from gitopsd.app.selectors import parse_selector
 from gitopsd.app.validation import API_VERSION, validate_application
 from gitopsd.protojson import parse_document, to_document
+from gitopsd.sources.localrepos import ProtectedPaths
 from gitopsd.store import Store, dumps, loads, utcnow
 
 
 class Applications:
-    def __init__(self, store: Store, events: EventBus | None = None, projects: Projects | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        events: EventBus | None = None,
+        projects: Projects | None = None,
+        protected: ProtectedPaths | None = None,
+    ) -> None:
+        """protected: directories no file:// repository may point into (the daemon's own)."""
         self._store = store
+        self._protected = protected or ProtectedPaths()
         self.event_log = EventLog(store)
         self._events = events or EventBus()
         self._projects = projects or Projects(store)
@@ -108,10 +117,19 @@ class Applications:
         if denial:
             raise InvalidArgument(f"spec: {denial}")
 
+    def _check_local_repos(self, app: apppb.Application) -> None:
+        sources = [("spec.source", app.spec.source)] if app.spec.HasField("source") else []
+        sources += [(f"spec.sources[{i}]", s) for i, s in enumerate(app.spec.sources)]
+        for path, source in sources:
+            denial = self._protected.denial(source.repo_url)
+            if denial:
+                raise InvalidArgument(f"{path}.repoURL: {denial}")
+
     def create(self, app: apppb.Application, upsert: bool = False, actor: str = "") -> apppb.Application:
         """actor: who asks (for the event log)."""
         validate_application(app)
         clean = self._normalize(app)
+        self._check_local_repos(clean)
         self._check_project(clean)
         name = clean.metadata.name
         now = utcnow()
@@ -163,6 +181,7 @@ class Applications:
         """actor: who asks (for the event log)."""
         validate_application(app)
         clean = self._normalize(app)
+        self._check_local_repos(clean)
         self._check_project(clean)
         name = clean.metadata.name
         with self._store.transaction() as conn:

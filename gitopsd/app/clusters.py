@@ -129,12 +129,12 @@ class Clusters:
             if by_server is None:
                 conn.execute(
                     "INSERT INTO clusters (server, name, manifest, secret, info, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?)",
-                    (cluster.server, cluster.name, dumps(to_document(public)), dumps(secret), now, now),
+                    (cluster.server, cluster.name, dumps(to_document(public)), self._store.seal("clusters", secret), now, now),
                 )
             else:
                 conn.execute(
                     "UPDATE clusters SET name = ?, manifest = ?, secret = ?, updated_at = ? WHERE server = ?",
-                    (cluster.name, dumps(to_document(public)), dumps(secret), now, cluster.server),
+                    (cluster.name, dumps(to_document(public)), self._store.seal("clusters", secret), now, cluster.server),
                 )
         self._changed()
         return self.get(server=cluster.server)
@@ -174,7 +174,7 @@ class Clusters:
 
     def _public(self, row: dict[str, str]) -> clpb.Cluster:
         cluster = parse_document(loads(row["manifest"]), clpb.Cluster())
-        secret = loads(row["secret"])
+        secret = self._store.unseal("clusters", row["secret"])
         cluster.config.has_bearer_token = bool(secret_str(secret, "bearerToken"))
         cluster.config.has_client_certificate = bool(secret_bytes(secret, "certData"))
         cluster.config.has_ca = bool(secret_bytes(secret, "caData"))
@@ -208,7 +208,7 @@ class Clusters:
 
     def credentials(self, name: str = "", server: str = "") -> ClusterCredentials:
         row = self._row(name, server)
-        secret = loads(row["secret"])
+        secret = self._store.unseal("clusters", row["secret"])
         return ClusterCredentials(
             server=secret_str(secret, "connect") or row["server"],
             bearer_token=secret_str(secret, "bearerToken"),

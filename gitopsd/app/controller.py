@@ -187,6 +187,7 @@ class AppController:
             local_files=local_files,
             local_path=local_path,
             annotations=dict(app.metadata.annotations),
+            project=app.spec.project or "default",
         )
 
     def _compare_options(self, app: apppb.Application) -> CompareOptions:
@@ -230,7 +231,9 @@ class AppController:
         if source.chart or self.renderer.repo_cache is None:
             return
         try:
-            self.renderer.repo_cache.ls_remote(source.repo_url, force=True)
+            self.renderer.repo_cache.ls_remote(
+                source.repo_url, force=True, project=app.spec.project or "default"
+            )
         except SourceError:
             pass  # the render that follows reports the same error as a condition
 

@@ -42,7 +42,8 @@ def _http_get(url: str, creds: RepoCredentials | None) -> int:
 
 def check_repository(cache: RepoCache, url: str, kind: str, creds: RepoCredentials | None) -> None:
     if kind == "git":
-        cache.ls_remote(url, force=True)
+        # As the entry's project reaches it: the clone and credentials of that scope.
+        cache.ls_remote(url, force=True, project=creds.scope if creds else "")
         return
     if kind == "helm":
         status = _http_get(url.rstrip("/") + "/index.yaml", creds)

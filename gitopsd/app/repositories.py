@@ -1,9 +1,11 @@
 """Repositories with credentials: Git repositories, Helm chart repositories, OCI registries.
 
-Public repositories need no entry. An entry holds credentials (kept in the
+Public repositories need no entry. An entry holds credentials (sealed in the
 `secret` column, never returned) and the last connection check. The sources
-layer finds credentials through `credentials_for(url)`, matching any spelling of
-the same repository (trailing .git, scp-style ssh, host case).
+layer finds credentials through `credentials_for(url, project)`, matching any spelling
+of the same repository (trailing .git, scp-style ssh, host case). An entry with a
+`project` is project-scoped (as in Argo CD): its credentials serve that project's
+applications only; other projects fetch the URL without credentials. One entry per URL.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from gitopsd.app.secrets import encode_secret, secret_str
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.sources.gitauth import RepoCredentials
 from gitopsd.sources.giturl import normalize_repo_url, redact_url, split_credentials
+from gitopsd.sources.localrepos import ProtectedPaths
 from gitopsd.store import Store, dumps, loads, utcnow
 
 # Checks that a repository answers with these credentials; raises with a clean message when not.
@@ -32,9 +35,11 @@ def _key(url: str) -> str:
 
 
 class Repositories:
-    def __init__(self, store: Store, check: RepoCheck) -> None:
+    def __init__(self, store: Store, check: RepoCheck, protected: ProtectedPaths | None = None) -> None:
+        """protected: directories no file:// repository may point into (the daemon's own)."""
         self._store = store
         self._check = check
+        self._protected = protected or ProtectedPaths()
 
     def add(self, repo: repopb.Repository, upsert: bool = False) -> repopb.Repository:
         url = repo.repo.strip()
@@ -44,6 +49,9 @@ class Repositories:
         if password_in_url:
             # A password in the URL would end up in logs and replies: take it as a credential instead.
             raise InvalidArgument("repo: the URL embeds a password; pass --username/--password instead")
+        denial = self._protected.denial(url)
+        if denial:
+            raise InvalidArgument(f"repo: {denial}")
         kind = repo.type or ("oci" if url.startswith("oci://") else "git")
         if kind not in REPO_TYPES:
             raise InvalidArgument(f"type: {kind!r} is not one of {', '.join(REPO_TYPES)}")
@@ -85,7 +93,7 @@ class Repositories:
                 "INSERT INTO repositories (key, url, manifest, secret, info, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET url = excluded.url, manifest = excluded.manifest, secret = excluded.secret, "
                 "info = '{}', updated_at = excluded.updated_at",
-                (key, public.repo, dumps(to_document(public)), dumps(secret), now, now),
+                (key, public.repo, dumps(to_document(public)), self._store.seal("repositories", secret), now, now),
             )
         self.check(public.repo)
         return self.get(public.repo)
@@ -98,7 +106,7 @@ class Repositories:
 
     def _public(self, row: dict[str, str]) -> repopb.Repository:
         repo = parse_document(loads(row["manifest"]), repopb.Repository())
-        secret = loads(row["secret"])
+        secret = self._store.unseal("repositories", row["secret"])
         repo.username = secret_str(secret, "username")
         repo.has_credentials = any(
             secret_str(secret, k) for k in ("password", "sshPrivateKey", "tlsClientCertKey")
@@ -124,8 +132,18 @@ class Repositories:
             if conn.execute("DELETE FROM repositories WHERE key = ?", (_key(url),)).rowcount == 0:
                 raise NotFound(f"repository {redact_url(url)} not found")
 
-    def credentials_for(self, url: str) -> RepoCredentials | None:
-        """The stored credentials for any spelling of url, or None (a public repository)."""
+    def scope_of(self, url: str) -> str:
+        """The project an entry's credentials are scoped to ("" when global or when there is no entry)."""
+        try:
+            row = self._store.query_one("SELECT manifest FROM repositories WHERE key = ?", (_key(url),))
+        except ValueError:
+            return ""
+        return str(loads(row["manifest"]).get("project", "")) if row is not None else ""
+
+    def credentials_for(self, url: str, project: str) -> RepoCredentials | None:
+        """The credentials an application of `project` may use for any spelling of url, or None.
+
+        A project-scoped entry answers its own project only (the others fetch anonymously)."""
         try:
             key = _key(url)
         except ValueError:
@@ -133,7 +151,10 @@ class Repositories:
         row = self._store.query_one("SELECT manifest, secret FROM repositories WHERE key = ?", (key,))
         if row is None:
             return None
-        manifest, secret = loads(row["manifest"]), loads(row["secret"])
+        scope = str(loads(row["manifest"]).get("project", ""))
+        if scope and scope != project:
+            return None
+        manifest, secret = loads(row["manifest"]), self._store.unseal("repositories", row["secret"])
         return RepoCredentials(
             username=secret_str(secret, "username"),
             password=secret_str(secret, "password"),
@@ -142,14 +163,17 @@ class Repositories:
             tls_client_cert_key=secret_str(secret, "tlsClientCertKey"),
             insecure_skip_server_verification=bool(manifest.get("insecure")),
             insecure_oci_force_http=bool(manifest.get("insecureOCIForceHttp")),
+            scope=scope,
         )
 
     def check(self, url: str) -> common_pb2.ConnectionState:
         row = self._row(url)
-        kind = loads(row["manifest"]).get("type", "git")
+        manifest = loads(row["manifest"])
+        kind = manifest.get("type", "git")
         state = common_pb2.ConnectionState(attempted_at=utcnow())
         try:
-            self._check(row["url"], kind, self.credentials_for(row["url"]))
+            # Checked as the entry's own project sees it (its own credentials).
+            self._check(row["url"], kind, self.credentials_for(row["url"], str(manifest.get("project", ""))))
             state.status = "Successful"
         except Exception as exc:  # checkers raise our source errors, already scrubbed
             state.status, state.message = "Failed", str(exc)

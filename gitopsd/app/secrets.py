@@ -1,5 +1,8 @@
 """Credentials at rest: kept in the store's `secret` columns, out of every API reply.
 
+The documents built here are sealed by the store before they are written (`Store.seal`,
+AES-GCM with the data dir's secret key, see gitopsd/store/secretbox.py).
+
 Bytes (certificates, keys) are stored base64-encoded. Nothing here logs or formats
 a secret; callers get typed values back and pass them straight to the client that
 needs them.

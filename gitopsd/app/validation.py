@@ -6,6 +6,7 @@ import re
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.errors import InvalidArgument
+from gitopsd.sources.giturl import split_credentials
 
 API_VERSION = "argoproj.io/v1alpha1"
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -58,6 +59,16 @@ def validate_sync_options(options: list[str] | tuple[str, ...], path: str) -> No
 def _validate_source(src: apppb.ApplicationSource, path: str) -> None:
     if not src.repo_url.strip():
         raise InvalidArgument(f"{path}.repoURL: required")
+    try:
+        clean, user, password = split_credentials(src.repo_url.strip())
+    except ValueError:
+        clean, user, password = "", None, None
+    if password:
+        # Stored in the spec, it would be shown to everyone who may read the application.
+        raise InvalidArgument(
+            f"{path}.repoURL: the URL embeds a password; use {clean} and add the credentials with "
+            f"`gitopsd repo add {clean} --username {user or 'USER'} --password ...`"
+        )
     if src.chart and src.path:
         raise InvalidArgument(
             f"{path}: chart and path are mutually exclusive (chart is for Helm repositories)"

@@ -66,6 +66,7 @@ from gitopsd.server.servicers.repository import RepositoryServicer
 from gitopsd.server.servicers.session import AccountServicer, SessionServicer
 from gitopsd.server.servicers.version import VersionServicer
 from gitopsd.sources.gitcache import RepoCache
+from gitopsd.sources.localrepos import ProtectedPaths
 from gitopsd.sources.render import SourceRenderer
 from gitopsd.sources.safety import Limits
 from gitopsd.sources.sidecars import SidecarConfig, SidecarSupervisor
@@ -114,10 +115,16 @@ class Daemon:
     def start(self) -> None:
         data = self.config.data_path
         data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(data, 0o700)  # a data dir made beforehand (0755) holds credentials and keys too
         self.store = Store.open_data_dir(data)
         self.events = EventBus()
         projects = Projects(self.store)
-        apps = Applications(self.store, self.events, projects)
+        cfg = self.config
+        # No file:// repository may point into the daemon's own files (repo cache, keys, sockets).
+        protected = ProtectedPaths.of(
+            [data, data / "run" / "renderers", *(Path(f).parent for f in (cfg.tls.cert_file, cfg.tls.key_file) if f)]
+        )
+        apps = Applications(self.store, self.events, projects, protected)
         self.clusters = Clusters(self.store, self._probe_cluster)
         auth = self.config.auth
         self.accounts = Accounts(
@@ -139,15 +146,15 @@ class Daemon:
         )
         self._register_in_cluster()
         self.repos = Repositories(
-            self.store, lambda url, kind, creds: check_repository(self.repo_cache, url, kind, creds)
+            self.store, lambda url, kind, creds: check_repository(self.repo_cache, url, kind, creds), protected
         )
-        cfg = self.config
         # One ls-remote per repository per reconcile interval, however many apps use it.
         self.repo_cache = RepoCache(
             data / "git",
             self.repos.credentials_for,
             ls_remote_ttl=float(cfg.reconcile.interval),
             max_fetch_bytes=cfg.render.max_fetch_bytes,
+            protected=protected,
         )
         self.sidecars = SidecarSupervisor(
             SidecarConfig(
@@ -356,19 +363,20 @@ class Daemon:
         return f"{host}:{bound}"
 
     def _write_run_file(self, name: str, text: str) -> None:
+        # 0600 like every file of the data dir: clients running as the daemon's user read them.
         run = self.config.data_path / "run"
-        run.mkdir(exist_ok=True)
+        run.mkdir(exist_ok=True, mode=0o700)
+        os.chmod(run, 0o700)
         tmp = run / f"{name}.tmp"
-        tmp.write_text(text + "\n")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(text + "\n")
         tmp.replace(run / name)
 
     def _write_address(self) -> None:
         # Lets scripts and tests that ask for port 0 find the real address.
-        run = self.config.data_path / "run"
-        run.mkdir(exist_ok=True)
-        tmp = run / "grpc.addr.tmp"
-        tmp.write_text(self.address + "\n")
-        tmp.replace(run / "grpc.addr")
+        self._write_run_file("grpc.addr", self.address)
 
     def stop(self) -> None:
         if self._stopped.is_set():

@@ -99,9 +99,8 @@ def self_signed(directory: Path, extra_names: list[str] | None = None) -> Server
     names = ["localhost", "127.0.0.1", "::1", socket.gethostname(), *(extra_names or [])]
     made = _generate([n for n in names if n])
     _write_private(key_path, made.key_pem)
-    cert_tmp = cert_path.with_suffix(".tmp")
-    cert_tmp.write_bytes(made.cert_pem)
-    cert_tmp.replace(cert_path)
+    # Public, but 0600 like every file of the data dir (clients read run/grpc.crt as the same user).
+    _write_private(cert_path, made.cert_pem)
     return made
 
 

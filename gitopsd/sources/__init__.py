@@ -3,9 +3,12 @@
 Sits under gitopsd.app (which calls it) and above nothing of the project but the generated
 API types. The daemon uses:
 
-- `open_sources(SourcesSettings(...), credentials_lookup)` -> `Sources` (start/stop)
-- `Sources.renderer.render(app_name, source, namespace, ...)` -> `RenderResult`
-- `Sources.repo_cache`: `resolve`, `resolve_sha`, `list_refs`, `ls_remote`, `new_interval`
+- `open_sources(SourcesSettings(...), credentials_lookup)` -> `Sources` (start/stop); the lookup
+  answers (normalized URL, project) with the credentials that project may use
+- `Sources.renderer.render(app_name, source, namespace, ..., project=...)` -> `RenderResult`
+- `Sources.repo_cache`: `resolve`, `resolve_sha`, `list_refs`, `ls_remote` (each with `project=`,
+  or a `RepoAccess` from `access(url, project)`), `new_interval`
+- `localrepos.ProtectedPaths`: the daemon's own directories no file:// repository may reach
 - `Sources.supervisor.status()` for the sidecars' state.
 
 Every failure is a `SourceError` whose message can be shown to a user as-is.

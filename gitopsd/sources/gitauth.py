@@ -33,6 +33,9 @@ class RepoCredentials:
     insecure_skip_server_verification: bool = False
     # OCI registries: plain HTTP instead of HTTPS.
     insecure_oci_force_http: bool = False
+    # The project these credentials are scoped to ("" = every project): what a fetch with them
+    # may be shared with (the repo cache keeps one clone per URL and scope).
+    scope: str = ""
 
     def __repr__(self) -> str:
         held = [
@@ -40,7 +43,7 @@ class RepoCredentials:
         ]
         return (
             f"RepoCredentials(username={self.username!r}, secrets={held}, "
-            f"insecure={self.insecure_skip_server_verification})"
+            f"insecure={self.insecure_skip_server_verification}, scope={self.scope!r})"
         )
 
     __str__ = __repr__
@@ -59,7 +62,9 @@ class RepoCredentials:
         return out
 
 
-CredentialsLookup = Callable[[str], "RepoCredentials | None"]
+# (normalized repository URL, project of the application asking) -> the credentials that project
+# may use for it, or None (fetch anonymously).
+CredentialsLookup = Callable[[str, str], "RepoCredentials | None"]
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*:[^/@\s]*@")
 

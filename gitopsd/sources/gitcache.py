@@ -1,6 +1,9 @@
 """The repo cache: one bare clone per repository, updated by fetch, never re-cloned.
 
-Sits under the daemon's data dir. The scheduler resolves target revisions here (ls-remote,
+Sits under the daemon's data dir. Clones are keyed by (URL, credential scope): content fetched
+with a project's scoped credentials is kept in that scope's clone, ls-remote answers likewise,
+so an application of another project never reads what it could not fetch itself (see
+`RepoAccess`). The scheduler resolves target revisions here (ls-remote,
 cached per interval so N apps on one repo cost one call), the renderer checks commits out
 here (a shared, refcounted worktree per commit, so renders of different commits run at
 once), and manifest-generate-paths asks here which files changed between two commits.
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -34,6 +36,15 @@ from gitopsd.sources.gitauth import (
     local_environment,
 )
 from gitopsd.sources.giturl import normalize_repo_url, redact_url, split_credentials
+from gitopsd.sources.localrepos import ProtectedPaths
+from gitopsd.sources.repoaccess import (
+    ANONYMOUS,
+    EMBEDDED_PASSWORD_HINT,
+    RepoAccess,
+    clone_name,
+    remove_unscoped_clones,
+    scope_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +86,11 @@ class GitTimeouts:
 
 
 class _Repo:
-    """State of one cached repository (guarded by its lock)."""
+    """State of one cached repository in one credential scope (guarded by its lock)."""
 
-    def __init__(self, key: str, path: Path) -> None:
+    def __init__(self, key: str, scope: str, path: Path) -> None:
         self.key = key
+        self.scope = scope
         self.path = path
         self.lock = threading.RLock()
         self.ls_lock = threading.Lock()
@@ -110,20 +122,26 @@ class RepoCache:
         keep_idle_checkouts: int = 4,
         clock: Callable[[], float] = time.monotonic,
         max_fetch_bytes: int = 0,
+        protected: ProtectedPaths | None = None,
     ) -> None:
         """max_fetch_bytes: the most one repository may put on disk at once: the largest file a fetch
-        (its pack) or a checkout may write, and the total of one commit's files; 0: no limit."""
+        (its pack) or a checkout may write, and the total of one commit's files; 0: no limit.
+        protected: directories no file:// repository may point into (this cache is always one)."""
         self.root = Path(root)
-        self._lookup = credentials_lookup or (lambda _url: None)
+        self._lookup: CredentialsLookup = credentials_lookup or (lambda _url, _project: None)
         self.timeouts = timeouts
         self.ls_remote_ttl = ls_remote_ttl
         # Unused checkouts kept per repository: apps on one repo render the same commit.
         self.keep_idle_checkouts = keep_idle_checkouts
         self._clock = clock
-        self._repos: dict[str, _Repo] = {}
+        self._repos: dict[tuple[str, str], _Repo] = {}
         self._lock = threading.Lock()
         self._interval = 0
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
+        self.protected = ProtectedPaths.of(
+            [*(protected.roots if protected else ()), self.root]
+        )
+        remove_unscoped_clones(self.root / "repos")
         # Checkouts do not survive a restart: whatever is left is stale.
         shutil.rmtree(self.root / "checkouts", ignore_errors=True, onerror=_force_remove)
         (self.root / "checkouts").mkdir(parents=True, exist_ok=True)
@@ -149,36 +167,61 @@ class RepoCache:
             self._interval += 1
 
     def stats(self, url: str) -> RepoStats:
-        repo = self._repo(url)
-        return RepoStats(ls_remote=repo.ls_remote, fetches=repo.fetches, clones=repo.clones)
+        """Counters of one repository, all credential scopes together."""
+        try:
+            key = normalize_repo_url(url)
+        except ValueError as exc:
+            raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), str(exc)) from None
+        return self.all_stats().get(key, RepoStats())
 
     def all_stats(self) -> dict[str, RepoStats]:
         """Counters of every repository used since start, by normalized URL (for /metrics)."""
         with self._lock:
             repos = list(self._repos.values())
-        return {r.key: RepoStats(ls_remote=r.ls_remote, fetches=r.fetches, clones=r.clones) for r in repos}
+        out: dict[str, RepoStats] = {}
+        for r in repos:
+            was = out.get(r.key, RepoStats())
+            out[r.key] = RepoStats(
+                ls_remote=was.ls_remote + r.ls_remote,
+                fetches=was.fetches + r.fetches,
+                clones=was.clones + r.clones,
+            )
+        return out
 
-    def _repo(self, url: str) -> _Repo:
+    def access(self, url: str, project: str = "") -> RepoAccess:
+        """How an application of `project` reaches `url`: its credentials and its clone.
+
+        Refuses URLs that embed a password (credentials belong in `repo add`) and file:// URLs
+        into the daemon's own directories; checked again at every operation, since a path
+        on disk may have changed since the application was written.
+        """
+        raw = url.strip()
         try:
-            key = normalize_repo_url(url)
+            key = normalize_repo_url(raw)
+            _, user, password = split_credentials(raw)
         except ValueError as exc:
             raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), str(exc)) from None
-        with self._lock:
-            repo = self._repos.get(key)
-            if repo is None:
-                digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-                slug = re.sub(r"[^A-Za-z0-9._-]+", "_", key.rsplit("/", 1)[-1])[:40]
-                repo = _Repo(key, self.root / "repos" / f"{slug}-{digest}.git")
-                self._repos[key] = repo
-            return repo
+        if password:
+            raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), EMBEDDED_PASSWORD_HINT)
+        denial = self.protected.denial(key)
+        if denial:
+            raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), denial)
+        creds = self._lookup(key, project)
+        if creds is not None:
+            return RepoAccess(raw, key, scope_of(creds), creds)
+        # A user name in the URL (no secret) is passed on; the content is anyone's.
+        return RepoAccess(raw, key, ANONYMOUS, RepoCredentials(username=user) if user else None)
 
-    def _credentials(self, url: str) -> RepoCredentials | None:
-        _, user, password = split_credentials(url.strip())
-        found = self._lookup(normalize_repo_url(url))
-        if found is None and (user or password):
-            # Credentials embedded in the URL: used, never stored.
-            found = RepoCredentials(username=user or "", password=password or "")
-        return found
+    def _acc(self, repo: str | RepoAccess, project: str) -> RepoAccess:
+        return repo if isinstance(repo, RepoAccess) else self.access(repo, project)
+
+    def _repo(self, acc: RepoAccess) -> _Repo:
+        with self._lock:
+            repo = self._repos.get((acc.key, acc.scope))
+            if repo is None:
+                repo = _Repo(acc.key, acc.scope, self.root / "repos" / clone_name(acc))
+                self._repos[(acc.key, acc.scope)] = repo
+            return repo
 
     @staticmethod
     def _remote_url(url: str) -> str:
@@ -193,13 +236,14 @@ class RepoCache:
         self,
         args: list[str],
         *,
-        url: str,
+        acc: RepoAccess,
         cwd: Path | None = None,
         timeout: float,
         network: bool = False,
         max_file_bytes: int = 0,
     ) -> str:
-        creds = self._credentials(url) if network else None
+        creds = acc.creds if network else None
+        url = acc.url
         scrub = Scrubber(creds.secrets() if creds else ())
         cmd = ["git", *args]
         if max_file_bytes > 0 and self._prlimit is not None:
@@ -228,12 +272,13 @@ class RepoCache:
 
     # ------------------------------------------------------------------ remote side
 
-    def ls_remote(self, url: str, *, force: bool = False) -> dict[str, str]:
+    def ls_remote(self, repo: str | RepoAccess, *, force: bool = False, project: str = "") -> dict[str, str]:
         """All refs of the remote (refs/heads/*, refs/tags/* with ^{} peeled, HEAD) -> SHA."""
-        repo = self._repo(url)
-        with repo.ls_lock:  # one call in flight per repo; the others wait for its answer
+        acc = self._acc(repo, project)
+        state = self._repo(acc)
+        with state.ls_lock:  # one call in flight per repo and scope; the others wait for its answer
             now = self._clock()
-            cached = repo.ls_cache
+            cached = state.ls_cache
             if (
                 not force
                 and cached is not None
@@ -242,22 +287,22 @@ class RepoCache:
             ):
                 return dict(cached[2])
             out = self._git(
-                ["ls-remote", "--", self._remote_url(url)],
-                url=url,
+                ["ls-remote", "--", self._remote_url(acc.url)],
+                acc=acc,
                 timeout=self.timeouts.ls_remote,
                 network=True,
             )
-            repo.ls_remote += 1
+            state.ls_remote += 1
             refs: dict[str, str] = {}
             for line in out.splitlines():
                 sha, _, ref = line.partition("\t")
                 if ref and _FULL_SHA.match(sha):
                     refs[ref] = sha
-            repo.ls_cache = (now, self._interval, refs)
+            state.ls_cache = (now, self._interval, refs)
             return dict(refs)
 
-    def list_refs(self, url: str) -> Refs:
-        refs = self.ls_remote(url)
+    def list_refs(self, repo: str | RepoAccess, *, project: str = "") -> Refs:
+        refs = self.ls_remote(repo, project=project)
         branches = sorted(r[len("refs/heads/") :] for r in refs if r.startswith("refs/heads/"))
         tags = sorted(
             r[len("refs/tags/") :] for r in refs if r.startswith("refs/tags/") and not r.endswith("^{}")
@@ -265,20 +310,29 @@ class RepoCache:
         return Refs(tuple(branches), tuple(tags))
 
     def invalidate(self, url: str) -> None:
-        """Forgets the cached ls-remote answer of a repository (a webhook said it changed)."""
-        repo = self._repo(url)
-        with repo.ls_lock:
-            repo.ls_cache = None
+        """Forgets the cached ls-remote answers of a repository, in every scope (a webhook said it changed)."""
+        try:
+            key = normalize_repo_url(url)
+        except ValueError as exc:
+            raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), str(exc)) from None
+        with self._lock:
+            states = [r for (k, _), r in self._repos.items() if k == key]
+        for state in states:
+            with state.ls_lock:
+                state.ls_cache = None
 
-    def resolve_sha(self, url: str, revision: str, *, force: bool = False) -> str:
+    def resolve_sha(
+        self, repo: str | RepoAccess, revision: str, *, force: bool = False, project: str = ""
+    ) -> str:
         """The SHA a revision points to, from ls-remote when possible (no fetch for refs).
 
         force: ask the server now instead of reusing this interval's ls-remote answer.
         """
+        acc = self._acc(repo, project)
         rev = (revision or "HEAD").strip()
         if _FULL_SHA.match(rev.lower()):
             return rev.lower()
-        refs = self.ls_remote(url, force=force)
+        refs = self.ls_remote(acc, force=force)
         for candidate in _ref_candidates(rev):
             peeled = refs.get(candidate + "^{}")
             if peeled:
@@ -286,32 +340,35 @@ class RepoCache:
             if candidate in refs:
                 return refs[candidate]
         if _SHORT_SHA.match(rev.lower()):
-            return self._expand_short_sha(url, rev.lower())
+            return self._expand_short_sha(acc, rev.lower())
         raise RepoError(
-            RepoErrorKind.REVISION_NOT_FOUND, redact_url(url), f"no branch, tag or commit {rev!r}"
+            RepoErrorKind.REVISION_NOT_FOUND, redact_url(acc.url), f"no branch, tag or commit {rev!r}"
         )
 
-    def resolve(self, url: str, revision: str, *, force: bool = False) -> CommitInfo:
+    def resolve(
+        self, repo: str | RepoAccess, revision: str, *, force: bool = False, project: str = ""
+    ) -> CommitInfo:
         """Resolves a target revision (branch, tag, full or short SHA, HEAD) to a commit."""
-        sha = self.resolve_sha(url, revision, force=force)
-        self.ensure_commit(url, sha)
-        info = self.commit_info(url, sha)
+        acc = self._acc(repo, project)
+        sha = self.resolve_sha(acc, revision, force=force)
+        self.ensure_commit(acc, sha)
+        info = self.commit_info(acc, sha)
         return CommitInfo(info.sha, info.author, info.date, info.message, revision or "HEAD")
 
     # ------------------------------------------------------------------ local clone
 
-    def _ensure_clone(self, url: str) -> _Repo:
-        repo = self._repo(url)
+    def _ensure_clone(self, acc: RepoAccess) -> _Repo:
+        repo = self._repo(acc)
         with repo.lock:
             if not (repo.path / "HEAD").exists():
                 tmp = repo.path.with_name(repo.path.name + ".init")
                 shutil.rmtree(tmp, ignore_errors=True)
-                self._git(["init", "--bare", "--quiet", str(tmp)], url=url, timeout=self.timeouts.local)
+                self._git(["init", "--bare", "--quiet", str(tmp)], acc=acc, timeout=self.timeouts.local)
                 # No remote URL is stored: fetches name the URL each time, so no URL (and no
                 # credential) ever lands in the clone's config.
-                self._git(["config", "gc.auto", "0"], url=url, cwd=tmp, timeout=self.timeouts.local)
+                self._git(["config", "gc.auto", "0"], acc=acc, cwd=tmp, timeout=self.timeouts.local)
                 try:
-                    self._fetch_locked(repo, url, path=tmp)
+                    self._fetch_locked(repo, acc, path=tmp)
                 except RepoError:
                     _remove_tree(tmp)
                     raise
@@ -320,13 +377,13 @@ class RepoCache:
         return repo
 
     def _fetch_locked(
-        self, repo: _Repo, url: str, extra: tuple[str, ...] = (), *, path: Path | None = None
+        self, repo: _Repo, acc: RepoAccess, extra: tuple[str, ...] = (), *, path: Path | None = None
     ) -> None:
         refspecs = extra or ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
         try:
             self._git(
-                ["fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", self._remote_url(url), *refspecs],
-                url=url,
+                ["fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", self._remote_url(acc.url), *refspecs],
+                acc=acc,
                 cwd=path or repo.path,
                 timeout=self.timeouts.fetch,
                 network=True,
@@ -343,51 +400,54 @@ class RepoCache:
             raise
         repo.fetches += 1
 
-    def fetch(self, url: str) -> None:
-        repo = self._ensure_clone(url)
-        with repo.lock:
-            self._fetch_locked(repo, url)
+    def fetch(self, repo: str | RepoAccess, *, project: str = "") -> None:
+        acc = self._acc(repo, project)
+        state = self._ensure_clone(acc)
+        with state.lock:
+            self._fetch_locked(state, acc)
 
-    def has_commit(self, url: str, sha: str) -> bool:
-        repo = self._repo(url)
-        if sha in repo.local_shas:
+    def has_commit(self, repo: str | RepoAccess, sha: str, *, project: str = "") -> bool:
+        acc = self._acc(repo, project)
+        state = self._repo(acc)
+        if sha in state.local_shas:
             return True
-        if not (repo.path / "HEAD").exists():
+        if not (state.path / "HEAD").exists():
             return False
         try:
             self._git(
-                ["cat-file", "-e", f"{sha}^{{commit}}"], url=url, cwd=repo.path, timeout=self.timeouts.local
+                ["cat-file", "-e", f"{sha}^{{commit}}"], acc=acc, cwd=state.path, timeout=self.timeouts.local
             )
         except RepoError:
             return False
         if _FULL_SHA.match(sha):
-            repo.local_shas.add(sha)
+            state.local_shas.add(sha)
         return True
 
-    def ensure_commit(self, url: str, sha: str) -> None:
+    def ensure_commit(self, repo: str | RepoAccess, sha: str, *, project: str = "") -> None:
         """Makes the commit local: fetches only when it is not there yet."""
-        repo = self._ensure_clone(url)
-        if self.has_commit(url, sha):
+        acc = self._acc(repo, project)
+        state = self._ensure_clone(acc)
+        if self.has_commit(acc, sha):
             return
-        with repo.lock:
-            if self.has_commit(url, sha):
+        with state.lock:
+            if self.has_commit(acc, sha):
                 return
-            self._fetch_locked(repo, url)
-            if self.has_commit(url, sha):
+            self._fetch_locked(state, acc)
+            if self.has_commit(acc, sha):
                 return
             # A commit not on any branch or tag: ask for it by SHA (servers that allow it).
             with contextlib.suppress(RepoError):
-                self._fetch_locked(repo, url, (sha,))
-            if not self.has_commit(url, sha):
-                raise RepoError(RepoErrorKind.REVISION_NOT_FOUND, redact_url(url), f"commit {sha} not found")
+                self._fetch_locked(state, acc, (sha,))
+            if not self.has_commit(acc, sha):
+                raise RepoError(RepoErrorKind.REVISION_NOT_FOUND, redact_url(acc.url), f"commit {sha} not found")
 
-    def _expand_short_sha(self, url: str, short: str) -> str:
-        repo = self._ensure_clone(url)
+    def _expand_short_sha(self, acc: RepoAccess, short: str) -> str:
+        repo = self._ensure_clone(acc)
         for attempt in range(2):
             try:
                 out = self._git(
                     ["rev-parse", "--verify", "--quiet", f"{short}^{{commit}}"],
-                    url=url,
+                    acc=acc,
                     cwd=repo.path,
                     timeout=self.timeouts.local,
                 )
@@ -395,62 +455,67 @@ class RepoCache:
             except RepoError:
                 if attempt == 0:
                     with repo.lock:
-                        self._fetch_locked(repo, url)
+                        self._fetch_locked(repo, acc)
         raise RepoError(
             RepoErrorKind.REVISION_NOT_FOUND,
-            redact_url(url),
+            redact_url(acc.url),
             f"no branch, tag or commit {short!r} (or the short SHA is ambiguous)",
         )
 
-    def commit_info(self, url: str, sha: str) -> CommitInfo:
+    def commit_info(self, repo: str | RepoAccess, sha: str, *, project: str = "") -> CommitInfo:
         """SHA, author ("Name <email>"), author date (RFC 3339) and message of a commit."""
-        repo = self._ensure_clone(url)
-        cached = repo.commit_infos.get(sha)
+        acc = self._acc(repo, project)
+        state = self._ensure_clone(acc)
+        cached = state.commit_infos.get(sha)
         if cached:
             return cached
-        self.ensure_commit(url, sha)
+        self.ensure_commit(acc, sha)
         out = self._git(
             ["log", "-1", "--format=%H%x00%an <%ae>%x00%aI%x00%B", sha, "--"],
-            url=url,
-            cwd=repo.path,
+            acc=acc,
+            cwd=state.path,
             timeout=self.timeouts.local,
         )
         full, author, date, message = (out.split("\x00", 3) + ["", "", ""])[:4]
         info = CommitInfo(full.strip(), author, date.strip(), message.strip())
-        repo.commit_infos[sha] = info
+        state.commit_infos[sha] = info
         return info
 
-    def changed_paths(self, url: str, old_sha: str, new_sha: str) -> list[str]:
+    def changed_paths(
+        self, repo: str | RepoAccess, old_sha: str, new_sha: str, *, project: str = ""
+    ) -> list[str]:
         """Repository-relative paths added, removed or modified between two commits."""
-        repo = self._ensure_clone(url)
-        self.ensure_commit(url, old_sha)
-        self.ensure_commit(url, new_sha)
+        acc = self._acc(repo, project)
+        state = self._ensure_clone(acc)
+        self.ensure_commit(acc, old_sha)
+        self.ensure_commit(acc, new_sha)
         out = self._git(
             ["diff", "--name-only", "--no-renames", "-z", old_sha, new_sha, "--"],
-            url=url,
-            cwd=repo.path,
+            acc=acc,
+            cwd=state.path,
             timeout=self.timeouts.local,
         )
         return [p for p in out.split("\x00") if p]
 
     @contextlib.contextmanager
-    def checkout(self, url: str, sha: str) -> Iterator[Path]:
-        """A read-only work tree of `sha`, shared by concurrent users.
+    def checkout(self, repo: str | RepoAccess, sha: str, *, project: str = "") -> Iterator[Path]:
+        """A read-only work tree of `sha`, shared by concurrent users of the same scope.
 
         After the last user it stays around idle (up to `keep_idle_checkouts` per repo,
         least recently used removed first), so the next render of that commit is free.
         """
-        repo = self._ensure_clone(url)
-        self.ensure_commit(url, sha)
-        with repo.lock:
-            if not repo.pruned:
-                self._git(["worktree", "prune"], url=url, cwd=repo.path, timeout=self.timeouts.local)
-                repo.pruned = True
-            entry = repo.checkouts.get(sha)
-            repo.idle.pop(sha, None)
+        acc = self._acc(repo, project)
+        state = self._ensure_clone(acc)
+        self.ensure_commit(acc, sha)
+        with state.lock:
+            if not state.pruned:
+                self._git(["worktree", "prune"], acc=acc, cwd=state.path, timeout=self.timeouts.local)
+                state.pruned = True
+            entry = state.checkouts.get(sha)
+            state.idle.pop(sha, None)
             if entry is None:
-                self._check_tree_size(repo, url, sha)
-                path = self.root / "checkouts" / repo.path.stem / sha
+                self._check_tree_size(state, acc, sha)
+                path = self.root / "checkouts" / state.path.stem / sha
                 if path.exists():
                     _remove_tree(path)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -458,34 +523,34 @@ class RepoCache:
                     # --force: a record of an earlier checkout of this commit may remain
                     # (records are pruned in batches, not after every render).
                     ["worktree", "add", "--force", "--detach", "--quiet", str(path), sha],
-                    url=url,
-                    cwd=repo.path,
+                    acc=acc,
+                    cwd=state.path,
                     timeout=self.timeouts.fetch,
                     # A small pack can hold a huge, well-compressed file: the same cap per file.
                     max_file_bytes=self.max_fetch_bytes,
                 )
                 _make_read_only(path)
                 entry = (path, 0)
-            repo.checkouts[sha] = (entry[0], entry[1] + 1)
+            state.checkouts[sha] = (entry[0], entry[1] + 1)
         try:
             yield entry[0]
         finally:
-            with repo.lock:
-                path, count = repo.checkouts[sha]
-                repo.checkouts[sha] = (path, count - 1)
+            with state.lock:
+                path, count = state.checkouts[sha]
+                state.checkouts[sha] = (path, count - 1)
                 if count == 1:
-                    repo.idle[sha] = None
-                    while len(repo.idle) > self.keep_idle_checkouts:
-                        old, _ = repo.idle.popitem(last=False)
-                        self._remove_checkout(repo, url, old)
+                    state.idle[sha] = None
+                    while len(state.idle) > self.keep_idle_checkouts:
+                        old, _ = state.idle.popitem(last=False)
+                        self._remove_checkout(state, acc, old)
 
-    def _check_tree_size(self, repo: _Repo, url: str, sha: str) -> None:
+    def _check_tree_size(self, repo: _Repo, acc: RepoAccess, sha: str) -> None:
         """Refuses a commit whose files add up to more than the limit, before writing any of them
         (a small pack can hold many well-compressed files)."""
         if self.max_fetch_bytes <= 0:
             return
         listing = self._git(
-            ["ls-tree", "-r", "-l", "--full-tree", sha], url=url, cwd=repo.path, timeout=self.timeouts.fetch
+            ["ls-tree", "-r", "-l", "--full-tree", sha], acc=acc, cwd=repo.path, timeout=self.timeouts.fetch
         )
         total = 0
         for line in listing.splitlines():
@@ -495,29 +560,31 @@ class RepoCache:
         if total > self.max_fetch_bytes:
             raise RepoError(
                 RepoErrorKind.TOO_LARGE,
-                redact_url(url),
+                redact_url(acc.url),
                 f"commit {sha[:12]} holds {total} bytes of files, more than render.max_fetch_bytes "
                 f"({self.max_fetch_bytes})",
             )
 
-    def _remove_checkout(self, repo: _Repo, url: str, sha: str) -> None:
+    def _remove_checkout(self, repo: _Repo, acc: RepoAccess, sha: str) -> None:
         path, _ = repo.checkouts.pop(sha)
         _remove_tree(path)
         repo.removed_since_prune += 1
         if repo.removed_since_prune >= 64:
             repo.removed_since_prune = 0
             with contextlib.suppress(RepoError):
-                self._git(["worktree", "prune"], url=url, cwd=repo.path, timeout=self.timeouts.local)
+                self._git(["worktree", "prune"], acc=acc, cwd=repo.path, timeout=self.timeouts.local)
 
     def release_idle(self) -> None:
         """Removes every unused checkout (daemon shutdown, tests)."""
         with self._lock:
             repos = list(self._repos.values())
         for repo in repos:
+            # Local git commands only: no credentials needed.
+            acc = RepoAccess(repo.key, repo.key, repo.scope)
             with repo.lock:
                 while repo.idle:
                     sha, _ = repo.idle.popitem(last=False)
-                    self._remove_checkout(repo, repo.key, sha)
+                    self._remove_checkout(repo, acc, sha)
 
 
 def _ref_candidates(rev: str) -> list[str]:

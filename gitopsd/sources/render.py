@@ -1,8 +1,9 @@
 """Render orchestration: source -> manifests, with the render cache.
 
 The app service calls `SourceRenderer.render()` for each refresh. It resolves the target
-revision through the repo cache, answers from the render cache when (repository, SHA,
-path, source parameters, renderer and version) was rendered before, reuses the previous
+revision through the repo cache, answers from the render cache when (repository, credential
+scope, SHA, path, source parameters, renderer and version) was rendered before (the scope: a
+render made with one project's repository credentials is never served to another project), reuses the previous
 render when a new commit changed nothing the app depends on (its path, what its
 kustomization/chart refers to, manifest-generate-paths), and otherwise checks the commit
 out, applies the path-safety checks and renders: Directory sources in-process, the rest
@@ -34,8 +35,9 @@ from gitopsd.sources.directory import check_object, render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.gitauth import CredentialsLookup
 from gitopsd.sources.gitcache import CommitInfo, RepoCache
-from gitopsd.sources.giturl import normalize_repo_url
+from gitopsd.sources.giturl import normalize_repo_url, redact_url, split_credentials
 from gitopsd.sources.renderer_client import RendererClient, build_render_request, chart_reference
+from gitopsd.sources.repoaccess import EMBEDDED_PASSWORD_HINT, RepoAccess, scope_of
 from gitopsd.sources.safety import (
     DEFAULT_LIMITS,
     Limits,
@@ -108,7 +110,7 @@ class SourceRenderer:
         self.renderers = renderers
         self.limits = limits
         self.cache_size = cache_size
-        self._lookup = credentials_lookup or (lambda _url: None)
+        self._lookup: CredentialsLookup = credentials_lookup or (lambda _url, _project: None)
         self._cache: collections.OrderedDict[tuple[str, ...], _Entry] = collections.OrderedDict()
         # (repo, path, params) -> the latest entry: the candidate for path-based reuse.
         self._latest: dict[tuple[str, ...], _Entry] = {}
@@ -144,6 +146,7 @@ class SourceRenderer:
         kube_version: str = "",
         api_versions: Sequence[str] = (),
         refresh_revision: bool = False,
+        project: str = "",
     ) -> RenderResult:
         """Renders one source. Raises SourceError (with a message for the app's condition).
 
@@ -153,6 +156,7 @@ class SourceRenderer:
         annotations: the Application's, for manifest-generate-paths.
         local_files: uploaded files (path -> bytes, or objects with .path/.content) to render
         instead of the repository, with `local_path` the app path inside them.
+        project: the application's project: which repository credentials it may use.
         """
         try:
             if local_files is not None:
@@ -163,7 +167,7 @@ class SourceRenderer:
                 raise SourceSpecError("source has no repoURL")
             if is_chart_source(source):
                 return self._render_chart(
-                    app_name, source, namespace, revision_override, hard, kube_version, api_versions
+                    app_name, source, namespace, revision_override, hard, kube_version, api_versions, project
                 )
             return self._render_git(
                 app_name,
@@ -175,6 +179,7 @@ class SourceRenderer:
                 kube_version,
                 api_versions,
                 refresh_revision,
+                project,
             )
         except SourceError:
             self._count("errors")
@@ -197,17 +202,18 @@ class SourceRenderer:
         kube_version: str,
         api_versions: Sequence[str],
         refresh_revision: bool,
+        project: str,
     ) -> RenderResult:
         if self.repo_cache is None:
             raise SourceSpecError("no repository cache configured")
-        url = source.repo_url
+        # One lookup of the credentials for the whole render: clone, checkout and cache key agree.
+        url = self.repo_cache.access(source.repo_url, project)
         app_rel = clean_relative(source.path, what="application path")
         commit = self.repo_cache.resolve(
             url, revision_override or source.target_revision or "HEAD", force=hard or refresh_revision
         )
         params = _params_hash(source, app_name, namespace, kube_version, api_versions, annotations)
-        repo_key = normalize_repo_url(url)
-        app_key = (repo_key, app_rel, params)
+        app_key = (url.key, url.scope, app_rel, params)
         key = (*app_key, commit.sha)
         if not hard:
             hit = self._lookup_cached(key, source)
@@ -258,7 +264,7 @@ class SourceRenderer:
 
     def _try_reuse(
         self,
-        url: str,
+        url: RepoAccess,
         app_key: tuple[str, ...],
         key: tuple[str, ...],
         sha: str,
@@ -272,7 +278,7 @@ class SourceRenderer:
         try:
             changed = self.repo_cache.changed_paths(url, prev.sha, sha)
         except SourceError as exc:
-            log.debug("no render reuse for %s: %s", url, exc)
+            log.debug("no render reuse for %s: %s", url.key, exc)
             return None
         if any(_is_under(p, r) for p in changed for r in prev.relevant):
             return None
@@ -388,10 +394,19 @@ class SourceRenderer:
         hard: bool,
         kube_version: str,
         api_versions: Sequence[str],
+        project: str,
     ) -> RenderResult:
+        if _embeds_password(source.repo_url):
+            # Stored by an older gitopsd: credentials belong in `repo add`, never in the spec.
+            raise SourceSpecError(f"repoURL {redact_url(source.repo_url)}: {EMBEDDED_PASSWORD_HINT}")
+        denial = self.repo_cache.protected.denial(source.repo_url) if self.repo_cache else None
+        if denial:
+            raise UnsafePathError(f"repoURL {redact_url(source.repo_url)}: {denial}")
         version = (revision_override or source.target_revision or "").strip()
         params = _params_hash(source, app_name, namespace, kube_version, api_versions, {})
-        key = ("chart", normalize_repo_url_lenient(source.repo_url), source.chart, params, version)
+        repo_key = normalize_repo_url_lenient(source.repo_url)
+        creds = self._lookup(repo_key, project)
+        key = ("chart", repo_key, scope_of(creds), source.chart, params, version)
         # A range ("^1.2", "*", "") may resolve to a newer chart any time: not cached.
         cacheable = bool(_EXACT_VERSION.match(version))
         if cacheable and not hard:
@@ -403,7 +418,6 @@ class SourceRenderer:
         info = client.capabilities()
         self._count("renders")
         self._count(f"type:{SourceType.HELM.value}")
-        creds = self._lookup(normalize_repo_url_lenient(source.repo_url))
         if source.HasField("helm") and any(
             urlish(vf) and not any(vf.lower().startswith(s + ":") for s in self.limits.value_file_url_schemes)
             for vf in source.helm.value_files
@@ -536,6 +550,13 @@ def normalize_repo_url_lenient(url: str) -> str:
         return normalize_repo_url(url)
     except ValueError:
         return url.strip().rstrip("/").lower()
+
+
+def _embeds_password(url: str) -> bool:
+    try:
+        return bool(split_credentials(url.strip())[2])
+    except ValueError:
+        return False
 
 
 def urlish(value: str) -> bool:

@@ -2,12 +2,16 @@
 
 Everything the daemon persists goes through `Store`. The application layer owns
 the meaning of rows; this module owns the file, its schema and its safety:
-a database written by a newer gitopsd is refused before anything is written.
+a database written by a newer gitopsd is refused before anything is written; the file and
+its -wal/-shm companions are 0600 whatever the umask; credentials are sealed with the data
+dir's secret key (`Store.secrets`, see secretbox.py) and deleted content is overwritten.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,9 +22,14 @@ from typing import Any
 
 import sqlite_utils
 
-from gitopsd.store.migrations import LATEST_VERSION, MIGRATIONS
+from gitopsd.store.migrations import LATEST_VERSION, MIGRATIONS, SealingMigration
+from gitopsd.store.secretbox import KEY_FILENAME, SecretBox, SecretKeyError, create_key, read_key
+
+log = logging.getLogger("gitopsd.store")
 
 DB_FILENAME = "gitopsd.db"
+# The schema version from which credentials are sealed (the migration that seals them).
+SEALED_SINCE = next(i + 1 for i, m in enumerate(MIGRATIONS) if isinstance(m, SealingMigration))
 
 
 class StoreError(Exception):
@@ -48,21 +57,29 @@ class Store:
     serializes writers anyway, and the daemon's write rate is low.
     """
 
-    def __init__(self, path: Path) -> None:
+    secrets: SecretBox  # set while opening, before any migration runs
+
+    def __init__(self, path: Path, secret_key_path: Path | None = None) -> None:
+        """secret_key_path: the key that seals credentials; default DIR/auth/secret.key beside the file."""
         self.path = path
+        self.secret_key_path = secret_key_path or path.parent / "auth" / KEY_FILENAME
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            _create_private(path)
             conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self._conn = conn
         self._lock = threading.RLock()
         self.db = sqlite_utils.Database(conn)
         try:
+            # Deleted and overwritten rows (old credentials) are zeroed, not left in free space.
+            conn.execute("PRAGMA secure_delete=ON")
             self._check_version_and_migrate()
             self.db.enable_wal()
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
+            self._make_files_private()
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"cannot use database {path}: {exc}") from exc
@@ -73,6 +90,57 @@ class Store:
     @classmethod
     def open_data_dir(cls, data_dir: Path) -> Store:
         return cls(data_dir / DB_FILENAME)
+
+    def _make_files_private(self) -> None:
+        # SQLite gives -wal and -shm the database file's mode; an older gitopsd left them 0644.
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.chmod(f"{self.path}{suffix}", 0o600)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise StoreError(f"cannot make {self.path}{suffix} private (mode 0600): {exc}") from exc
+
+    # -- credentials -------------------------------------------------------------
+
+    def _secret_box(self, version: int) -> SecretBox:
+        """The key that seals credentials: created on first start, refused when it does not belong."""
+        recorded = self._recorded_key_id() if version >= SEALED_SINCE else ""
+        try:
+            key = read_key(self.secret_key_path)
+            if key is None:
+                if recorded:
+                    raise SecretKeyError(
+                        f"the secret key {self.secret_key_path} is missing, and the database's "
+                        "repository and cluster credentials are sealed with it: restore the key "
+                        "from the backup of this data dir"
+                    )
+                key = create_key(self.secret_key_path)
+            box = SecretBox(key)
+        except SecretKeyError as exc:
+            raise StoreError(str(exc)) from None
+        except OSError as exc:
+            raise StoreError(f"cannot create the secret key {self.secret_key_path}: {exc}") from exc
+        if recorded and recorded != box.key_id:
+            raise StoreError(
+                f"the secret key {self.secret_key_path} is not the key this database's credentials "
+                "are sealed with: restore the key that belongs to this data dir"
+            )
+        return box
+
+    def _recorded_key_id(self) -> str:
+        row = self._conn.execute("SELECT key_id FROM secret_key WHERE id = 1").fetchone()
+        return str(row[0]) if row else ""
+
+    def seal(self, table: str, value: dict[str, Any]) -> str:
+        """The stored form of a credentials document (see secretbox.py)."""
+        return self.secrets.seal(table, value)
+
+    def unseal(self, table: str, text: str | None) -> dict[str, Any]:
+        try:
+            return self.secrets.open(table, text)
+        except SecretKeyError as exc:
+            raise StoreError(str(exc)) from None
 
     # -- schema ----------------------------------------------------------------
 
@@ -90,17 +158,36 @@ class Store:
                 f"database {self.path} has schema version {current}, newer than this gitopsd "
                 f"supports ({LATEST_VERSION}); upgrade gitopsd or point --data-dir elsewhere"
             )
+        self.secrets = self._secret_box(current)
         if current == LATEST_VERSION:
             return
+        sealed = False
         with self.transaction():
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
             for version in range(current + 1, LATEST_VERSION + 1):
-                MIGRATIONS[version - 1](self._conn)
+                migration = MIGRATIONS[version - 1]
+                if isinstance(migration, SealingMigration):
+                    migration.run(self._conn, self.secrets)
+                    sealed = current > 0
+                else:
+                    migration(self._conn)
                 self._conn.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, utcnow())
                 )
+        if sealed:
+            self._drop_plaintext_pages()
+
+    def _drop_plaintext_pages(self) -> None:
+        """After sealing an existing database: rewrite the file so no page keeps the old plaintext
+        (free pages, an older WAL). One-time; a failure (full disk) leaves a warning, not a stop."""
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.warning("credentials sealed, but the database could not be compacted: %s", exc)
 
     # -- access ----------------------------------------------------------------
 
@@ -144,3 +231,12 @@ class Store:
             except sqlite3.Error:
                 pass
             self._conn.close()
+
+
+def _create_private(path: Path) -> None:
+    """Creates the database file 0600 before SQLite does (SQLite would use 0644 minus the umask)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)

@@ -2,15 +2,29 @@
 
 Each migration is applied once, in order, inside a transaction, and bumps the
 version recorded in the `schema_version` table. Never edit a released migration:
-add a new one. Later issues (auth, webhooks) append theirs here.
+add a new one. Later issues (auth, webhooks) append theirs here. A migration that needs the
+secret key (to seal credentials) is wrapped in `SealingMigration`; the store hands it the key.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-Migration = Callable[[sqlite3.Connection], None]
+from gitopsd.store.secretbox import PREFIX, SecretBox
+
+
+@dataclass(frozen=True)
+class SealingMigration:
+    """A migration that seals stored credentials, so it needs the data dir's secret key."""
+
+    run: Callable[[sqlite3.Connection, SecretBox], None]
+
+
+Migration = Callable[[sqlite3.Connection], None] | SealingMigration
 
 
 def _run(conn: sqlite3.Connection, script: str) -> None:
@@ -155,6 +169,42 @@ def _v4_login_slots_and_session_generation(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_core, _v2_audit, _v3_auth, _v4_login_slots_and_session_generation]
+# Tables whose `secret` column holds credentials, with their primary key.
+SEALED_TABLES = (("repositories", "key"), ("clusters", "server"))
+
+
+def _v5_seal_secrets(conn: sqlite3.Connection, box: SecretBox) -> None:
+    """Credentials at rest: seals every repository and cluster secret with the data dir's key and
+    records which key it was (a later start with another key is refused, not garbled)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE secret_key (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            key_id TEXT NOT NULL,            -- HMAC of a label under the key: names it, reveals nothing
+            created_at TEXT NOT NULL
+        );
+        """,
+    )
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    conn.execute("INSERT INTO secret_key (id, key_id, created_at) VALUES (1, ?, ?)", (box.key_id, now))
+    for table, pk in SEALED_TABLES:
+        for row_key, secret in conn.execute(f"SELECT {pk}, secret FROM {table}").fetchall():  # noqa: S608 - fixed names
+            if isinstance(secret, str) and secret.startswith(PREFIX):
+                continue
+            value = json.loads(secret) if secret else {}
+            conn.execute(
+                f"UPDATE {table} SET secret = ? WHERE {pk} = ?",  # noqa: S608 - fixed names
+                (box.seal(table, value if isinstance(value, dict) else {}), row_key),
+            )
+
+
+MIGRATIONS: list[Migration] = [
+    _v1_core,
+    _v2_audit,
+    _v3_auth,
+    _v4_login_slots_and_session_generation,
+    SealingMigration(_v5_seal_secrets),
+]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -27,7 +27,7 @@ def test_credentials_from_lookup_work_and_are_not_stored(git_repos, git_http_ser
     creds = RepoCredentials(username=git_http_server.username, password=git_http_server.password)
     asked: list[str] = []
 
-    def lookup(u: str) -> RepoCredentials | None:
+    def lookup(u: str, _project: str) -> RepoCredentials | None:
         asked.append(u)
         return creds if u == normalize_repo_url(url) else None
 
@@ -44,29 +44,27 @@ def test_wrong_password_is_auth_failed_and_never_echoed(git_repos, git_http_serv
     repo.commit({"a.yaml": "x: 1\n"})
     url = git_http_server.url(repo)
     wrong = "Wr0ng-Secret-Value-123"
-    cache = RepoCache(tmp_path / "cache", lambda _u: RepoCredentials(username="deploy", password=wrong))
+    cache = RepoCache(tmp_path / "cache", lambda _u, _p: RepoCredentials(username="deploy", password=wrong))
     with pytest.raises(RepoError) as err:
         cache.resolve(url, "main")
     assert err.value.kind == RepoErrorKind.AUTH_FAILED
     assert wrong not in str(err.value)
 
-    # Credentials embedded in the URL are used but never echoed either.
-    embedded = url.replace("http://", f"http://deploy:{wrong}@")
-    with pytest.raises(RepoError) as err:
-        RepoCache(tmp_path / "c2").resolve(embedded, "main")
-    assert err.value.kind == RepoErrorKind.AUTH_FAILED
-    assert wrong not in str(err.value)
-    assert "deploy:" not in str(err.value)
 
-
-def test_embedded_url_credentials_work(git_repos, git_http_server, tmp_path: Path) -> None:
+def test_embedded_url_password_is_refused_and_never_echoed(git_repos, git_http_server, tmp_path: Path) -> None:
+    # A password in the URL is never used: credentials belong in `repo add` (scoped, sealed).
     repo = git_repos.create("private")
-    sha = repo.commit({"a.yaml": "x: 1\n"})
+    repo.commit({"a.yaml": "x: 1\n"})
     good = git_http_server.url(repo).replace(
         "http://", f"http://{git_http_server.username}:{git_http_server.password}@"
     )
     cache = RepoCache(tmp_path / "cache")
-    assert cache.resolve(good, "main").sha == sha
+    with pytest.raises(RepoError) as err:
+        cache.resolve(good, "main")
+    assert err.value.kind == RepoErrorKind.INVALID_URL
+    assert "gitopsd repo add" in str(err.value)
+    assert git_http_server.password not in str(err.value) and "deploy:" not in str(err.value)
+    assert cache.stats(good).ls_remote == 0
     assert git_http_server.password.encode() not in _all_files_text(tmp_path / "cache")
 
 

@@ -20,7 +20,7 @@ def test_ssh_key_from_lookup(git_repos, ssh_server, tmp_path: Path) -> None:
     repo = git_repos.create("over-ssh")
     sha = repo.commit({"a.yaml": "x: 1\n"})
     creds = RepoCredentials(ssh_private_key=ssh_server.private_key)
-    cache = RepoCache(tmp_path / "cache", lambda _url: creds)
+    cache = RepoCache(tmp_path / "cache", lambda _url, _project: creds)
     url = ssh_server.url(repo)
     assert cache.resolve(url, "main").sha == sha
     with cache.checkout(url, sha) as tree:
@@ -44,7 +44,7 @@ def test_ssh_without_or_with_a_wrong_key_is_auth_failed(git_repos, ssh_server, t
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
     wrong = (tmp_path / "other").read_text()
     with pytest.raises(RepoError) as err:
-        RepoCache(tmp_path / "wrong", lambda _u: RepoCredentials(ssh_private_key=wrong)).resolve(url, "main")
+        RepoCache(tmp_path / "wrong", lambda _u, _p: RepoCredentials(ssh_private_key=wrong)).resolve(url, "main")
     assert err.value.kind == RepoErrorKind.AUTH_FAILED
     assert wrong.splitlines()[1] not in str(err.value)
 
@@ -60,7 +60,7 @@ def test_changed_host_key_is_refused(git_repos, ssh_server, tmp_path: Path) -> N
     cache_dir.mkdir()
     # A different key was pinned for this server earlier: someone is in the middle.
     (cache_dir / "known_hosts").write_text(f"[127.0.0.1]:{ssh_server.port} {impostor[0]} {impostor[1]}\n")
-    cache = RepoCache(cache_dir, lambda _u: RepoCredentials(ssh_private_key=ssh_server.private_key))
+    cache = RepoCache(cache_dir, lambda _u, _p: RepoCredentials(ssh_private_key=ssh_server.private_key))
     with pytest.raises(RepoError) as err:
         cache.resolve(ssh_server.url(repo), "main")
     assert err.value.kind == RepoErrorKind.UNREACHABLE

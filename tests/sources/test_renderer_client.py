@@ -160,7 +160,7 @@ def test_chart_source_request_and_password_scrubbed(short_tmp: Path) -> None:
     )
     creds = RepoCredentials(username="robot", password="chart-Repo-Passw0rd")
     r = SourceRenderer(
-        None, sup, credentials_lookup=lambda url: creds if url == "https://charts.example.com" else None
+        None, sup, credentials_lookup=lambda url, _project: creds if url == "https://charts.example.com" else None
     )
     try:
         source = apb.ApplicationSource(

@@ -1,4 +1,7 @@
-"""RepositoryService: repositories and their credentials (write-only), refs and revision resolution."""
+"""RepositoryService: repositories and their credentials (write-only), refs and revision resolution.
+
+ListRefs and ResolveRevision ask the repository with its entry's own credentials (as its
+connection check does), authorized by `repositories, get, URL`."""
 
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ class RepositoryServicer(repogrpc.RepositoryServiceServicer):
         self, request: repopb.GetRepositoryRequest, context: grpc.ServicerContext
     ) -> repopb.RefsResponse:
         try:
-            refs = self._cache.list_refs(request.repo)
+            refs = self._cache.list_refs(request.repo, project=self._repos.scope_of(request.repo))
         except SourceError as exc:
             raise Unavailable(str(exc)) from None
         return repopb.RefsResponse(branches=sorted(refs.branches), tags=sorted(refs.tags))
@@ -64,7 +67,9 @@ class RepositoryServicer(repogrpc.RepositoryServiceServicer):
         self, request: repopb.ResolveRevisionRequest, context: grpc.ServicerContext
     ) -> common_pb2.CommitInfo:
         try:
-            info = self._cache.resolve(request.repo, request.revision or "HEAD")
+            info = self._cache.resolve(
+                request.repo, request.revision or "HEAD", project=self._repos.scope_of(request.repo)
+            )
         except RepoError as exc:
             raise (InvalidArgument if exc.kind == RepoErrorKind.REVISION_NOT_FOUND else Unavailable)(
                 str(exc)
