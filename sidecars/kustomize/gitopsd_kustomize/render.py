@@ -59,15 +59,22 @@ def pinned_kubectl() -> Path:
 
 
 def kustomize_version(kubectl: Path, home: Path, children: ChildLimits) -> str:
-    """The kustomize version built into kubectl (e.g. v5.8.1)."""
+    """The kustomize version built into kubectl (e.g. v5.8.1), asked under the render memory limit."""
     result = subprocess.run(
         children.argv([str(kubectl), "version", "--client", "-o", "json"]),
         capture_output=True,
-        text=True,
         timeout=30,
         env=clean_env(home),
-        check=True,
+        check=False,
     )
+    if children.exhausted("kubectl", result.returncode, result.stderr) is not None:
+        # kubectl's Go runtime alone needs ~90 MB of RLIMIT_DATA: say so at start, not at each render.
+        raise RuntimeError(
+            f"kubectl cannot start within --max-memory-bytes {children.max_memory_bytes} "
+            "(render.max_memory_bytes); it needs at least 128 MiB"
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl version failed: {result.stderr.decode('utf-8', 'replace')[:500]}")
     return str(json.loads(result.stdout).get("kustomizeVersion", "unknown"))
 
 
