@@ -228,6 +228,8 @@ class KustomizeRenderer:
         exhausted = self.children.exhausted("kustomize", code, err)
         if exhausted is not None:
             raise exhausted  # not the Go runtime's stack dump: the limit that was hit
+        if code < 0:  # killed from outside (a cgroup's OOM killer, an operator): no message of its own
+            raise InvalidSource(f"kustomize was killed by {signal.Signals(-code).name}")
         if code != 0:
             message = err.decode("utf-8", "replace").strip()
             # Paths relative to the repository, as the user knows them (not our scratch dir).
