@@ -9,6 +9,7 @@ dir's path to a renderer or an error message: not a symlink to `.git`, not the w
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +136,28 @@ def test_app_path_into_dot_git_is_refused(git_repos: GitRepos, renderer: SourceR
         renderer.render("plain", src(repo.url, ".git"), "default")
     assert str(err.value) == "application path '.git' points into the repository's .git"
     assert names(renderer.render("plain", src(repo.url, "a"), "default")) == ["a"]
+
+
+def test_alias_bomb_in_a_kustomization_costs_the_daemon_nothing(
+    git_repos: GitRepos, renderer: SourceRenderer
+) -> None:
+    """After a render the daemon reads the app's kustomizations to learn which paths it depends on;
+    a string that names a directory (here namePrefix) leads it to that directory's kustomization, which
+    kustomize never reads. An alias bomb there must not cost the daemon its expansion (9**10 strings)."""
+    lines = ["a0: &a0 [x,x,x,x,x,x,x,x,x]"]
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    repo = git_repos.create("bomb-beside")
+    repo.commit(
+        {
+            "app/kustomization.yaml": "namePrefix: decoy\nresources: [cm.yaml]\n",
+            "app/cm.yaml": cm("-cm"),
+            "app/decoy/kustomization.yaml": "\n".join(lines) + "\n",
+        }
+    )
+    done: list[list[str]] = []
+    worker = threading.Thread(
+        target=lambda: done.append(names(renderer.render("bomb", src(repo.url, "app"), "default"))), daemon=True
+    )
+    worker.start()
+    worker.join(120)  # a hang detector, not a timing goal: the expansion would take hours
+    assert done == [["decoy-cm"]]
