@@ -100,6 +100,18 @@ def test_remote_bases_refused_whatever_exists_on_disk(kustomize_sidecar: Sidecar
     assert render_names(kustomize_sidecar, request("ok", GOOD)) == ["fine"]
 
 
+def test_local_paths_that_merely_look_like_hosts_still_render(kustomize_sidecar: Sidecar) -> None:
+    tree = {
+        "overlay/kustomization.yaml": "resources:\n  - ../my.app/base\n  - ./extra.v2.yaml\n  - sub/\n",
+        "overlay/extra.v2.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+        "overlay/sub/kustomization.yaml": "resources: [cm.yaml]\n",
+        "overlay/sub/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\n",
+        "my.app/base/kustomization.yaml": "resources: [cm.yaml]\n",
+        "my.app/base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: base\n",
+    }
+    assert sorted(render_names(kustomize_sidecar, request("overlay", tree))) == ["base", "extra", "sub"]
+
+
 def test_remote_files_in_patches_refused(kustomize_sidecar: Sidecar) -> None:
     tree = dict(GOOD)
     tree["ok/kustomization.yaml"] = "resources: [cm.yaml]\npatches:\n  - path: https://example.com/p.yaml\n"
