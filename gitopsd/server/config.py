@@ -279,8 +279,9 @@ def load_config(
         raise ConfigError("reconcile.interval: must be at least 1 second")
     if config.render.max_fetch_bytes < 1024 * 1024:
         raise ConfigError("render.max_fetch_bytes: must be at least 1 MiB")
-    if config.render.max_memory_bytes < 64 * 1024 * 1024:
-        raise ConfigError("render.max_memory_bytes: must be at least 64 MiB")
+    if config.render.max_memory_bytes < 128 * 1024 * 1024:
+        # kubectl alone needs ~88 MiB of RLIMIT_DATA to start.
+        raise ConfigError("render.max_memory_bytes: must be at least 128 MiB")
     if config.auth.session_ttl < 60:
         raise ConfigError("auth.session_ttl: must be at least 60 seconds")
     if config.auth.login_max_failures < 1 or config.auth.login_failure_window < 1:

@@ -22,7 +22,7 @@ import posixpath
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -619,15 +619,30 @@ def _inside_rel(base: str, ref: str) -> str | None:
     return "" if norm == "." else norm
 
 
-def _strings(doc: Any) -> Iterator[str]:
-    if isinstance(doc, str):
-        yield doc
-    elif isinstance(doc, dict):
-        for v in doc.values():
-            yield from _strings(v)
-    elif isinstance(doc, list):
-        for v in doc:
-            yield from _strings(v)
+# Distinct strings of an app's kustomizations looked at as possible paths; more are not what a person
+# writes (the render is then redone on any change rather than analysed).
+_MAX_KUSTOMIZATION_STRINGS = 10_000
+
+
+def _strings(doc: Any) -> set[str] | None:
+    """The distinct strings of a parsed document; None past _MAX_KUSTOMIZATION_STRINGS.
+
+    Each dict or list is visited once (by identity): YAML aliases make the loader share one object
+    at every use, so an alias bomb costs as many steps as its text has nodes, not its expansion.
+    """
+    out: set[str] = set()
+    visited: set[int] = set()
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.add(item)
+            if len(out) > _MAX_KUSTOMIZATION_STRINGS:
+                return None
+        elif isinstance(item, dict | list) and id(item) not in visited:
+            visited.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return out
 
 
 def _is_remote(ref: str) -> bool:
@@ -642,6 +657,7 @@ def _kustomize_inputs(root: Path, app_rel: str) -> set[str] | None:
     out: set[str] = set()
     stack = [app_rel]
     seen: set[str] = set()
+    examined = 0  # strings looked up on disk, over all kustomizations: each costs a stat
     while stack:
         d = stack.pop()
         if d in seen:
@@ -663,11 +679,11 @@ def _kustomize_inputs(root: Path, app_rel: str) -> set[str] | None:
             refs = doc.get(field_name) or []
             if isinstance(refs, list) and any(isinstance(r, str) and _is_remote(r) for r in refs):
                 return None
-        try:
-            strings = list(_strings(doc))
-        except RecursionError:
+        strings = _strings(doc)
+        examined += len(strings) if strings is not None else 0
+        if strings is None or examined > _MAX_KUSTOMIZATION_STRINGS:
             return None
-        for s in strings:
+        for s in sorted(strings):
             if not s or "\n" in s or len(s) > 1024:
                 continue
             rel = _inside_rel(d, s)

@@ -5,6 +5,10 @@ inside the repository, no symlink may point outside it (Argo CD refuses the whol
 repository in that case too), value files must be inside the repository, and what is
 read or rendered is capped. Messages name repository paths only, never content from
 outside the repository.
+
+The checkout's `.git` counts as outside: in a worktree it is a file `gitdir: <data dir>/git/...`
+(and in a plain clone, a directory of objects and config), so a symlink into it would hand the data
+dir's path, or another repository's objects, to a renderer and from there to error messages.
 """
 
 from __future__ import annotations
@@ -54,6 +58,21 @@ def _inside(root_real: str, candidate_real: str) -> bool:
     return candidate_real == root_real or candidate_real.startswith(root_real.rstrip("/") + "/")
 
 
+def _in_git_dir(root_real: str, candidate_real: str) -> bool:
+    """Whether a real path is the checkout's .git or inside it."""
+    git = os.path.join(root_real, ".git")
+    return candidate_real == git or candidate_real.startswith(git + "/")
+
+
+def _escape(root_real: str, real: str) -> str | None:
+    """How a real path leaves the repository's files, as an error's ending; None when it does not."""
+    if not _inside(root_real, real):
+        return "points outside the repository"
+    if _in_git_dir(root_real, real):
+        return "points into the repository's .git"
+    return None
+
+
 def clean_relative(path: str, *, what: str = "path") -> str:
     """A repository-relative path in canonical form ("" for the root); refuses escapes."""
     if "\x00" in path:
@@ -74,8 +93,11 @@ def resolve_app_path(repo_root: Path, path: str) -> Path:
     root_real = os.path.realpath(repo_root)
     target = os.path.join(root_real, rel) if rel else root_real
     real = os.path.realpath(target)
-    if not _inside(root_real, real):
-        raise UnsafePathError(f"application path {path!r} points outside the repository")
+    escape = _escape(root_real, real)
+    if escape is None and ".git" in rel.split("/"):
+        escape = "is inside a .git directory"
+    if escape is not None:
+        raise UnsafePathError(f"application path {path!r} {escape}")
     if not os.path.isdir(real):
         raise SourceSpecError(f"application path {path!r} does not exist in the repository")
     return Path(target)
@@ -85,8 +107,9 @@ def check_inside(repo_root: Path, candidate: Path, *, shown_as: str) -> Path:
     """Real path of `candidate` if it is inside the repository; else UnsafePathError."""
     root_real = os.path.realpath(repo_root)
     real = os.path.realpath(candidate)
-    if not _inside(root_real, real):
-        raise UnsafePathError(f"{shown_as} points outside the repository")
+    escape = _escape(root_real, real)
+    if escape is not None:
+        raise UnsafePathError(f"{shown_as} {escape}")
     return Path(real)
 
 
@@ -125,9 +148,11 @@ def check_symlinks(repo_root: Path) -> None:
             filenames = [f for f in filenames if f != ".git"]
         for name in (*dirnames, *filenames):
             full = os.path.join(dirpath, name)
-            if os.path.islink(full) and not _inside(root_real, os.path.realpath(full)):
-                rel = os.path.relpath(full, repo_root)
-                raise UnsafePathError(f"symlink {rel!r} points outside the repository")
+            if os.path.islink(full):
+                escape = _escape(root_real, os.path.realpath(full))
+                if escape is not None:
+                    rel = os.path.relpath(full, repo_root)
+                    raise UnsafePathError(f"symlink {rel!r} {escape}")
 
 
 def read_repo_files(repo_root: Path, limits: Limits, *, skip: Iterable[str] = (".git",)) -> list[RepoFile]:
@@ -156,8 +181,9 @@ def read_repo_files(repo_root: Path, limits: Limits, *, skip: Iterable[str] = ("
             full = os.path.join(real_dir, entry.name)
             if entry.is_symlink():
                 real = os.path.realpath(full)
-                if not _inside(root_real, real):
-                    raise UnsafePathError(f"symlink {rel!r} points outside the repository")
+                escape = _escape(root_real, real)
+                if escape is not None:
+                    raise UnsafePathError(f"symlink {rel!r} {escape}")
                 if not os.path.exists(real):
                     continue  # dangling: the renderer reports the missing file if it is used
             else:

@@ -286,6 +286,14 @@ class SidecarSupervisor:
             m.socket.unlink()
         argv = [*m.argv, "--listen", f"unix://{m.socket}"]
         if Path(m.argv[0]).name in BUILTIN_COMMANDS.values():
+            # What keeps a sidecar started here out of the data dir: it runs as the daemon's user, so
+            # file modes do not (the systemd units hide the data dir with InaccessiblePaths= and give
+            # gitopsd-kustomize no network; prefer them in production). What holds: a sidecar gets no
+            # --work-dir, so its trees live in a temp dir of its own, never under the data dir; it sees
+            # only the request's files, written as regular files (no symlinks to follow); kustomize
+            # references that are remote, absolute or leave the tree are refused before kubectl runs;
+            # and kubectl runs with no git on PATH, no git transport allowed, a dead proxy and no HOME
+            # credentials, under --max-memory-bytes (gitopsd_kustomize.render, gitopsd.sidecar.childproc).
             # Our sidecars stop by themselves when the daemon is gone, even after a SIGKILL.
             argv += ["--parent-pid", str(os.getpid())]
             argv += ["--max-memory-bytes", str(self.config.max_memory_bytes)]

@@ -58,3 +58,15 @@ def test_main_unit_is_hardened() -> None:
         "User=gitopsd",
     ):
         assert setting in text
+
+
+def test_kustomize_unit_has_no_network_and_no_data_dir() -> None:
+    """A kustomize render can neither fetch nor read another repository, even if a check in the sidecar failed."""
+    settings = (ROOT / "systemd" / "gitopsd-kustomize.service").read_text().splitlines()
+    assert "PrivateNetwork=yes" in settings
+    assert "IPAddressDeny=any" in settings
+    assert "RestrictAddressFamilies=AF_UNIX" in settings
+    [hidden] = [line for line in settings if line.startswith("InaccessiblePaths=")]
+    assert "-/var/lib/gitopsd" in hidden.split("=", 1)[1].split()
+    daemon = (ROOT / "systemd" / "gitopsd.service").read_text()
+    assert "--data-dir /var/lib/gitopsd" in daemon  # the path hidden above is the daemon's data dir

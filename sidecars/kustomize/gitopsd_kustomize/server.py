@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     options = SidecarOptions.from_args(args)
     setup_logging(options.log_level)
     try:
-        backend = KustomizeRenderer(options.work_dir, tree_cache_bytes=args.tree_cache_mb * 1024 * 1024)
+        backend = KustomizeRenderer(
+            options.work_dir,
+            tree_cache_bytes=args.tree_cache_mb * 1024 * 1024,
+            max_memory_bytes=options.limits.max_memory_bytes,
+        )
     except Exception as exc:  # startup problems: say what, exit non-zero
         print(f"gitopsd-kustomize: cannot start: {exc}", file=sys.stderr)
         return 1
