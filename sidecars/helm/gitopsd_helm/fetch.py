@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import ssl
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,22 +98,94 @@ def download(url: str, destination: Path, cap: int, what: str, job: dict[str, An
         raise WorkerFailure(FAILED_PRECONDITION, f"fetching {what} from {url}: {exc}") from None
 
 
+def _node(events: Iterator[Any], first: Any) -> Any:
+    """Build the node that starts with `first`: scalars stay text, aliases become None (never followed)."""
+    import yaml
+
+    if isinstance(first, yaml.ScalarEvent):
+        return first.value
+    if isinstance(first, yaml.SequenceStartEvent):
+        items: list[Any] = []
+        for event in events:
+            if isinstance(event, yaml.SequenceEndEvent):
+                return items
+            items.append(_node(events, event))
+    if isinstance(first, yaml.MappingStartEvent):
+        mapping: dict[str, Any] = {}
+        for event in events:
+            if isinstance(event, yaml.MappingEndEvent):
+                return mapping
+            key = _node(events, event)
+            value = _node(events, next(events))
+            if isinstance(key, str):
+                mapping[key] = value
+    return None
+
+
+def _skip(events: Iterator[Any], first: Any) -> None:
+    """Consume the node that starts with `first` without building it."""
+    import yaml
+
+    depth = 1 if isinstance(first, yaml.CollectionStartEvent) else 0
+    while depth:
+        event = next(events)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _value_of(events: Iterator[Any], key: str, build: bool) -> Any:
+    """In the mapping whose start was just consumed, the value under `key` (built or left unread)."""
+    import yaml
+
+    for event in events:
+        if isinstance(event, yaml.MappingEndEvent):
+            return None
+        if isinstance(event, yaml.ScalarEvent) and event.value == key:
+            value_start = next(events)
+            if build:
+                return _node(events, value_start)
+            return value_start
+        _skip(events, event)
+        _skip(events, next(events))
+    return None
+
+
+def _chart_versions(index_file: Path, chart: str) -> Any:
+    """`entries[chart]` of an index.yaml, read from its parse events.
+
+    Only that one chart's versions become Python objects: parsing a whole index costs ~30 times
+    its size in memory (as much in Helm), the events alone next to nothing, and an alias bomb
+    elsewhere in the file is never expanded.
+    """
+    import yaml
+
+    with index_file.open("rb") as handle:
+        events = iter(yaml.parse(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                break
+        top = next(events)
+        if not isinstance(top, yaml.MappingStartEvent):
+            return None
+        entries = _value_of(events, "entries", build=False)
+        if not isinstance(entries, yaml.MappingStartEvent):
+            return None
+        return _value_of(events, chart, build=True)
+
+
 def _entries(index_file: Path, chart: str, repo_url: str) -> list[dict[str, Any]]:
     import yaml
 
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        with index_file.open("rb") as handle:
-            index = yaml.load(handle, Loader=loader)
-    except yaml.YAMLError as exc:
+        versions = _chart_versions(index_file, chart)
+    except (yaml.YAMLError, StopIteration, RecursionError) as exc:
         raise WorkerFailure(
             FAILED_PRECONDITION, f"the index.yaml of {repo_url} is not valid YAML: {str(exc)[:300]}"
         ) from None
-    entries = index.get("entries") if isinstance(index, dict) else None
-    versions = entries.get(chart) if isinstance(entries, dict) else None
     if not isinstance(versions, list) or not versions:
         raise WorkerFailure(FAILED_PRECONDITION, f"chart {chart!r} not found in {repo_url}")
-    # Aliases in a hostile index share objects; nothing below walks deeper than one entry's fields.
     return [
         entry
         for entry in versions
