@@ -206,9 +206,7 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def read_with_deadline(
-    process: subprocess.Popen[bytes], deadline: float, max_bytes: int
-) -> tuple[bytes, bytes]:
+def read_with_deadline(process: subprocess.Popen[bytes], deadline: float, max_bytes: int) -> tuple[bytes, bytes]:
     """Read the child's stdout and stderr to EOF before `deadline` (time.monotonic()).
 
     Returns (stdout, the first 64 KiB of stderr); LimitExceeded once stdout passes `max_bytes`.
