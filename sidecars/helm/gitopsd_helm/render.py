@@ -47,8 +47,8 @@ _ERRORS: dict[str, type[RenderError]] = {
 _TEST_HOOKS = {"test", "test-success"}
 
 
-# Helm reads index.yaml whole: past a few MiB a real repository is rare, and parsing costs many times
-# the file's size in memory. Set by --max-index-bytes.
+# The most a chart repository's index.yaml may be (--max-index-bytes): real ones are a few MiB; the
+# cap bounds the download and the disk it takes (only the wanted chart's entries are parsed into memory).
 DEFAULT_MAX_INDEX_BYTES = 32 * 1024 * 1024
 
 
