@@ -33,8 +33,9 @@ log = logging.getLogger("gitopsd.helm.pool")
 # A worker serves this many jobs and is then replaced, bounding any slow growth inside the library.
 JOBS_PER_WORKER = 1000
 STARTUP_SECONDS = 60.0
-# How a worker's death by the memory limit shows in its stderr (Go's runtime, or Python).
-_OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "MemoryError")
+# How a worker's death by the memory limit shows in its stderr (Go's runtime, or Python). A thread
+# Go cannot start is the limit too: its stack is a private writable mapping that no longer fits.
+_OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "MemoryError", "failed to create new OS thread")
 _STDERR_TAIL_BYTES = 64 * 1024
 
 
