@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,3 +62,26 @@ def prepare_unix_socket(path: Path) -> None:
     if not stat.S_ISSOCK(mode):
         raise ValueError(f"{path} exists and is not a socket; refusing to replace it")
     path.unlink()
+
+
+def bind_private_unix_socket(bind: Callable[[str], object], path: Path) -> None:
+    """Bind a unix socket at `path` that no other user can connect to at any moment, umask untouched.
+
+    `bind` takes a grpc target (`unix:///...`). The umask is process-wide: changing it around the
+    bind (as this once did) also changes it for whatever other threads do meanwhile, and the Helm
+    sidecar's workers, started from other threads, then made their cache dirs 0600 and could not
+    enter them. Instead the socket is bound inside a fresh directory beside `path` that only we can
+    enter, made 0600 there, and renamed into place (same directory, so the rename is atomic).
+    """
+    prepare_unix_socket(path)
+    private = Path(tempfile.mkdtemp(prefix=".", dir=path.parent))
+    try:
+        os.chmod(private, 0o700)  # mkdtemp's 0700 is filtered by the umask too
+        temporary = private / "s"
+        bind(f"unix://{temporary}")
+        if not temporary.exists():
+            raise OSError(f"cannot listen on unix://{path}")
+        os.chmod(temporary, 0o600)
+        os.rename(temporary, path)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)

@@ -30,7 +30,7 @@ from grpc_reflection.v1alpha import reflection
 from gitopsd.api.gitopsd.v1 import renderer_pb2, renderer_pb2_grpc
 from gitopsd.sidecar.errors import RenderError, credential_variants, scrub_secrets, truncate_message
 from gitopsd.sidecar.limits import DEFAULT_LIMITS, Limits, effective_limits
-from gitopsd.sidecar.listen import ListenAddress, parse_listen, prepare_unix_socket
+from gitopsd.sidecar.listen import ListenAddress, bind_private_unix_socket, parse_listen
 from gitopsd.sidecar.logs import LEVELS, setup_logging
 
 log = logging.getLogger("gitopsd.sidecar")
@@ -224,14 +224,7 @@ def build_server(
 
     address = options.listen
     if address.unix_path is not None:
-        prepare_unix_socket(address.unix_path)
-        # The socket is created by bind: a restrictive umask makes it 0600 from its first moment.
-        previous = os.umask(0o177)
-        try:
-            server.add_insecure_port(address.grpc_target)
-        finally:
-            os.umask(previous)
-        os.chmod(address.unix_path, 0o600)
+        bind_private_unix_socket(server.add_insecure_port, address.unix_path)
     else:
         bound = server.add_insecure_port(address.grpc_target)
         if bound == 0:

@@ -8,6 +8,7 @@ stay inside the tree, converting valuesObject, YAML to JSON, limits); the worker
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +29,7 @@ from gitopsd.sidecar import (
     truncate_message,
 )
 from gitopsd.sidecar.errors import credential_variants
+from gitopsd.sidecar.limits import DEFAULT_LIMITS
 from gitopsd.sidecar.manifests import to_json, yaml_to_objects
 from gitopsd.sidecar.version import package_version
 from gitopsd_helm import outcome
@@ -43,6 +45,25 @@ _ERRORS: dict[str, type[RenderError]] = {
     outcome.INTERNAL: WorkerCrashed,
 }
 _TEST_HOOKS = {"test", "test-success"}
+
+
+# The most a chart repository's index.yaml may be (--max-index-bytes): real ones are a few MiB; the
+# cap bounds the download and the disk it takes (only the wanted chart's entries are parsed into memory).
+DEFAULT_MAX_INDEX_BYTES = 32 * 1024 * 1024
+
+
+def private_dirs(work_dir: Path, paths: list[Path]) -> None:
+    """Create `paths` (under `work_dir`) and every directory between, all 0700 whatever the umask.
+
+    Made here, before any worker starts, rather than by each worker: mkdir's mode passes through
+    the umask, and a directory we cannot enter (0600) would stop every later render.
+    """
+    for path in paths:
+        path.mkdir(parents=True, exist_ok=True)
+        current = path
+        while current != work_dir and work_dir in current.parents:
+            os.chmod(current, 0o700)
+            current = current.parent
 
 
 def helm_environment(work_dir: Path) -> dict[str, str]:
@@ -70,9 +91,29 @@ def _is_test_hook(obj: dict[str, Any]) -> bool:
 class HelmRenderer:
     """RenderBackend for Helm sources: charts from the repository tree, HTTP chart repositories and OCI."""
 
-    def __init__(self, work_dir: Path, warm_workers: int = 2, max_workers: int = 4) -> None:
+    def __init__(
+        self,
+        work_dir: Path,
+        warm_workers: int = 2,
+        max_workers: int = 4,
+        max_memory_bytes: int = DEFAULT_LIMITS.max_memory_bytes,
+        max_index_bytes: int = DEFAULT_MAX_INDEX_BYTES,
+    ) -> None:
         self.work_dir = work_dir
-        self.pool = WorkerPool(helm_environment(work_dir), warm=warm_workers, limit=max_workers)
+        self.max_index_bytes = max_index_bytes
+        env = helm_environment(work_dir)
+        stderr_dir = work_dir / "workers"
+        directories = [
+            "HOME",
+            "HELM_CACHE_HOME",
+            "HELM_CONFIG_HOME",
+            "HELM_DATA_HOME",
+            "HELM_REPOSITORY_CACHE",
+        ]
+        private_dirs(work_dir, [stderr_dir, *(Path(env[key]) for key in directories)])
+        self.pool = WorkerPool(
+            env, stderr_dir, max_memory_bytes=max_memory_bytes, warm=warm_workers, limit=max_workers
+        )
 
     def capabilities(self) -> renderer_pb2.Capabilities:
         self.pool.wait_ready(30)
@@ -154,6 +195,7 @@ class HelmRenderer:
             "skip_crds": helm.skip_crds,
             "skip_schema_validation": helm.skip_schema_validation,
             "max_chart_bytes": limits.max_chart_bytes,
+            "max_index_bytes": self.max_index_bytes,
             "max_output_bytes": limits.max_output_bytes,
             "ignore_missing_value_files": helm.ignore_missing_value_files,
             "parameters": [(p.name, p.value, p.force_string) for p in helm.parameters],

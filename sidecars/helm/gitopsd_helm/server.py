@@ -7,7 +7,7 @@ import sys
 
 from gitopsd.sidecar import SidecarOptions, add_common_arguments, run_sidecar
 from gitopsd.sidecar.logs import setup_logging
-from gitopsd_helm.render import HelmRenderer
+from gitopsd_helm.render import DEFAULT_MAX_INDEX_BYTES, HelmRenderer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,17 +28,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="render worker processes running at once at most (default 4)",
     )
+    parser.add_argument(
+        "--max-index-bytes",
+        type=int,
+        default=DEFAULT_MAX_INDEX_BYTES,
+        help="size of a chart repository's index.yaml, checked while it downloads (default 32 MiB)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.warm_workers < 0 or args.max_workers < 1:
-        parser.error("--warm-workers must be >= 0 and --max-workers >= 1")
+    if args.warm_workers < 0 or args.max_workers < 1 or args.max_index_bytes < 1:
+        parser.error("--warm-workers must be >= 0, --max-workers and --max-index-bytes >= 1")
     options = SidecarOptions.from_args(args)
     setup_logging(options.log_level)
-    backend = HelmRenderer(options.work_dir, warm_workers=args.warm_workers, max_workers=args.max_workers)
+    backend = HelmRenderer(
+        options.work_dir,
+        warm_workers=args.warm_workers,
+        max_workers=args.max_workers,
+        max_memory_bytes=options.limits.max_memory_bytes,
+        max_index_bytes=args.max_index_bytes,
+    )
     return run_sidecar(backend, options, "gitopsd-helm")
 
 

@@ -8,17 +8,18 @@ This module imports only the standard library and helm_python, so a worker start
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import resource
 import signal
-import threading
-import time
 import urllib.parse
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from gitopsd_helm.archive import check_archive, check_chart_dir
+from gitopsd_helm.fetch import fetch_chart
 from gitopsd_helm.outcome import (
     FAILED_PRECONDITION,
     INTERNAL,
@@ -28,33 +29,47 @@ from gitopsd_helm.outcome import (
 )
 from gitopsd_helm.values import escape_set_value, merge_set, merge_values
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
-def _die_with_parent() -> None:
-    """A worker stuck in a template loop must not outlive a sidecar that was killed outright.
 
-    (prctl's PDEATHSIG would fire when the *thread* that started the worker ends, which in the pool
-    is a short-lived thread; watching the parent pid works whatever thread started us.)
+def _confine(parent: int, max_memory_bytes: int, stderr_path: str) -> None:
+    """Bind this worker to the sidecar's lifetime and to a kernel-enforced memory limit.
+
+    Runs first, before the Helm library (a Go runtime) loads:
+    - PR_SET_PDEATHSIG: the kernel kills us when the sidecar dies, even by SIGKILL and even while we
+      are stuck in a native render. The signal follows the *thread* that started us, so the pool
+      starts every worker from one long-lived thread; a parent gone before this call is caught by
+      the getppid check.
+    - RLIMIT_DATA, not RLIMIT_AS: the Go runtime reserves address space it never uses (a worker is
+      ~1.8 GB of virtual memory before its first render, while ~140 MB of it is data), so an
+      address-space limit would have to be set far above any useful bound. RLIMIT_DATA counts
+      private writable mappings (since Linux 4.7): the Go heap, Python's heap and thread stacks,
+      which is what a hostile chart grows. Past it, mmap fails: Go aborts with "fatal error: out of
+      memory" and Python raises MemoryError; either way the pool reports the limit and replaces us.
+    - GOMEMLIMIT at 3/4 of the limit makes Go collect garbage harder before it reaches the wall.
+    - stderr goes to a file of our own, so the pool can tell an out-of-memory death from a crash.
     """
-    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
+        os._exit(1)
+    descriptor = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = max_memory_bytes if hard == resource.RLIM_INFINITY else min(max_memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    os.environ.setdefault("GOMEMLIMIT", str(limit * 3 // 4))
 
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(0)
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def worker_main(conn: Connection, env: dict[str, str]) -> None:
-    """Entry point of a worker process: set up Helm's environment, then serve jobs until EOF."""
-    _die_with_parent()
+def worker_main(
+    conn: Connection, env: dict[str, str], parent: int, max_memory_bytes: int, stderr_path: str
+) -> None:
+    """Entry point of a worker process: confine it, set up Helm's environment, then serve jobs until EOF."""
+    _confine(parent, max_memory_bytes, stderr_path)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sidecar decides when workers stop
-    # Before the Helm library loads: Go reads the environment once, at start.
+    # Before the Helm library loads: Go reads the environment once, at start. The directories
+    # themselves are made by the sidecar (gitopsd_helm.render), with explicit modes, before any worker.
     os.environ.update(env)
-    for key in ("HOME", "HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
-        if key in env:
-            Path(env[key]).mkdir(parents=True, exist_ok=True)
     import helm_python
 
     helm_python.disable_logging()
@@ -64,7 +79,10 @@ def worker_main(conn: Connection, env: dict[str, str]) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(run_job(job))
+        result = run_job(job)
+        conn.send(result)
+        if result.get("out_of_memory"):
+            return  # the heap may be in any state: the pool starts a fresh worker
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -75,6 +93,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, **_render(job)}
     except WorkerFailure as failure:
         return {"ok": False, "code": failure.code, "message": failure.message}
+    except MemoryError:
+        return {"ok": False, "code": RESOURCE_EXHAUSTED, "message": "out of memory", "out_of_memory": True}
     except helm_python.HelmError as exc:
         return {"ok": False, "code": _helm_code(exc), "message": str(exc)}
     except Exception as exc:  # a bug here must come back as an answer, not kill the worker
@@ -140,15 +160,8 @@ def _pull(job: dict[str, Any], scratch: Path) -> Path:
             )
         if not chart:
             raise WorkerFailure(INVALID_ARGUMENT, "a chart repository source needs a chart name")
-        helm.pull(
-            chart,
-            repo_url=repo_url,
-            version=version,
-            destination=destination,
-            username=username,
-            password=password,
-            insecure_skip_tls_verify=job["insecure_skip_tls_verify"],
-        )
+        # Not helm.pull: it reads index.yaml and the archive into memory with no size limit.
+        return fetch_chart(job, destination)
     archives = sorted(destination.glob("*.tgz"))
     if len(archives) != 1:
         raise WorkerFailure(FAILED_PRECONDITION, f"pulling chart {chart!r} produced no chart archive")
