@@ -4,13 +4,21 @@ Health checks and reflection pass untouched; login (SessionService.Create) needs
 token; everything else needs `authorization: Bearer TOKEN` and the permission the
 table in permissions.py names. List replies and Watch streams are filtered to what
 the caller may `get`. Failures never echo the token.
+
+It runs on the asyncio server (grpc_server.py): the token is checked on the call's
+metadata before its request is read, so an unauthenticated caller cannot make the daemon
+receive a large body; the synchronous servicers then run in the server's thread pool
+(sync_calls.py). Each user holds at most `grpc.max_streams_per_user` open streams.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -21,8 +29,14 @@ from gitopsd.auth.context import current_principal
 from gitopsd.auth.errors import Unauthenticated
 from gitopsd.logs import fields
 from gitopsd.server.permissions import OPEN_PREFIXES, PUBLIC, RULES, Check, Filter, Lookups
+from gitopsd.server.sync_calls import Aborted, SyncContext, call_sync, iterate_sync, refusal
 
 log = logging.getLogger("gitopsd.auth")
+
+T = TypeVar("T")
+AioContext = grpc.aio.ServicerContext[Any, Any]
+
+DEFAULT_MAX_STREAMS_PER_USER = 100
 
 
 def bearer_token(metadata: Any) -> str | None:
@@ -33,60 +47,76 @@ def bearer_token(metadata: Any) -> str | None:
     return None
 
 
-class AuthInterceptor(grpc.ServerInterceptor):
-    def __init__(self, accounts: Accounts, authorizer: Authorizer, lookups: Lookups) -> None:
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(
+        self,
+        accounts: Accounts,
+        authorizer: Authorizer,
+        lookups: Lookups,
+        max_streams_per_user: int = DEFAULT_MAX_STREAMS_PER_USER,
+    ) -> None:
         self._accounts = accounts
         self._authorizer = authorizer
         self._lookups = lookups
+        self._max_streams = max_streams_per_user
+        # Open streams per subject; only touched on the event loop's thread.
+        self._streams: Counter[str] = Counter()
 
-    def intercept_service(
+    async def intercept_service(  # type: ignore[override]  # None: no such method
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
         method: str = handler_call_details.method  # type: ignore[attr-defined]
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
-        if handler.unary_unary is not None:
+        unary, stream = handler.unary_unary, handler.unary_stream
+        if unary is None and stream is None:
+            # No client-streaming RPC exists; one added later must be given a rule here first.
+            return refusal(grpc.StatusCode.PERMISSION_DENIED, f"{method}: no access rule")
+        metadata = handler_call_details.invocation_metadata  # type: ignore[attr-defined]
+        # Decided before the request is read: a refused call never costs its body.
+        try:
+            principal = await asyncio.get_running_loop().run_in_executor(
+                None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
+            )
+        except Aborted as exc:
+            return refusal(exc.code, exc.details)
+        if unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary),
+                self._unary(method, principal, unary),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        # No client-streaming RPC exists; one added later must be given a rule here first.
-        return grpc.unary_unary_rpc_method_handler(
-            lambda req, ctx: ctx.abort(grpc.StatusCode.PERMISSION_DENIED, f"{method}: no access rule")
+        return grpc.unary_stream_rpc_method_handler(
+            self._stream(method, principal, stream),  # type: ignore[arg-type]  # not None: see above
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
         )
 
-    # -- the checks --------------------------------------------------------------------
+    # -- the checks (synchronous: they read the database; run in the pool) ----------------
 
-    def _authorize(self, method: str, request: Any, context: grpc.ServicerContext) -> Principal | None:
-        """_check_call, with unexpected failures (a database error...) answered INTERNAL: grpc would
+    def _guarded(self, method: str, context: SyncContext, check: Callable[..., T], *args: Any) -> T:
+        """A check, with unexpected failures (a database error...) answered INTERNAL: grpc would
         otherwise send the exception's text to the client."""
         try:
-            return self._check_call(method, request, context)
+            return check(*args, context)
+        except Aborted:
+            raise
         except Exception:
-            if context.code() is not None:  # type: ignore[attr-defined]  # context.abort() already ran
-                raise
             log.exception("access check failed", extra=fields(rpc=method))
             context.abort(
                 grpc.StatusCode.INTERNAL, "internal error while checking access; see the daemon's log"
             )
-            raise  # not reached: abort() raises
 
-    def _check_call(self, method: str, request: Any, context: grpc.ServicerContext) -> Principal | None:
-        """The caller (None for public RPCs); aborts with UNAUTHENTICATED or PERMISSION_DENIED."""
+    def _authenticate(self, method: str, metadata: Any, context: SyncContext) -> Principal | None:
+        """The caller (None for public RPCs), from the call's metadata alone; aborts with
+        UNAUTHENTICATED, or PERMISSION_DENIED for a method without a rule."""
         rule = RULES.get(method)
         if rule == PUBLIC:
             return None
-        token = bearer_token(context.invocation_metadata())
+        token = bearer_token(metadata)
         if token is None:
             context.abort(
                 grpc.StatusCode.UNAUTHENTICATED,
@@ -97,18 +127,24 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 grpc.StatusCode.UNAUTHENTICATED, "malformed authorization metadata: expected 'Bearer TOKEN'"
             )
         try:
-            principal = self._accounts.authenticate(token)  # type: ignore[arg-type]
+            principal = self._accounts.authenticate(token)
         except Unauthenticated as exc:
             log.info("unauthenticated call", extra=fields(rpc=method, reason=str(exc)))
             context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
         if rule is None:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, f"{method}: no access rule; refused")
-        if isinstance(rule, Check):
-            self._check(principal, rule, request, method, context)
         return principal
 
+    def _check_call(
+        self, method: str, principal: Principal | None, request: Any, context: SyncContext
+    ) -> None:
+        """Aborts with PERMISSION_DENIED (or INVALID_ARGUMENT) unless the request is allowed."""
+        rule = RULES.get(method)
+        if isinstance(rule, Check) and principal is not None:
+            self._check(principal, rule, request, method, context)
+
     def _check(
-        self, principal: Principal, rule: Check, request: Any, method: str, context: grpc.ServicerContext
+        self, principal: Principal, rule: Check, request: Any, method: str, context: SyncContext
     ) -> None:
         try:
             objects = rule.objects(request, self._lookups)
@@ -139,12 +175,15 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
     # -- wrappers ----------------------------------------------------------------------
 
-    def _unary(self, method: str, behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+    def _unary(
+        self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, AioContext], Awaitable[Any]]:
         rule = RULES.get(method)
 
-        def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
+        def run(request: Any, context: SyncContext) -> Any:
+            # Pool threads serve one call after another: the principal is always set afresh.
             current_principal.set(None)
-            principal = self._authorize(method, request, context)
+            self._guarded(method, context, self._check_call, method, principal, request)
             current_principal.set(principal)
             try:
                 reply = behavior(request, context)
@@ -156,20 +195,51 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 reply.items.extend(keep)
             return reply
 
-        return wrapper
+        async def handler(request: Any, context: AioContext) -> Any:
+            sync = SyncContext(context.invocation_metadata(), context)
+            return await call_sync(context, method, run, request, sync)
+
+        return handler
 
     def _stream(
-        self, method: str, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]]
-    ) -> Callable[..., Iterator[Any]]:
+        self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, AioContext], AsyncIterator[Any]]:
         rule = RULES.get(method)
 
-        def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            current_principal.set(None)
-            principal = self._authorize(method, request, context)
-            current_principal.set(principal)
-            for item in behavior(request, context):
-                if isinstance(rule, Filter) and not self._visible(principal, rule, item):
-                    continue
-                yield item
+        async def handler(request: Any, context: AioContext) -> AsyncIterator[Any]:
+            sync = SyncContext(context.invocation_metadata(), context)
+            await call_sync(
+                context, method, self._guarded, method, sync, self._check_call, method, principal, request
+            )
+            subject = principal.subject if principal is not None else ""
+            if self._streams[subject] >= self._max_streams:
+                log.info("stream limit reached", extra=fields(rpc=method, subject=subject))
+                await context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"{subject or 'this caller'} already has {self._max_streams} open streams, the limit "
+                    "(grpc.max_streams_per_user); close one first",
+                )
+            self._streams[subject] += 1
+            current_principal.set(principal)  # this call's task has a context of its own
+            try:
+                if inspect.isasyncgenfunction(behavior):
+                    items: AsyncIterator[Any] = behavior(request, context)
+                else:  # a synchronous streaming servicer: each step in the pool
+                    blocking = await call_sync(context, method, behavior, request, sync)
+                    items = iterate_sync(context, method, blocking)
+                async for item in items:
+                    if isinstance(rule, Filter) and not await self._stream_visible(principal, rule, item):
+                        continue
+                    yield item
+            finally:
+                self._streams[subject] -= 1
+                if self._streams[subject] <= 0:
+                    del self._streams[subject]
 
-        return wrapper
+        return handler
+
+    async def _stream_visible(self, principal: Principal | None, rule: Filter, item: Any) -> bool:
+        # A user's rules are in memory; a project role's are read from the database (the pool).
+        if principal is None or principal.project_role is None:
+            return self._visible(principal, rule, item)
+        return await asyncio.get_running_loop().run_in_executor(None, self._visible, principal, rule, item)
