@@ -38,6 +38,14 @@ AioContext = grpc.aio.ServicerContext[Any, Any]
 
 DEFAULT_MAX_STREAMS_PER_USER = 100
 
+# Login is the one call read without a token. gRPC receives a message whole before anyone can
+# see its size, so strangers' requests are received PUBLIC_READS at a time (the others wait,
+# their bodies held back by HTTP/2 flow control), each within PUBLIC_READ_SECONDS, and one over
+# MAX_PUBLIC_REQUEST_BYTES (a name and a password need far less) is refused before it is parsed.
+MAX_PUBLIC_REQUEST_BYTES = 64 * 1024
+PUBLIC_READS = 1
+PUBLIC_READ_SECONDS = 10.0
+
 
 def bearer_token(metadata: Any) -> str | None:
     for key, value in metadata or ():
@@ -61,6 +69,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._max_streams = max_streams_per_user
         # Open streams per subject; only touched on the event loop's thread.
         self._streams: Counter[str] = Counter()
+        self._public_reads = asyncio.Semaphore(PUBLIC_READS)
 
     async def intercept_service(  # type: ignore[override]  # None: no such method
         self,
@@ -83,6 +92,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             )
         except Aborted as exc:
             return refusal(exc.code, exc.details)
+        if unary is not None and principal is None:
+            return self._public(method, unary, handler)
         if unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, principal, unary),
@@ -200,6 +211,42 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return await call_sync(context, method, run, request, sync)
 
         return handler
+
+    def _public(
+        self, method: str, behavior: Callable[[Any, Any], Any], handler: grpc.RpcMethodHandler
+    ) -> grpc.RpcMethodHandler:
+        """A call without a token (login), its request received within the bounds above."""
+        run = self._unary(method, None, behavior)
+        parse = handler.request_deserializer or (lambda raw: raw)
+
+        async def bounded(requests: AsyncIterator[bytes], context: AioContext) -> Any:
+            async with self._public_reads:
+                try:
+                    raw = await asyncio.wait_for(requests.__anext__(), PUBLIC_READ_SECONDS)
+                except TimeoutError:
+                    await context.abort(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"the request did not arrive within {PUBLIC_READ_SECONDS:.0f} seconds",
+                    )
+                except StopAsyncIteration:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no request message")
+            if len(raw) > MAX_PUBLIC_REQUEST_BYTES:
+                size, raw = len(raw), b""  # not kept alive by the abort's traceback
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"request of {size} bytes is over the {MAX_PUBLIC_REQUEST_BYTES}-byte limit "
+                    "of calls without a token",
+                )
+            try:
+                request = parse(raw)
+            except Exception:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid message")
+            return await run(request, context)
+
+        # Client-streaming on this side (the wire is the same): nothing is read until `bounded` asks.
+        return grpc.stream_unary_rpc_method_handler(
+            bounded, request_deserializer=None, response_serializer=handler.response_serializer
+        )
 
     def _stream(
         self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]

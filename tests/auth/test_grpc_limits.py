@@ -159,3 +159,20 @@ def test_an_unauthenticated_huge_request_is_refused_without_being_read(watched: 
         with pytest.raises(grpc.RpcError) as err:
             appgrpc.ApplicationServiceStub(channel).Create(huge, timeout=60)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_an_oversized_login_is_refused_before_it_is_parsed(watched: DaemonProcess) -> None:
+    with watched.channel(token="") as channel:
+        login_call = session_pb2_grpc.SessionServiceStub(channel).Create
+        with pytest.raises(grpc.RpcError) as err:
+            login_call(
+                session_pb2.CreateSessionRequest(username="admin", password="p" * (8 * 1024 * 1024)),
+                timeout=60,
+            )
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "65536-byte limit of calls without a token" in (err.value.details() or "")
+        # A login of ordinary size still works.
+        reply = login_call(
+            session_pb2.CreateSessionRequest(username="admin", password=watched.initial_password()), timeout=30
+        )
+        assert reply.token
