@@ -87,9 +87,13 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         metadata = handler_call_details.invocation_metadata  # type: ignore[attr-defined]
         # Decided before the request is read: a refused call never costs its body.
         try:
-            principal = await asyncio.get_running_loop().run_in_executor(
-                None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
-            )
+            if RULES.get(method) == PUBLIC or not bearer_token(metadata):
+                # Nothing to look up: answered on the loop, even while every worker is busy.
+                principal = self._guarded(method, SyncContext(metadata), self._authenticate, method, metadata)
+            else:
+                principal = await asyncio.get_running_loop().run_in_executor(
+                    None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
+                )
         except Aborted as exc:
             return refusal(exc.code, exc.details)
         if unary is not None and principal is None:
