@@ -60,23 +60,43 @@ class SyncContext:
         return self._context is None or not self._context.done()
 
 
+class _Ended:
+    """What call_sync returns when the call has been given its (error) status."""
+
+
+ENDED = _Ended()
+
+
+def end(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, details: str) -> _Ended:
+    """Gives the call its status; the handler then returns (a unary one returns None).
+
+    Used instead of `await context.abort()`: abort raises, and the exception's traceback holds
+    the frames of the call, its request among their locals, in a reference cycle that only a
+    full garbage collection frees. With 60 MB requests that kept ~140 MB alive per call."""
+    context.set_code(code)
+    context.set_details(details)
+    return ENDED
+
+
 async def call_sync(
     context: grpc.aio.ServicerContext[Any, Any], what: str, fn: Callable[..., T], *args: Any
-) -> T:
-    """fn(*args) in the loop's executor (the server's bounded pool); an Aborted becomes the call's
-    status, any other exception INTERNAL (its text stays in the log: it may name internals)."""
+) -> T | _Ended:
+    """fn(*args) in the loop's executor (the server's bounded pool). An Aborted gives the call its
+    status, any other exception INTERNAL (its text stays in the log: it may name internals);
+    both return ENDED."""
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(None, fn, *args)
     except Aborted as exc:
-        await context.abort(exc.code, exc.details)
-    except Exception:
-        log.exception("internal error", extra=fields(rpc=what))
-        await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {what}; see the daemon's log")
-    raise AssertionError("not reached: context.abort() raises")
+        exc.__traceback__ = exc.__context__ = None  # nothing of the call's frames outlives it
+        return end(context, exc.code, exc.details)
+    except Exception as exc:
+        log.error("internal error", exc_info=exc, extra=fields(rpc=what))
+        exc.__traceback__ = exc.__context__ = None
+        return end(context, grpc.StatusCode.INTERNAL, f"internal error in {what}; see the daemon's log")
 
 
-_DONE = object()
+_DONE: Any = object()
 
 
 async def iterate_sync(
@@ -85,9 +105,9 @@ async def iterate_sync(
     """A blocking iterator, each next() in the pool (a synchronous streaming servicer)."""
     while True:
         item = await call_sync(context, what, next, items, _DONE)
-        if item is _DONE:
+        if item is _DONE or isinstance(item, _Ended):
             return
-        yield item
+        yield item  # type: ignore[misc]
 
 
 def refusal(code: grpc.StatusCode, details: str) -> grpc.RpcMethodHandler:
@@ -97,6 +117,6 @@ def refusal(code: grpc.StatusCode, details: str) -> grpc.RpcMethodHandler:
     format is the same for every kind of RPC: unary and streaming clients both see the status."""
 
     async def refuse(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        await context.abort(code, details)
+        end(context, code, details)
 
     return grpc.stream_unary_rpc_method_handler(refuse)

@@ -176,3 +176,40 @@ def test_an_oversized_login_is_refused_before_it_is_parsed(watched: DaemonProces
             session_pb2.CreateSessionRequest(username="admin", password=watched.initial_password()), timeout=30
         )
         assert reply.token
+
+
+def test_oversized_logins_are_read_one_at_a_time(watched: DaemonProcess) -> None:
+    # gRPC receives a message whole before its size is known: a login body is read, but only one
+    # at a time (a 60 MB read alone peaks near 130 MiB in the daemon).
+    assert watched.proc is not None
+    huge = session_pb2.CreateSessionRequest(username="admin", password="p" * (60 * 1024 * 1024))
+    channels = [watched.channel(token="") for _ in range(4)]
+    try:
+        stubs = [session_pb2_grpc.SessionServiceStub(c) for c in channels]
+        with pytest.raises(grpc.RpcError):  # warm-up
+            stubs[0].Create(session_pb2.CreateSessionRequest(username="admin", password="x"), timeout=30)
+        before = _memory_kib(watched.proc.pid)
+        codes: list[grpc.StatusCode] = []
+
+        def attempt(stub: session_pb2_grpc.SessionServiceStub) -> None:
+            try:
+                stub.Create(huge, timeout=120)
+            except grpc.RpcError as exc:
+                codes.append(exc.code())
+
+        for _ in range(2):
+            threads = [threading.Thread(target=attempt, args=(stub,)) for stub in stubs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        after = _memory_kib(watched.proc.pid)
+    finally:
+        for channel in channels:
+            channel.close()
+    # 8 x 60 MB sent, 4 at a time. Read together, then parsed and hashed, they took +540 MiB; one at
+    # a time, refused before parsing, +240-310 MiB here (gRPC and TLS buffers of one read, and the
+    # flow-control windows of the waiting ones).
+    peak_mib = (after["VmHWM"] - before["VmHWM"]) / 1024
+    assert peak_mib < 400, f"the daemon's peak memory grew by {peak_mib:.0f} MiB"
+    assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 8
