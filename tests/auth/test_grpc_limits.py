@@ -207,9 +207,9 @@ def test_oversized_logins_are_read_one_at_a_time(watched: DaemonProcess) -> None
     finally:
         for channel in channels:
             channel.close()
-    # 8 x 60 MB sent, 4 at a time. Read together, then parsed and hashed, they took +540 MiB; one at
-    # a time, refused before parsing, +240-310 MiB here (gRPC and TLS buffers of one read, and the
-    # flow-control windows of the waiting ones).
+    # 8 x 60 MB sent, 4 at a time. Read together, then parsed and hashed, they took +540 MiB (the
+    # first 4 alone); one at a time, refused before parsing, +210-330 MiB here (gRPC and TLS buffers
+    # of one read, and what flow control lets the waiting ones send ahead).
     peak_mib = (after["VmHWM"] - before["VmHWM"]) / 1024
-    assert peak_mib < 400, f"the daemon's peak memory grew by {peak_mib:.0f} MiB"
+    assert peak_mib < 450, f"the daemon's peak memory grew by {peak_mib:.0f} MiB"
     assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 8
