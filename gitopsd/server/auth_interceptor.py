@@ -92,9 +92,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler | None:
         handler = await continuation(handler_call_details)
         method: str = handler_call_details.method  # type: ignore[attr-defined]
-        if handler is None or method.startswith(OPEN_PREFIXES):
-            return handler
+        if handler is None:
+            return None
         unary, stream = handler.unary_unary, handler.unary_stream
+        if method.startswith(OPEN_PREFIXES):
+            # Health checks answer anyone; reflection (a client stream of small messages) is left as is.
+            return handler if unary is None and stream is None else self._unread(method, handler)
         if unary is None and stream is None:
             # No client-streaming RPC exists; one added later must be given a rule here first.
             return refusal(grpc.StatusCode.PERMISSION_DENIED, f"{method}: no access rule")
@@ -110,8 +113,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 )
         except Aborted as exc:
             return refusal(exc.code, exc.details)
-        if unary is not None and principal is None:
-            return self._public(method, unary, handler)
+        if unary is not None and principal is None:  # login
+            return self._unread(method, handler)
         if unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, principal, unary),
@@ -231,47 +234,73 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
         return handler
 
-    def _public(
-        self, method: str, behavior: Callable[[Any, Any], Any], handler: grpc.RpcMethodHandler
-    ) -> grpc.RpcMethodHandler:
-        """A call without a token (login), its request received within the bounds above."""
-        run = self._unary(method, None, behavior)
+    def _unread(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """A handler for a call served without a token (login, health checks): its request is
+        received within the bounds above, then `handler` serves it. Client-streaming on this side
+        (the wire is the same): nothing is read until `_receive` asks."""
+        unary: Any = handler.unary_unary  # grpc.aio handlers: coroutines and async generators
+        stream: Any = handler.unary_stream
         parse = handler.request_deserializer or (lambda raw: raw)
+        if unary is not None:
+            run = unary if inspect.iscoroutinefunction(unary) else self._unary(method, None, unary)
 
-        async def bounded(requests: AsyncIterator[bytes], context: AioContext) -> Any:
-            async with self._public_reads:
-                try:
-                    count, size, raw = await asyncio.wait_for(_read_all(requests), PUBLIC_READ_SECONDS)
-                except TimeoutError:
-                    gc.collect()  # frees what the abandoned receiver holds (see _read_all)
-                    end(
-                        context,
-                        grpc.StatusCode.DEADLINE_EXCEEDED,
-                        f"the request did not arrive within {PUBLIC_READ_SECONDS:.0f} seconds",
-                    )
-                    return None
-            if size > MAX_PUBLIC_REQUEST_BYTES:
-                end(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"request of {size} bytes is over the {MAX_PUBLIC_REQUEST_BYTES}-byte limit "
-                    "of calls without a token",
-                )
-                return None
-            if count != 1:
-                end(context, grpc.StatusCode.INVALID_ARGUMENT, f"expected one request message, got {count}")
-                return None
-            try:
-                request = parse(raw)
-            except Exception:
-                end(context, grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid message")
-                return None
-            return await run(request, context)
+            async def serve_unary(requests: AsyncIterator[bytes], context: AioContext) -> Any:
+                request = await self._receive(requests, context, parse)
+                return None if request is ENDED else await run(request, context)
 
-        # Client-streaming on this side (the wire is the same): nothing is read until `bounded` asks.
-        return grpc.stream_unary_rpc_method_handler(
-            bounded, request_deserializer=None, response_serializer=handler.response_serializer
+            return grpc.stream_unary_rpc_method_handler(
+                serve_unary, request_deserializer=None, response_serializer=handler.response_serializer
+            )
+        if inspect.iscoroutinefunction(stream):  # health Watch: writes with context.write()
+
+            async def serve_writes(requests: AsyncIterator[bytes], context: AioContext) -> None:
+                request = await self._receive(requests, context, parse)
+                if request is not ENDED:
+                    await stream(request, context)
+
+            return grpc.stream_stream_rpc_method_handler(
+                serve_writes, request_deserializer=None, response_serializer=handler.response_serializer
+            )
+        assert inspect.isasyncgenfunction(stream), f"{method}: a synchronous stream without a token"
+
+        async def serve_stream(requests: AsyncIterator[bytes], context: AioContext) -> AsyncIterator[Any]:
+            request = await self._receive(requests, context, parse)
+            if request is ENDED:
+                return
+            async for item in stream(request, context):
+                yield item
+
+        return grpc.stream_stream_rpc_method_handler(
+            serve_stream, request_deserializer=None, response_serializer=handler.response_serializer
         )
+
+    async def _receive(
+        self, requests: AsyncIterator[bytes], context: AioContext, parse: Callable[[bytes], Any]
+    ) -> Any:
+        """The one request message of a call without a token, or ENDED (its status set)."""
+        async with self._public_reads:
+            try:
+                count, size, raw = await asyncio.wait_for(_read_all(requests), PUBLIC_READ_SECONDS)
+            except TimeoutError:
+                gc.collect()  # frees what the abandoned receiver holds (see _read_all)
+                return end(
+                    context,
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    f"the request did not arrive within {PUBLIC_READ_SECONDS:.0f} seconds",
+                )
+        if size > MAX_PUBLIC_REQUEST_BYTES:
+            return end(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request of {size} bytes is over the {MAX_PUBLIC_REQUEST_BYTES}-byte limit "
+                "of calls without a token",
+            )
+        if count != 1:
+            return end(context, grpc.StatusCode.INVALID_ARGUMENT, f"expected one request message, got {count}")
+        try:
+            return parse(raw)
+        except Exception:
+            return end(context, grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid message")
 
     def _stream(
         self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]

@@ -13,6 +13,7 @@ import grpc
 import pytest
 from authhelpers import login, set_password
 from fixtures.daemon import DaemonProcess
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
@@ -213,3 +214,17 @@ def test_oversized_logins_are_read_one_at_a_time(watched: DaemonProcess) -> None
     peak_mib = (after["VmHWM"] - before["VmHWM"]) / 1024
     assert peak_mib < 450, f"the daemon's peak memory grew by {peak_mib:.0f} MiB"
     assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 8
+
+
+def test_health_checks_answer_anyone_but_refuse_oversized_requests(watched: DaemonProcess) -> None:
+    with watched.channel(token="") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Check(health_pb2.HealthCheckRequest(service="s" * (4 * 1024 * 1024)), timeout=60)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "limit of calls without a token" in (err.value.details() or "")
+        reply = stub.Check(health_pb2.HealthCheckRequest(service="gitopsd.v1.VersionService"), timeout=20)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        watch = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=20)
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        watch.cancel()
