@@ -2,8 +2,9 @@
 
 Starts `gitopsd serve` (TLS, loopback, a fresh data dir), creates one application, opens
 0, 100 and 1,000 Watch streams (each one served: its first event has arrived), and times
-`Version` calls meanwhile (p50/p99). Then sends 60 MB requests without a token and prints
-how much the daemon's peak memory (VmHWM) grew. Prints figures; asserts nothing.
+`Version` calls meanwhile (p50/p99). Then sends 60 MB requests without a token, and 60 MB
+logins, and prints how much the daemon's peak memory (VmHWM) grew. Prints figures; asserts
+nothing.
 
 (Before the asyncio server, each stream held one of 32 worker threads: from 32 streams on,
 every unary call waited for its deadline.)
@@ -149,6 +150,19 @@ def main() -> None:
                 took = time.perf_counter() - started
                 grown = (_hwm_kib(proc.pid) - before) / 1024
             print(f"5 x 60 MB without a token: {code}, daemon VmHWM +{grown:.1f} MiB, {took:.2f} s in all")
+            big_login = session_pb2.CreateSessionRequest(username="admin", password="p" * (60 * 1024 * 1024))
+            with _channel(data, address) as anonymous:
+                login = session_pb2_grpc.SessionServiceStub(anonymous).Create
+                before = _hwm_kib(proc.pid)
+                started = time.perf_counter()
+                for _ in range(5):
+                    try:
+                        login(big_login, timeout=60)
+                    except grpc.RpcError as exc:
+                        code = exc.code().name
+                took = time.perf_counter() - started
+                grown = (_hwm_kib(proc.pid) - before) / 1024
+            print(f"5 x 60 MB logins: {code}, daemon VmHWM +{grown:.1f} MiB, {took:.2f} s in all")
         finally:
             proc.terminate()
             proc.wait(30)

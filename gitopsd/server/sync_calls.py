@@ -3,8 +3,8 @@
 The servicers stay synchronous (SQLite, git and Kubernetes calls block); the auth interceptor
 runs each one in the server's bounded thread pool with a `SyncContext`, a small stand-in for
 the servicer context whose abort() raises `Aborted` in the worker thread. The async side then
-answers the call with `await context.abort(...)`: grpc.aio's own abort is a coroutine and
-cannot be called from a worker thread.
+gives the call that status (`end`): grpc.aio's own abort is a coroutine and cannot be called
+from a worker thread.
 """
 
 from __future__ import annotations

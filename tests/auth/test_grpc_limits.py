@@ -106,6 +106,10 @@ def test_streams_per_user_are_limited_and_other_users_are_not_affected(watched: 
     viewer_token = login(watched, "viewer", "viewer-password-1")
     with watched.channel() as channel, watched.channel(token=viewer_token) as viewer_channel:
         stub = appgrpc.ApplicationServiceStub(channel)
+        for _ in range(4):  # streams that fail give their place back
+            with pytest.raises(grpc.RpcError) as missing:
+                next(stub.Watch(apppb.WatchApplicationsRequest(name="nope", send_initial=True), timeout=20))
+            assert missing.value.code() == grpc.StatusCode.NOT_FOUND
         mine = [_open_watch(stub) for _ in range(3)]
         with pytest.raises(grpc.RpcError) as err:
             _open_watch(stub)

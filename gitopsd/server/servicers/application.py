@@ -22,6 +22,7 @@ from gitopsd.auth.context import current_username
 from gitopsd.engine.compare import ResourceComparison
 from gitopsd.kube.errors import KubeError
 from gitopsd.server.servicers.base import rpc, status_for
+from gitopsd.server.sync_calls import end
 from gitopsd.sources.errors import SourceError
 from gitopsd.store import utcnow
 
@@ -282,7 +283,8 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
                 try:
                     apps = await loop.run_in_executor(None, self._initial_apps, request)
                 except AppError as exc:  # e.g. NotFound for send_initial of a missing app
-                    await context.abort(status_for(exc), str(exc))
+                    end(context, status_for(exc), str(exc))
+                    return
                 for app in apps:
                     yield apppb.ApplicationEvent(type="ADDED", application=app, timestamp=utcnow())
             while True:
