@@ -2,12 +2,15 @@
 
 Subscribers get a bounded queue: a client that stops reading loses its own
 subscription (it is told so with an overflow marker), never the daemon's memory.
+A subscriber may also give a `wakeup` callback, called after each put: the asyncio
+Watch streams use it to wait without a thread each.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
@@ -23,6 +26,8 @@ class Subscription:
         default_factory=lambda: queue.Queue(maxsize=1000)
     )
     closed: bool = False
+    # Called (from the publishing thread) after something was put on the queue; must not block.
+    wakeup: Callable[[], None] | None = None
 
     def wants(self, event: apppb.ApplicationEvent) -> bool:
         meta = event.application.metadata
@@ -36,8 +41,13 @@ class EventBus:
         self._subs: set[Subscription] = set()
         self._lock = threading.Lock()
 
-    def subscribe(self, name: str = "", projects: frozenset[str] = frozenset()) -> Subscription:
-        sub = Subscription(name=name, projects=projects)
+    def subscribe(
+        self,
+        name: str = "",
+        projects: frozenset[str] = frozenset(),
+        wakeup: Callable[[], None] | None = None,
+    ) -> Subscription:
+        sub = Subscription(name=name, projects=projects, wakeup=wakeup)
         with self._lock:
             self._subs.add(sub)
         return sub
@@ -64,6 +74,7 @@ class EventBus:
                     )
                 except (queue.Empty, queue.Full):
                     pass
+            _wake(sub)
 
     def close(self) -> None:
         """Ends every open Watch stream (daemon shutdown)."""
@@ -76,3 +87,9 @@ class EventBus:
                 sub.queue.put_nowait(None)
             except queue.Full:
                 pass
+            _wake(sub)
+
+
+def _wake(sub: Subscription) -> None:
+    if sub.wakeup is not None:
+        sub.wakeup()

@@ -147,6 +147,16 @@ class TlsConfig:
 
 
 @dataclass
+class GrpcConfig:
+    """The gRPC API server (asyncio: open streams hold no thread)."""
+
+    # Threads running RPC handlers (database, git and cluster work); streams do not hold one.
+    workers: int = 32
+    # Open streams (Watch) one user or token subject may hold; more are RESOURCE_EXHAUSTED.
+    max_streams_per_user: int = 100
+
+
+@dataclass
 class Config:
     # gRPC API address: HOST:PORT (port 0 picks a free one) or unix:///path.sock.
     listen: str = "127.0.0.1:8443"
@@ -168,6 +178,7 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     rbac: RbacConfig = field(default_factory=RbacConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
+    grpc: GrpcConfig = field(default_factory=GrpcConfig)
     # Renderer plugins: name -> endpoint; an app selects one with source.plugin.name.
     plugins: dict[str, str] = field(default_factory=dict)
     # Per group/kind overrides, as Argo CD's resource.customizations:
@@ -286,6 +297,8 @@ def load_config(
         raise ConfigError("auth.session_ttl: must be at least 60 seconds")
     if config.auth.login_max_failures < 1 or config.auth.login_failure_window < 1:
         raise ConfigError("auth.login_max_failures and auth.login_failure_window: must be at least 1")
+    if config.grpc.workers < 1 or config.grpc.max_streams_per_user < 1:
+        raise ConfigError("grpc.workers and grpc.max_streams_per_user: must be at least 1")
     if bool(config.tls.cert_file) != bool(config.tls.key_file):
         raise ConfigError("tls.cert_file and tls.key_file: set both or neither")
     return config

@@ -4,33 +4,13 @@ and owns the process lifecycle (readiness, signals, graceful shutdown)."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
-from concurrent import futures
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from gitopsd import __version__
-from gitopsd.api.gitopsd.v1 import (
-    application_pb2,
-    application_pb2_grpc,
-    cluster_pb2,
-    cluster_pb2_grpc,
-    project_pb2,
-    project_pb2_grpc,
-    renderer_pb2,
-    repository_pb2,
-    repository_pb2_grpc,
-    session_pb2,
-    session_pb2_grpc,
-    version_pb2,
-    version_pb2_grpc,
-)
 from gitopsd.app.applications import Applications
 from gitopsd.app.clusters import Clusters
 from gitopsd.app.connections import Connections
@@ -53,6 +33,7 @@ from gitopsd.logs import fields
 from gitopsd.server import tls
 from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.config import Config
+from gitopsd.server.grpc_server import GrpcServer, Servicers
 from gitopsd.server.http import HttpHandlers, HttpServer
 from gitopsd.server.metrics import Metrics
 from gitopsd.server.metrics import Sources as MetricSources
@@ -74,22 +55,6 @@ from gitopsd.store import Store
 
 log = logging.getLogger("gitopsd.server")
 
-# Large enough for rendered manifests and local-diff uploads (the render limits are 10 MiB).
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-
-SERVICE_NAMES = [
-    application_pb2.DESCRIPTOR.services_by_name["ApplicationService"].full_name,
-    project_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name,
-    cluster_pb2.DESCRIPTOR.services_by_name["ClusterService"].full_name,
-    repository_pb2.DESCRIPTOR.services_by_name["RepositoryService"].full_name,
-    session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
-    session_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
-    version_pb2.DESCRIPTOR.services_by_name["VersionService"].full_name,
-]
-# The Renderer service is implemented by sidecars, not the daemon; named for reflection clients.
-RENDERER_SERVICE = renderer_pb2.DESCRIPTOR.services_by_name["Renderer"].full_name
-
-
 @dataclass
 class Daemon:
     config: Config
@@ -108,8 +73,7 @@ class Daemon:
     accounts: Accounts = field(init=False)
     http: HttpServer | None = field(init=False, default=None)
     address: str = field(init=False, default="")
-    _server: grpc.Server = field(init=False)
-    _health: health.HealthServicer = field(init=False)
+    _grpc: GrpcServer = field(init=False)
     _stopped: threading.Event = field(init=False, default_factory=threading.Event)
 
     def start(self) -> None:
@@ -212,52 +176,27 @@ class Daemon:
         self.live = LiveWatches(self.connections, self.reconciler.refresh_soon)
         self.reconciler.on_refreshed.append(self.live.ensure)
 
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="grpc"),
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ],
-            interceptors=[
-                AuthInterceptor(
-                    self.accounts,
-                    authorizer,
-                    Lookups(
-                        app_project=lambda name: apps.get(name).spec.project or "default",
-                        cluster_server=lambda name: self.clusters.get(name=name).server,
-                        project_exists=projects.exists,
-                    ),
-                )
-            ],
-        )
-        application_pb2_grpc.add_ApplicationServiceServicer_to_server(
-            ApplicationServicer(apps, self.events, self.controller, self.reconciler), server
-        )
-        project_pb2_grpc.add_ProjectServiceServicer_to_server(
-            ProjectServicer(projects, self.accounts), server
-        )
-        cluster_pb2_grpc.add_ClusterServiceServicer_to_server(ClusterServicer(self.clusters), server)
-        repository_pb2_grpc.add_RepositoryServiceServicer_to_server(
-            RepositoryServicer(self.repos, self.repo_cache), server
-        )
-        session_pb2_grpc.add_SessionServiceServicer_to_server(
-            SessionServicer(self.accounts, authorizer), server
-        )
-        session_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(self.accounts), server)
-        version_pb2_grpc.add_VersionServiceServicer_to_server(
-            VersionServicer(self._renderer_versions), server
-        )
-
-        self._health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [
-                *SERVICE_NAMES,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
+        self._grpc = GrpcServer(
+            cfg.grpc.workers,
+            AuthInterceptor(
+                self.accounts,
+                authorizer,
+                Lookups(
+                    app_project=lambda name: apps.get(name).spec.project or "default",
+                    cluster_server=lambda name: self.clusters.get(name=name).server,
+                    project_exists=projects.exists,
+                ),
+                max_streams_per_user=cfg.grpc.max_streams_per_user,
+            ),
+            Servicers(
+                ApplicationServicer(apps, self.events, self.controller, self.reconciler),
+                ProjectServicer(projects, self.accounts),
+                ClusterServicer(self.clusters),
+                RepositoryServicer(self.repos, self.repo_cache),
+                SessionServicer(self.accounts, authorizer),
+                AccountServicer(self.accounts),
+                VersionServicer(self._renderer_versions),
+            ),
         )
         if cfg.http_listen:
             # Bound before the gRPC port, so a taken HTTP port fails the start cleanly.
@@ -272,11 +211,7 @@ class Daemon:
                 ),
                 cfg.http,
             )
-        self.address = self._bind(server, self.config.listen, self._server_credentials())
-        server.start()
-        self._server = server
-        for name in ["", *SERVICE_NAMES]:
-            self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.address = self._grpc.start(self.config.listen, self._server_credentials())
         self.reconciler.start()
         if self.http is not None:
             self.http.start()
@@ -337,31 +272,6 @@ class Daemon:
         self._write_run_file("grpc.crt", cert.cert_pem.decode().strip())
         return grpc.ssl_server_credentials([(cert.key_pem, cert.cert_pem)])
 
-    @staticmethod
-    def _bind(server: grpc.Server, listen: str, credentials: grpc.ServerCredentials | None = None) -> str:
-        if listen.startswith("unix:"):
-            path = Path(listen.removeprefix("unix://").removeprefix("unix:"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_socket():
-                path.unlink()  # a stale socket from a crash
-            server.add_insecure_port(f"unix:{path}")  # plaintext by design, see _server_credentials
-            os.chmod(path, 0o660)
-            return f"unix://{path}"
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"listen: {listen!r} is not HOST:PORT or unix:///path")
-        try:
-            bound = (
-                server.add_secure_port(listen, credentials)
-                if credentials is not None
-                else server.add_insecure_port(listen)
-            )
-        except RuntimeError as exc:
-            raise OSError(f"cannot listen on {listen}: {exc}") from None
-        if bound == 0:
-            raise OSError(f"cannot listen on {listen} (address in use or not available)")
-        return f"{host}:{bound}"
-
     def _write_run_file(self, name: str, text: str) -> None:
         # 0600 like every file of the data dir: clients running as the daemon's user read them.
         run = self.config.data_path / "run"
@@ -384,14 +294,14 @@ class Daemon:
         self._stopped.set()
         sd_notify("STOPPING=1")
         log.info("stopping", extra=fields(grace_seconds=self.config.shutdown_grace))
-        self._health.enter_graceful_shutdown()
+        self._grpc.begin_stop()
         if self.http is not None:
             self.http.begin_stop()  # /healthz says 503 from now on
         self.reconciler.stop()
         self.live.close()
         self.events.close()
         # In-flight RPCs get the grace period; new ones are refused from now on.
-        self._server.stop(self.config.shutdown_grace).wait()
+        self._grpc.stop(self.config.shutdown_grace)
         if self.http is not None:
             self.http.stop()
         self.controller.close(timeout=self.config.shutdown_grace)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import yaml
@@ -13,13 +15,14 @@ from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
 from gitopsd.app.applications import Applications
 from gitopsd.app.controller import AppController
 from gitopsd.app.documents import parse_manifest
-from gitopsd.app.errors import InvalidArgument, Unavailable
+from gitopsd.app.errors import AppError, InvalidArgument, Unavailable
 from gitopsd.app.events import EventBus
 from gitopsd.app.scheduler import Reconciler
 from gitopsd.auth.context import current_username
 from gitopsd.engine.compare import ResourceComparison
 from gitopsd.kube.errors import KubeError
-from gitopsd.server.servicers.base import rpc
+from gitopsd.server.servicers.base import rpc, status_for
+from gitopsd.server.sync_calls import end
 from gitopsd.sources.errors import SourceError
 from gitopsd.store import utcnow
 
@@ -260,29 +263,45 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
             raise InvalidArgument("name: required")
         return apppb.ListEventsResponse(items=self._apps.event_log.list(request.name, request.limit))
 
-    def Watch(
-        self, request: apppb.WatchApplicationsRequest, context: grpc.ServicerContext
-    ) -> Iterator[apppb.ApplicationEvent]:
-        sub = self._events.subscribe(request.name, frozenset(request.projects))
+    async def Watch(  # type: ignore[override]  # served by the asyncio server (grpc_server.py)
+        self, request: apppb.WatchApplicationsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[apppb.ApplicationEvent]:
+        """Waits on the event bus without a thread: the bus wakes this stream's task through the
+        loop, so a thousand open watches cost no worker thread (they used to hold one each)."""
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+
+        def wakeup() -> None:  # called from the publishing thread
+            try:
+                loop.call_soon_threadsafe(ready.set)
+            except RuntimeError:  # the loop has closed: the daemon is stopping
+                pass
+
+        sub = self._events.subscribe(request.name, frozenset(request.projects), wakeup)
         try:
             if request.send_initial:
-                apps = [self._apps.get(request.name)] if request.name else self._apps.list(request.projects)
+                try:
+                    apps = await loop.run_in_executor(None, self._initial_apps, request)
+                except AppError as exc:  # e.g. NotFound for send_initial of a missing app
+                    end(context, status_for(exc), str(exc))
+                    return
                 for app in apps:
                     yield apppb.ApplicationEvent(type="ADDED", application=app, timestamp=utcnow())
-            while context.is_active():
+            while True:
                 try:
-                    event = sub.queue.get(timeout=1.0)
+                    event = sub.queue.get_nowait()
                 except queue.Empty:
+                    if sub.closed:  # dropped for overflowing (its marker was sent), or shutdown
+                        return
+                    # A put after the get above schedules ready.set() behind this clear().
+                    ready.clear()
+                    await ready.wait()
                     continue
                 if event is None:  # the daemon is stopping
                     return
                 yield event
-        except Exception as exc:  # e.g. NotFound for send_initial of a missing app
-            from gitopsd.app.errors import AppError
-            from gitopsd.server.servicers.base import status_for
-
-            if isinstance(exc, AppError):
-                context.abort(status_for(exc), str(exc))
-            raise
         finally:
             self._events.unsubscribe(sub)
+
+    def _initial_apps(self, request: apppb.WatchApplicationsRequest) -> list[apppb.Application]:
+        return [self._apps.get(request.name)] if request.name else self._apps.list(request.projects)
