@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, generated-code freshness, lint, types, then every test.
+# The whole test suite: set-up, generated-code freshness, lint, types, layering, then every test.
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/foundation -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +7,7 @@ scripts/setup.sh
 .venv/bin/python scripts/genproto.py --check
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layering of DESIGN.md (contracts in pyproject.toml)
 set +e
 .venv/bin/pytest "$@"
 rc=$?

@@ -4,9 +4,11 @@ and owns the process lifecycle (readiness, signals, graceful shutdown)."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 
@@ -55,6 +57,7 @@ from gitopsd.store import Store
 
 log = logging.getLogger("gitopsd.server")
 
+
 @dataclass
 class Daemon:
     config: Config
@@ -86,7 +89,11 @@ class Daemon:
         cfg = self.config
         # No file:// repository may point into the daemon's own files (repo cache, keys, sockets).
         protected = ProtectedPaths.of(
-            [data, data / "run" / "renderers", *(Path(f).parent for f in (cfg.tls.cert_file, cfg.tls.key_file) if f)]
+            [
+                data,
+                data / "run" / "renderers",
+                *(Path(f).parent for f in (cfg.tls.cert_file, cfg.tls.key_file) if f),
+            ]
         )
         apps = Applications(self.store, self.events, projects, protected)
         self.clusters = Clusters(self.store, self._probe_cluster)
@@ -110,7 +117,9 @@ class Daemon:
         )
         self._register_in_cluster()
         self.repos = Repositories(
-            self.store, lambda url, kind, creds: check_repository(self.repo_cache, url, kind, creds), protected
+            self.store,
+            lambda url, kind, creds: check_repository(self.repo_cache, url, kind, creds),
+            protected,
         )
         # One ls-remote per repository per reconcile interval, however many apps use it.
         self.repo_cache = RepoCache(
@@ -160,7 +169,10 @@ class Daemon:
         )
         self.metrics = Metrics(
             MetricSources(
-                apps.list, self.repo_cache.all_stats, self.renderer.counters, self.accounts.login_failures_total
+                apps.list,
+                self.repo_cache.all_stats,
+                self.renderer.counters,
+                self.accounts.login_failures_total,
             )
         )
         self.controller.on_reconciled.append(self.metrics.observe_reconcile)
