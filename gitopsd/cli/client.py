@@ -180,9 +180,23 @@ class Client:
             self.channel.close()
 
 
+# The daemon puts this in the trailing metadata of every error it sends itself
+# (gitopsd/server/sync_calls.py); a status without it came from the transport.
+_ANSWER_TRAILER = ("gitopsd-answer", "1")
+
+
+def answered_by_daemon(err: grpc.RpcError) -> bool:
+    """Whether the error status was sent by the daemon (not a transport failure on the way)."""
+    trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
+    return any((key, value) == _ANSWER_TRAILER for key, value in trailers or ())
+
+
 def describe_rpc_error(err: grpc.RpcError, address: str) -> str:
     code = err.code() if hasattr(err, "code") else None
     details = err.details() if hasattr(err, "details") else str(err)
+    if answered_by_daemon(err):
+        # The daemon is up: UNAVAILABLE here means something behind it (a renderer, a repository).
+        return f"{code.name if code is not None else 'ERROR'}: {details}"
     if code == grpc.StatusCode.UNAVAILABLE and any(
         word in (details or "").lower() for word in ("ssl", "handshake", "certificate", "tls")
     ):

@@ -9,8 +9,13 @@ start fast.
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+import grpc
 
 from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
@@ -31,10 +36,11 @@ def _common_parser() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common_parser()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gitopsd",
         description="GitOps continuous delivery for Kubernetes: the daemon and its command-line client.",
     )
+    parser.add_argument("--version", action="version", version=f"gitopsd v{__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = sub.add_parser("serve", help="run the daemon")
@@ -70,7 +76,13 @@ def cmd_version(args: argparse.Namespace, client: Client) -> int:
 
     info: dict[str, object] = {"client": {"version": __version__}}
     if not args.client:
-        server = client.version.Version(common_pb2.Empty(), timeout=client.timeout)
+        try:
+            server = client.version.Version(common_pb2.Empty(), timeout=client.timeout)
+        except grpc.RpcError:
+            # The client's own version is known whatever the daemon's state; then the error.
+            if args.output == "wide":
+                print(f"gitopsd: v{__version__}", flush=True)
+            raise
         info["server"] = {
             "version": server.version,
             "apiVersion": server.api_version,
@@ -92,7 +104,38 @@ def cmd_version(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for a mistyped command or subcommand."""
+
+    def error(self, message: str) -> NoReturn:
+        if "invalid choice:" in message:
+            choices = [a.choices for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+            given = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'\"")
+            names = [str(n) for c in choices for n in (c or {})]
+            close = difflib.get_close_matches(given, names, n=3, cutoff=0.6)
+            if close:
+                message = f"{message}\ndid you mean: {', '.join(close)}?"
+        super().error(message)
+
+
+def _quiet_broken_pipe() -> int:
+    # A reader that went away (`gitopsd app list | head`): stop quietly, as other CLIs do. Point
+    # stdout at /dev/null so the interpreter's final flush does not raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # output to a pipe is buffered: a gone reader shows here
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "local", None) == "serve":
@@ -117,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, client))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise
     except Exception as exc:
         try:
             sys.stderr.write(error_line(exc, address) + "\n")

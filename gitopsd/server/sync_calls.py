@@ -66,6 +66,9 @@ class _Ended:
 
 ENDED = _Ended()
 
+# Trailing metadata on every error status the daemon itself sends (the CLI looks for it).
+ANSWER_TRAILER = ("gitopsd-answer", "1")
+
 
 def end(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, details: str) -> _Ended:
     """Gives the call its status; the handler then returns (a unary one returns None).
@@ -75,6 +78,9 @@ def end(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, deta
     full garbage collection frees. With 60 MB requests that kept ~140 MB alive per call."""
     context.set_code(code)
     context.set_details(details)
+    # Marks the status as the daemon's answer: a client can then tell a server-side UNAVAILABLE
+    # (a renderer or repository down) from not reaching the daemon at all.
+    context.set_trailing_metadata((ANSWER_TRAILER,))
     return ENDED
 
 
