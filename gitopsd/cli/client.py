@@ -187,8 +187,8 @@ _ANSWER_TRAILER = ("gitopsd-answer", "1")
 
 def answered_by_daemon(err: grpc.RpcError) -> bool:
     """Whether the error status was sent by the daemon (not a transport failure on the way)."""
-    trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
-    return any((key, value) == _ANSWER_TRAILER for key, value in trailers or ())
+    trailers: Any = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
+    return any(tuple(item) == _ANSWER_TRAILER for item in trailers or ())
 
 
 def describe_rpc_error(err: grpc.RpcError, address: str) -> str:

@@ -13,7 +13,7 @@ import difflib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
 
@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="GitOps continuous delivery for Kubernetes: the daemon and its command-line client.",
     )
     parser.add_argument("--version", action="version", version=f"gitopsd v{__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Any: the subparsers are _Parser too (did-you-mean at every level); the command modules take them
+    # as plain ArgumentParsers.
+    sub: Any = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = sub.add_parser("serve", help="run the daemon")
     from gitopsd.server.cli import add_arguments as add_serve_arguments
