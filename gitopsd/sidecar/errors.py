@@ -7,17 +7,17 @@ as the Renderer contract in proto/gitopsd/v1/renderer.proto describes.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Iterable
 
 import grpc
+
+from gitopsd.redact import mask_all
 
 # Error texts can be huge (Helm's infinite include recursion gives ~97 KB); the daemon shows
 # them to users, so keep the head, which names the failing template.
 MAX_MESSAGE_CHARS = 4096
 
 # Credentials embedded in URLs ("https://user:pw@host/...").
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 class RenderError(Exception):
@@ -63,15 +63,8 @@ def truncate_message(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 def scrub_secrets(message: str, secrets: Iterable[str]) -> str:
     """Remove secrets (and their usual encodings) and URL-embedded credentials from a message."""
-    cleaned = _URL_USERINFO.sub(r"\g<scheme>***@", message)
-    for secret in secrets:
-        # Very short values would mangle unrelated text; credentials that short are not secret anyway.
-        if not secret or len(secret) < 3:
-            continue
-        variants = {secret, base64.b64encode(secret.encode()).decode()}
-        for variant in variants:
-            cleaned = cleaned.replace(variant, "***")
-    return cleaned
+    variants = [v for s in secrets if s for v in (s, base64.b64encode(s.encode()).decode())]
+    return mask_all(message, variants)
 
 
 def credential_variants(username: str, password: str) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import re
 import shlex
 import stat
 import tempfile
@@ -19,6 +18,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gitopsd.redact import mask_all
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,6 @@ class RepoCredentials:
 # may use for it, or None (fetch anonymously).
 CredentialsLookup = Callable[[str, str], "RepoCredentials | None"]
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*:[^/@\s]*@")
 
 
 class Scrubber:
@@ -77,9 +77,7 @@ class Scrubber:
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
+        text = mask_all(text, self._secrets)
         # Multi-line secrets (keys) may come back line by line.
         for secret in self._secrets:
             if "\n" in secret:
