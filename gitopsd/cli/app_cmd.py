@@ -42,7 +42,9 @@ def add_parsers(
     create.add_argument("--dest-server", help="destination cluster URL")
     create.add_argument("--dest-name", help="destination cluster name")
     create.add_argument("--dest-namespace", default="", help="destination namespace")
-    create.add_argument("--project", default="default")
+    create.add_argument(
+        "--project", default="default", help="project the application belongs to (default: default)"
+    )
     create.add_argument(
         "--sync-policy", choices=["automated", "auto", "none", "manual"], help="automated or none"
     )
@@ -60,7 +62,13 @@ def add_parsers(
 
     get = appsub.add_parser("get", parents=[common], help="show an application")
     get.add_argument("name")
-    get.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    get.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     get.add_argument("--show-yaml", action="store_true", help="print the application as Argo CD-style YAML")
     get.add_argument("--refresh", action="store_true", help="compare again before showing")
     get.add_argument(
@@ -69,7 +77,13 @@ def add_parsers(
     get.set_defaults(func=cmd_get)
 
     lst = appsub.add_parser("list", parents=[common], help="list applications")
-    lst.add_argument("-o", "--output", choices=["wide", "name", "json", "yaml"], default="wide")
+    lst.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "name", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     lst.add_argument("-p", "--project", action="append", default=[], help="only these projects (repeatable)")
     lst.add_argument("-l", "--selector", default="", help="label selector, e.g. team=web")
     lst.add_argument("-r", "--repo", default="", help="only applications from this repository")

@@ -50,14 +50,22 @@ def add_parsers(
     sync.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for the operation (default 600)"
     )
-    sync.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    sync.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     sync.set_defaults(func=cmd_sync)
 
     diff = appsub.add_parser(
         "diff", parents=[common], help="diff live state against Git (exit 1 when they differ)"
     )
     diff.add_argument("name")
-    diff.add_argument("--revision", default="")
+    diff.add_argument(
+        "--revision", default="", help="revision to use instead of the target: branch, tag or commit"
+    )
     diff.add_argument("--local", help="render this local directory instead of the repository")
     diff.add_argument(
         "--local-repo-root",
@@ -68,7 +76,13 @@ def add_parsers(
 
     hist = appsub.add_parser("history", parents=[common], help="show the deployment history")
     hist.add_argument("name")
-    hist.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    hist.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     hist.set_defaults(func=cmd_history)
 
     events = appsub.add_parser(
@@ -78,7 +92,13 @@ def add_parsers(
     )
     events.add_argument("name")
     events.add_argument("--limit", type=int, default=50, help="the newest N events (default 50, at most 200)")
-    events.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    events.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     events.set_defaults(func=cmd_events)
 
     rb = appsub.add_parser(
@@ -86,11 +106,17 @@ def add_parsers(
     )
     rb.add_argument("name")
     rb.add_argument("id", nargs="?", type=int, default=0)
-    rb.add_argument("--dry-run", action="store_true")
-    rb.add_argument("--prune", action="store_true")
-    rb.add_argument("--async", dest="async_", action="store_true")
-    rb.add_argument("--timeout", type=float, default=600.0)
-    rb.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    rb.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
+    rb.add_argument("--prune", action="store_true", help="delete resources Git no longer has")
+    rb.add_argument("--async", dest="async_", action="store_true", help="start the operation and return")
+    rb.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
+    rb.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     rb.set_defaults(func=cmd_rollback)
 
     st = appsub.add_parser("set", parents=[common], help="change an application's parameters")
@@ -104,23 +130,60 @@ def add_parsers(
         metavar="[OLD=]NAME:TAG|NAME@DIGEST",
         help="replace a matching image override or add one (repeatable)",
     )
-    st.add_argument("--helm-set", action="append", default=[], metavar="KEY=VALUE")
-    st.add_argument("--helm-set-string", action="append", default=[], metavar="KEY=VALUE")
+    st.add_argument(
+        "--helm-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a Helm parameter, KEY=VALUE (repeatable)",
+    )
+    st.add_argument(
+        "--helm-set-string",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Helm parameter forced to a string, KEY=VALUE (repeatable)",
+    )
     st.add_argument("--values-literal", help="inline Helm values (YAML); @FILE reads a file")
     st.add_argument("--revision", help="target revision")
     st.add_argument("--path", help="path in the repository")
     st.add_argument("--repo", help="repository URL")
-    st.add_argument("--dest-namespace")
-    st.add_argument("--sync-policy", choices=["automated", "auto", "none", "manual"])
-    st.add_argument("--self-heal", action=argparse.BooleanOptionalAction, default=None)
-    st.add_argument("--auto-prune", action=argparse.BooleanOptionalAction, default=None)
+    st.add_argument("--dest-namespace", help="namespace to deploy into")
+    st.add_argument(
+        "--sync-policy", choices=["automated", "auto", "none", "manual"], help="automated or none (manual)"
+    )
+    st.add_argument(
+        "--self-heal",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="automated sync undoes live changes (or not)",
+    )
+    st.add_argument(
+        "--auto-prune",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="automated sync deletes resources Git no longer has (or not)",
+    )
     st.set_defaults(func=cmd_set)
 
     un = appsub.add_parser("unset", parents=[common], help="remove parameters")
     un.add_argument("name")
-    un.add_argument("--kustomize-image", action="append", default=[], metavar="NAME")
-    un.add_argument("--helm-set", action="append", default=[], metavar="KEY", dest="helm_param")
-    un.add_argument("--values-literal", action="store_true")
+    un.add_argument(
+        "--kustomize-image",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="remove the image override for NAME (repeatable)",
+    )
+    un.add_argument(
+        "--helm-set",
+        action="append",
+        default=[],
+        metavar="KEY",
+        dest="helm_param",
+        help="remove the Helm parameter KEY (repeatable)",
+    )
+    un.add_argument("--values-literal", action="store_true", help="remove the inline Helm values")
     un.set_defaults(func=cmd_unset)
 
     wait = appsub.add_parser("wait", parents=[common], help="wait until synced and/or healthy")
@@ -128,12 +191,14 @@ def add_parsers(
     wait.add_argument("--sync", action="store_true", help="until Synced")
     wait.add_argument("--health", action="store_true", help="until Healthy")
     wait.add_argument("--operation", action="store_true", help="until no operation is running")
-    wait.add_argument("--timeout", type=float, default=300.0)
+    wait.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
     wait.set_defaults(func=cmd_wait)
 
     man = appsub.add_parser("manifests", parents=[common], help="print the rendered manifests")
     man.add_argument("name")
-    man.add_argument("--revision", default="")
+    man.add_argument(
+        "--revision", default="", help="revision to use instead of the target: branch, tag or commit"
+    )
     man.set_defaults(func=cmd_manifests)
 
     term = appsub.add_parser("terminate-op", parents=[common], help="stop the running operation")

@@ -59,14 +59,32 @@ def add_parsers(
     account = sub.add_parser("account", help="manage local accounts")
     asub = account.add_subparsers(dest="account_command", metavar="COMMAND", required=True)
     info = asub.add_parser("get-user-info", parents=[common], help="who am I")
-    info.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    info.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     info.set_defaults(func=cmd_user_info)
     lst = asub.add_parser("list", parents=[common], help="list accounts")
-    lst.add_argument("-o", "--output", choices=["wide", "name", "json", "yaml"], default="wide")
+    lst.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "name", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     lst.set_defaults(func=cmd_account_list)
     get = asub.add_parser("get", parents=[common], help="show an account and its API keys (ids only)")
     get.add_argument("--account", default="", help="account name (default: yourself)")
-    get.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    get.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     get.set_defaults(func=cmd_account_get)
     upd = asub.add_parser("update-password", parents=[common], help="change a password (yours by default)")
     upd.add_argument(
@@ -152,7 +170,7 @@ def _read_password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
 
 
 def cmd_login(args: argparse.Namespace, client: Client) -> int:
-    address = args.address
+    address = client.address  # as typed, normalized (https://host:port -> host:port)
     data = userconfig.load()
     entry = userconfig.server_entry(data, address)
     trust = _trust(args, address, entry)

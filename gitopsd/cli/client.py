@@ -32,7 +32,29 @@ __all__ = ["CLIError", "Client", "error_line", "server_address"]
 
 def server_address(flag: str | None) -> str:
     """--server, then GITOPSD_SERVER, then the server of the last `gitopsd login`, then the default."""
-    return flag or os.environ.get("GITOPSD_SERVER") or userconfig.current_server() or DEFAULT_SERVER
+    return normalize_server(
+        flag or os.environ.get("GITOPSD_SERVER") or userconfig.current_server() or DEFAULT_SERVER
+    )
+
+
+def normalize_server(text: str) -> str:
+    """HOST:PORT or unix:///path from what a user may type: `https://host:port/` (as argocd takes it)
+    becomes `host:port`, `https://host` `host:443`."""
+    text = text.strip()
+    lowered = text.lower()
+    if lowered.startswith("http://"):
+        raise CLIError(
+            f"--server {text}: the gRPC API is not plain HTTP; give HOST:PORT (with --plaintext "
+            "for a plaintext listener) or https://HOST:PORT"
+        )
+    for scheme in ("https://", "grpcs://"):
+        if lowered.startswith(scheme):
+            rest = text[len(scheme) :].rstrip("/")
+            if "/" in rest:
+                raise CLIError(f"--server {text}: expected https://HOST:PORT, without a path")
+            host, _, port = rest.rpartition(":")
+            return rest if port.isdigit() and host and not rest.endswith("]") else f"{rest}:443"
+    return text
 
 
 def _truthy(value: str | None) -> bool:

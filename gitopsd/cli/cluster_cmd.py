@@ -31,12 +31,24 @@ def add_parsers(
     add.set_defaults(func=cmd_add)
 
     lst = csub.add_parser("list", parents=[common], help="list clusters with a fresh connection check")
-    lst.add_argument("-o", "--output", choices=["wide", "server", "json", "yaml"], default="wide")
+    lst.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "server", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     lst.set_defaults(func=cmd_list)
 
     get = csub.add_parser("get", parents=[common], help="show a cluster (by name or server URL)")
     get.add_argument("cluster")
-    get.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    get.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     get.set_defaults(func=cmd_get)
 
     rm = csub.add_parser("rm", parents=[common], help="remove a cluster (by name or server URL)")

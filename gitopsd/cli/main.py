@@ -20,7 +20,7 @@ import grpc
 from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, proj_cmd, repo_cmd
-from gitopsd.cli.client import Client, CLIError, connection_for, error_line, server_address
+from gitopsd.cli.client import Client, CLIError, connection_for, error_line, normalize_server, server_address
 
 
 def _common_parser() -> argparse.ArgumentParser:
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     version = sub.add_parser("version", parents=[common], help="print the client and server versions")
     version.add_argument("--client", action="store_true", help="client version only")
-    version.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    version.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide", help="output format (default: a table)")
     version.set_defaults(func=cmd_version)
     return parser
 
@@ -151,8 +151,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "local", None) == "admin-initial-password":
         return auth_cmd.run_initial_password(args)
     # `login SERVER` names its server; every other command finds it (flag, env, saved login).
-    address = args.address if getattr(args, "connect_to", None) == "address" else server_address(args.server)
     try:
+        address = (
+            normalize_server(args.address)
+            if getattr(args, "connect_to", None) == "address"
+            else server_address(args.server)
+        )
         connection = connection_for(address, args.auth_token, args.server_ca, args.plaintext, args.insecure)
     except CLIError as exc:
         sys.stderr.write(f"{exc}\n")

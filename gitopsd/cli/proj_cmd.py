@@ -17,25 +17,43 @@ from gitopsd.cli.output import dump, print_fields, print_table
 from gitopsd.protojson import to_document
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     proj = sub.add_parser("proj", help="manage projects")
     psub = proj.add_subparsers(dest="proj_command", metavar="COMMAND", required=True)
 
     create = psub.add_parser("create", parents=[common], help="create projects from AppProject YAML")
-    create.add_argument("-f", "--file", required=True, help="AppProject YAML/JSON (several documents allowed; - for stdin)")
-    create.add_argument("--upsert", action="store_true")
+    create.add_argument(
+        "-f", "--file", required=True, help="AppProject YAML/JSON (several documents allowed; - for stdin)"
+    )
+    create.add_argument("--upsert", action="store_true", help="replace an existing one of the same name")
     create.set_defaults(func=cmd_create)
 
     get = psub.add_parser("get", parents=[common], help="show a project")
     get.add_argument("name")
-    get.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    get.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     get.set_defaults(func=cmd_get)
 
     lst = psub.add_parser("list", parents=[common], help="list projects")
-    lst.add_argument("-o", "--output", choices=["wide", "name", "json", "yaml"], default="wide")
+    lst.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "name", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     lst.set_defaults(func=cmd_list)
 
-    delete = psub.add_parser("delete", parents=[common], help="delete a project (refused while applications use it)")
+    delete = psub.add_parser(
+        "delete", parents=[common], help="delete a project (refused while applications use it)"
+    )
     delete.add_argument("name")
     delete.set_defaults(func=cmd_delete)
     proj_role_cmd.add_parsers(psub, common)
@@ -46,7 +64,8 @@ def cmd_create(args: argparse.Namespace, client: Client) -> int:
     for i, doc in enumerate(read_documents(args.file)):
         try:
             created = client.projects.Create(
-                projpb.CreateProjectRequest(manifest=json.dumps(doc, default=str), upsert=args.upsert), timeout=client.timeout
+                projpb.CreateProjectRequest(manifest=json.dumps(doc, default=str), upsert=args.upsert),
+                timeout=client.timeout,
             )
         except (grpc.RpcError, CLIError) as exc:
             sys.stderr.write(f"{args.file} document {i + 1}: {error_line(exc, client.address)}\n")
@@ -70,11 +89,20 @@ def cmd_get(args: argparse.Namespace, client: Client) -> int:
         [
             ("Name", p.metadata.name),
             ("Description", spec.description),
-            ("Destinations", ", ".join(f"{d.server or d.name},{d.namespace or '*'}" for d in spec.destinations) or "<none>"),
+            (
+                "Destinations",
+                ", ".join(f"{d.server or d.name},{d.namespace or '*'}" for d in spec.destinations)
+                or "<none>",
+            ),
             ("Repositories", ", ".join(spec.source_repos) or "<none>"),
             ("Allowed Cluster Resources", _gks(spec.cluster_resource_whitelist)),
             ("Denied Cluster Resources", _gks(spec.cluster_resource_blacklist)),
-            ("Allowed Namespaced Resources", _gks(spec.namespace_resource_whitelist) if len(spec.namespace_resource_whitelist) else "<all>"),
+            (
+                "Allowed Namespaced Resources",
+                _gks(spec.namespace_resource_whitelist)
+                if len(spec.namespace_resource_whitelist)
+                else "<all>",
+            ),
             ("Denied Namespaced Resources", _gks(spec.namespace_resource_blacklist)),
             ("Roles", ", ".join(r.name for r in spec.roles) or "<none>"),
         ]
@@ -102,7 +130,17 @@ def cmd_list(args: argparse.Namespace, client: Client) -> int:
         )
         for p in items
     ]
-    print_table(["NAME", "DESCRIPTION", "DESTINATIONS", "SOURCES", "CLUSTER-RESOURCE-WHITELIST", "NAMESPACE-RESOURCE-BLACKLIST"], rows)
+    print_table(
+        [
+            "NAME",
+            "DESCRIPTION",
+            "DESTINATIONS",
+            "SOURCES",
+            "CLUSTER-RESOURCE-WHITELIST",
+            "NAMESPACE-RESOURCE-BLACKLIST",
+        ],
+        rows,
+    )
     return 0
 
 

@@ -26,7 +26,7 @@ def add_parsers(
     create = rsub.add_parser("create", parents=[common], help="create a project role")
     create.add_argument("project")
     create.add_argument("role")
-    create.add_argument("--description", default="")
+    create.add_argument("--description", default="", help="what the role is for")
     create.add_argument(
         "-p",
         "--policy",

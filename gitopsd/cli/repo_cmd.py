@@ -22,7 +22,7 @@ def add_parsers(
     add.add_argument("url")
     add.add_argument("--type", choices=["git", "helm", "oci"], help="default: git (oci for oci:// URLs)")
     add.add_argument("--name", default="", help="a display name (Helm repositories)")
-    add.add_argument("--username")
+    add.add_argument("--username", help="user name for the repository (prompted password with --password -)")
     add.add_argument("--password", help="prompted for when --username is given without it")
     add.add_argument("--ssh-private-key-path", help="private key file for ssh URLs")
     add.add_argument(
@@ -32,17 +32,31 @@ def add_parsers(
     add.add_argument(
         "--insecure-oci-force-http", action="store_true", help="talk plain HTTP to the OCI registry"
     )
-    add.add_argument("--project", default="")
-    add.add_argument("--upsert", action="store_true")
+    add.add_argument(
+        "--project", default="", help="scope the credentials to this project (its applications only)"
+    )
+    add.add_argument("--upsert", action="store_true", help="replace an existing one of the same name")
     add.set_defaults(func=cmd_add)
 
     lst = rsub.add_parser("list", parents=[common], help="list repositories with a connection check")
-    lst.add_argument("-o", "--output", choices=["wide", "url", "json", "yaml"], default="wide")
+    lst.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "url", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     lst.set_defaults(func=cmd_list)
 
     get = rsub.add_parser("get", parents=[common], help="show a repository")
     get.add_argument("url")
-    get.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    get.add_argument(
+        "-o",
+        "--output",
+        choices=["wide", "json", "yaml"],
+        default="wide",
+        help="output format (default: a table)",
+    )
     get.set_defaults(func=cmd_get)
 
     rm = rsub.add_parser("rm", parents=[common], help="remove a repository's entry")

@@ -57,10 +57,27 @@ def save(data: dict[str, Any]) -> Path:
     return path
 
 
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _loopback_aliases(address: str) -> list[str]:
+    """127.0.0.1:8443, localhost:8443 and [::1]:8443 name one daemon (its certificate covers all three)."""
+    host, _, port = address.rpartition(":")
+    if host not in _LOOPBACK_NAMES or not port.isdigit():
+        return []
+    return [f"{name}:{port}" for name in _LOOPBACK_NAMES if name != host]
+
+
 def server_entry(data: dict[str, Any], address: str) -> dict[str, Any]:
+    """The saved login of address (or of the same loopback daemon under another name), or {}."""
     servers = data.get("servers")
-    entry = servers.get(address) if isinstance(servers, dict) else None
-    return entry if isinstance(entry, dict) else {}
+    if not isinstance(servers, dict):
+        return {}
+    for name in (address, *_loopback_aliases(address)):
+        entry = servers.get(name)
+        if isinstance(entry, dict):
+            return entry
+    return {}
 
 
 def current_server() -> str | None:

@@ -17,7 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--http-listen", help="HTTP address for webhooks, /metrics, /healthz (default 127.0.0.1:8080)"
     )
-    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="log level (config log_level, default info)",
+    )
     parser.add_argument(
         "--plaintext",
         action="store_true",

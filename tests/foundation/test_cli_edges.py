@@ -69,3 +69,50 @@ def test_an_unavailable_renderer_is_not_an_unreachable_daemon(cli: CLI, tmp_path
     assert result.returncode == 2
     assert "UNAVAILABLE: rendering failed" in result.stderr, result.stderr
     assert "cannot reach the gitopsd daemon" not in result.stderr
+
+
+def test_every_flag_of_every_command_has_help() -> None:
+    import argparse
+
+    from gitopsd.cli.main import build_parser
+
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*path, name])
+            elif action.option_strings and not action.help:
+                missing.append(f"{' '.join(path)} {'/'.join(action.option_strings)}")
+
+    walk(build_parser(), [])
+    assert missing == []
+
+
+def test_server_may_be_given_as_an_https_url(cli: CLI) -> None:
+    host, _, port = cli.address.rpartition(":")
+    result = cli("version", "--server", f"https://{host}:{port}/")
+    assert result.returncode == 0, result.stderr
+    assert "gitopsd-server: v" in result.stdout
+    plain_http = cli("version", "--server", f"http://{host}:{port}")
+    assert plain_http.returncode == 2 and "not plain HTTP" in plain_http.stderr
+
+
+def test_a_login_to_127_0_0_1_serves_localhost_too(daemon, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Log in under one loopback name, trusting the certificate; then use the other name.
+    port = daemon.address.rpartition(":")[2]
+    env = {**os.environ, "GITOPSD_CONFIG_DIR": str(tmp_path / "cfg")}
+    env.pop("GITOPSD_AUTH_TOKEN", None)
+    env.pop("GITOPSD_SERVER_CA", None)
+    login = subprocess.run(
+        [gitopsd_bin(), "login", f"127.0.0.1:{port}", "--username", "admin", "--password", daemon.initial_password(),
+         "--server-ca", str(daemon.cert_path)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert login.returncode == 0, login.stderr
+    other = subprocess.run(
+        [gitopsd_bin(), "app", "list", "--server", f"localhost:{port}"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert other.returncode == 0, other.stderr
