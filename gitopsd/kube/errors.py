@@ -23,6 +23,13 @@ class KubeError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def cluster_unavailable(self) -> bool:
+        """No answer at all, or a 5xx: the cluster cannot be read right now. That is a fact about the
+        cluster, not about one object, so a comparison must not turn it into per-resource results (a
+        resource the cluster could not be asked about is not ``Missing``)."""
+        return self.status == 0 or self.status >= 500
+
 
 class Unauthorized(KubeError):
     status = 401
