@@ -25,10 +25,10 @@ class KubeError(Exception):
 
     @property
     def cluster_unavailable(self) -> bool:
-        """No answer at all, or a 5xx: the cluster cannot be read right now. That is a fact about the
+        """The cluster unreachable, or answering 5xx: it cannot be read right now. That is a fact about the
         cluster, not about one object, so a comparison must not turn it into per-resource results (a
         resource the cluster could not be asked about is not ``Missing``)."""
-        return self.status == 0 or self.status >= 500
+        return self.status >= 500
 
 
 class Unauthorized(KubeError):
@@ -82,10 +82,21 @@ class Unreachable(KubeError):
     status = 0
     default_reason = "Unreachable"
 
+    @property
+    def cluster_unavailable(self) -> bool:
+        return True
+
 
 class Timeout(KubeError):
+    """No answer in time (or 408/504). One slow request says little about the cluster as a whole, so it
+    stays the error of the kind it was about."""
+
     status = 0
     default_reason = "Timeout"
+
+    @property
+    def cluster_unavailable(self) -> bool:
+        return False
 
 
 class ServerError(KubeError):
