@@ -81,14 +81,15 @@ class CachedKubeClient(KubeClient):
         if dry_run:
             return super().delete(api_version, kind, name, namespace, propagation=propagation, dry_run=True)
         self.cache.begin_write(api_version, kind, name, namespace)
+        seen = self.cache.version_of(api_version, kind, name, namespace)
         answer: dict[str, Any] | None = None
         try:
             try:
                 answer = super().delete(api_version, kind, name, namespace, propagation=propagation)
             except NotFound:
-                self.cache.deleted(api_version, kind, name, namespace, None)  # already gone
+                self.cache.deleted(api_version, kind, name, namespace, None, seen)  # already gone
                 raise
-            self.cache.deleted(api_version, kind, name, namespace, answer)
+            self.cache.deleted(api_version, kind, name, namespace, answer, seen)
             return answer
         finally:
             self.cache.end_write(api_version, kind, name, namespace, answer, deleting=True)

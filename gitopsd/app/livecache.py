@@ -180,13 +180,29 @@ class LiveCache:
                 return
             entry.store.put(obj)  # only if newer than what the watch has reported meanwhile
 
+    def version_of(self, api_version: str, kind: str, name: str, namespace: str | None) -> int | None:
+        """The resourceVersion of the cached object (None: not cached, or not a number)."""
+        with self._lock:
+            entry = self._kinds.get((api_version, kind))
+            return rv_of(entry.store.get((namespace or "", name))) if entry is not None else None
+
     def deleted(
-        self, api_version: str, kind: str, name: str, namespace: str | None, answer: Mapping[str, Any] | None
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        answer: Mapping[str, Any] | None,
+        seen: int | None = None,
     ) -> None:
-        """A DELETE was answered (``answer``; None: 404, nothing to delete). The object is forgotten, at
-        the version the answer names, unless the answer shows it is still stored (finalizers, a grace
-        period): then it is kept as it is now, terminating. Never is the answer put back as a live object
-        the watch may already have reported gone (the DELETED event can come before the answer)."""
+        """A DELETE was answered: with the object (``answer``), a Status, or a 404 (None). ``seen``: the
+        version cached when the delete was sent.
+
+        The object is forgotten, at the version the answer names, unless the answer shows it is still
+        stored (finalizers, a grace period): then it is kept as it is now, terminating. Never is the answer
+        put back as a live object the watch may already have reported gone (the DELETED event can come
+        before the answer). A Status or a 404 names no version: what was cached when the delete was sent
+        is forgotten, but not an object created again since (the watch reported it, newer)."""
         key = (namespace or "", name)
         with self._lock:
             entry = self._kinds.get((api_version, kind))
@@ -197,12 +213,15 @@ class LiveCache:
                 and answer.get("kind") == kind
                 and meta(answer).get("name") == name
             )
-            if same and answer is not None and still_exists(answer):
-                terminating = dict(answer)
-                terminating.setdefault("apiVersion", api_version)
-                entry.store.put(terminating)
-                return
-            entry.store.delete(key, rv_of(answer) if same else None)
+            if same and answer is not None:
+                if still_exists(answer):
+                    terminating = dict(answer)
+                    terminating.setdefault("apiVersion", api_version)
+                    entry.store.put(terminating)
+                else:
+                    entry.store.delete(key, rv_of(answer))
+            elif seen is not None:
+                entry.store.delete(key, seen)
 
     def relist(self, kinds: Iterable[KindKey]) -> None:
         """Lists the given kinds again now, where they are cached (a hard refresh: whatever the watch may

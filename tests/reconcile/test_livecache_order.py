@@ -171,11 +171,17 @@ def test_a_hard_refresh_lists_again_what_the_watch_missed(client: CachedKubeClie
     assert comparison.result.resources[0].status == "Missing"
 
 
-def test_pruning_an_object_someone_else_deleted_meanwhile_counts_as_pruned(client: CachedKubeClient) -> None:
+def test_pruning_an_object_someone_else_deleted_meanwhile_counts_as_pruned(
+    client: CachedKubeClient, sandbox
+) -> None:  # type: ignore[no-untyped-def]
     sync(client, "a", [svc("web"), svc("old")])
     comparison = compare_app(client, [svc("web")], app="a", namespace=NS)
     assert {r.key.name: r.status for r in comparison.result.resources}["old"] == "Extraneous"
+    # The watch is held back, so only the prune's own 404 can tell the cache the object is gone.
+    sandbox.faults.add(path_contains="watch=true", status=None, delay=60.0, times=1, method="GET")
+    sandbox.store.close_watchers()
     KubeClient.delete(client, "v1", "Service", "old", NS)  # gone before the prune gets to it: 404
+    assert cached_names(client) == {"web", "old"}  # the cache has not heard of it
     _, results = sync_app(client, comparison.result, SyncOptions(namespace=NS, prune=True))
     by_name = {r.key.name: r for r in results}
     assert not by_name["old"].failed and by_name["old"].status == "Pruned", by_name["old"]
