@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.app.cachedclient import CachedKubeClient
 from gitopsd.app.clusters import Clusters
 from gitopsd.app.errors import InvalidArgument, NotFound
-from gitopsd.app.livecache import CachedKubeClient, Listener
+from gitopsd.app.livecache import Listener
 from gitopsd.kube.credentials import ClusterCredentials
 
 # Seconds a destination's cluster record (server URL and credentials) is reused before it is read again.
@@ -69,6 +70,14 @@ class Connections:
                 client.cache.add_listener(listener)
             self._clients[server] = (credentials, client)
             return server, client
+
+    def describe(self, dest: apppb.ApplicationDestination) -> str:
+        """How errors name a destination's cluster: its name and server URL (``cluster "prod" (https://...)``)."""
+        try:
+            record = self._clusters.resolve_destination(dest.server, dest.name)
+        except NotFound:
+            return f"cluster {dest.server or dest.name}"
+        return f'cluster "{record.cluster.name}" ({record.cluster.server})'
 
     def add_listener(self, listener: Listener) -> None:
         """Called with (server, event type, object) for every live change on any cluster, from watch threads."""

@@ -34,6 +34,7 @@ from gitopsd.app.status import (
     comparison_conditions,
     conditions,
     images_of,
+    live_kinds,
     resource_status,
     strip_reason,
     tracked_keys,
@@ -194,8 +195,13 @@ class AppController:
         ignore = IgnoreSet.build(to_document(i) for i in app.spec.ignore_differences)
         return CompareOptions(ignore=ignore, health=self.settings.health_checks)
 
-    def compare(self, app: apppb.Application, render: RenderResult) -> tuple[KubeClient, Comparison]:
+    def compare(
+        self, app: apppb.Application, render: RenderResult, hard: bool = False
+    ) -> tuple[KubeClient, Comparison]:
         _, client = self.connections.for_destination(app.spec.destination)
+        if hard:
+            # A hard refresh trusts no cached live state: the app's kinds are listed again first.
+            client.relist(live_kinds(app.status, render.manifests))
         comparison = compare_app(
             client,
             render.manifests,
@@ -245,7 +251,7 @@ class AppController:
         started = time.monotonic()
         try:
             render = self.render(app, hard=hard)
-            _, comparison = self.compare(app, render)
+            _, comparison = self.compare(app, render, hard=hard)
             result = comparison.result
             wanted = comparison_conditions(result)
         except SourceError as exc:
@@ -253,12 +259,7 @@ class AppController:
         except InvalidArgument as exc:
             wanted = [(INVALID_SPEC, str(exc))]
         except KubeError as exc:
-            wanted = [
-                (
-                    COMPARISON_ERROR,
-                    f"cluster {app.spec.destination.server or app.spec.destination.name}: {exc}",
-                )
-            ]
+            wanted = [(COMPARISON_ERROR, f"{self.connections.describe(app.spec.destination)}: {exc}")]
         except AppError as exc:
             wanted = [(COMPARISON_ERROR, str(exc))]
 
@@ -550,7 +551,9 @@ class AppController:
                 client, comparison = self.compare(app, render)
             except SourceError as exc:
                 return ops.FAILED, f"rendering failed: {exc}"
-            except (InvalidArgument, KubeError) as exc:
+            except KubeError as exc:  # the cluster could not be read: fail now, naming it
+                return ops.FAILED, f"{self.connections.describe(app.spec.destination)}: {exc}"
+            except InvalidArgument as exc:
                 return ops.FAILED, str(exc)
             if comparison.result.errors and not comparison.prepared.objects:
                 return ops.FAILED, "; ".join(comparison.result.errors)

@@ -7,10 +7,12 @@ kind lists it once, cluster-wide, and a watch keeps that copy current from then 
 watch's resourceVersion has expired, 410). Comparisons then read only the objects they want, from memory:
 by name, and through an index of the application named in each object's tracking id.
 
-CachedKubeClient is a KubeClient with that cache inside: reads for comparisons go through ``lookup``
-(gitopsd.engine.live uses it when a client offers it); writes go to the API server and their answers are
+CachedKubeClient (gitopsd.app.cachedclient) is a KubeClient with that cache inside: reads for comparisons
+go through ``lookup`` (gitopsd.engine.live uses it when a client offers it); the answers to its writes are
 written into the cache at once, so the comparison right after a sync sees what the sync did without
-waiting for the watch. Every watch event that is not the echo of our own write is passed to the
+waiting for the watch. Events, answers and lists are merged in resourceVersion order
+(gitopsd.app.livestore), so a late answer never brings back an object the cluster has deleted, and a
+hard refresh lists the kinds again (``relist``). Every watch event that is not the echo of our own write is passed to the
 listeners (gitopsd.app.livewatch), which refresh the applications concerned within seconds.
 
 While a kind is not being watched successfully (cluster unreachable, a cluster-wide list forbidden by
@@ -21,56 +23,25 @@ still surface as the comparison's conditions.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitopsd.engine.tracking import tracking_of
+from gitopsd.app.livestore import KindStore, ObjKey, meta, obj_key, rv_of, still_exists
 from gitopsd.kube.client import KubeClient
-from gitopsd.kube.credentials import ClusterCredentials
 from gitopsd.kube.errors import Expired, Forbidden, KubeError, UnknownKind
 from gitopsd.logs import fields
 
 log = logging.getLogger("gitopsd.livecache")
 
 KindKey = tuple[str, str]  # (apiVersion, kind)
-ObjKey = tuple[str, str]  # (namespace or "", name)
 # (server, event type ADDED|MODIFIED|DELETED, object): called from watch threads.
 Listener = Callable[[str, str, dict[str, Any]], None]
 
 # The API server ends a watch after this long; it is resumed from the last resourceVersion seen.
 WATCH_SECONDS = 300
-
-
-def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, Mapping) else {}
-
-
-def _obj_key(obj: Mapping[str, Any]) -> ObjKey | None:
-    meta = _meta(obj)
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        return None
-    namespace = meta.get("namespace")
-    return (namespace if isinstance(namespace, str) else "", name)
-
-
-def _rv(obj: Mapping[str, Any]) -> int | None:
-    """The resourceVersion as a number when it is one (it is opaque in the API contract)."""
-    value = _meta(obj).get("resourceVersion")
-    try:
-        return int(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _owner(obj: Mapping[str, Any]) -> str | None:
-    tracking = tracking_of(dict(obj))
-    return tracking.app if tracking is not None else None
 
 
 @dataclass
@@ -79,8 +50,7 @@ class _Kind:
 
     api_version: str
     kind: str
-    objects: dict[ObjKey, dict[str, Any]] = field(default_factory=dict)
-    by_app: dict[str, set[ObjKey]] = field(default_factory=dict)
+    store: KindStore = field(default_factory=KindStore)  # resourceVersion-ordered (gitopsd.app.livestore)
     resource_version: str = ""
     synced: bool = False  # listed, and the watch is (re)connecting or running
     listed: bool = False  # listed at least once: a later list reports what changed in between
@@ -123,7 +93,7 @@ class LiveCache:
 
     def stats(self) -> CacheStats:
         with self._lock:
-            objects = sum(len(k.objects) for k in self._kinds.values())
+            objects = sum(len(k.store) for k in self._kinds.values())
             return CacheStats(len(self._kinds), objects, **self._counts)
 
     def watched(self) -> list[KindKey]:
@@ -156,12 +126,13 @@ class LiveCache:
             entry = self._kinds[(api_version, kind)]
             found: dict[ObjKey, dict[str, Any]] = {}
             for name in names:
-                obj = entry.objects.get((ns, name))
+                obj = entry.store.get((ns, name))
                 if obj is not None:
                     found[(ns, name)] = obj
-            for key in entry.by_app.get(app, ()):
-                if (not ns or key[0] == ns) and key not in found:
-                    found[key] = entry.objects[key]
+            for key in entry.store.keys_of_app(app):
+                cached = entry.store.get(key)
+                if (not ns or key[0] == ns) and key not in found and cached is not None:
+                    found[key] = cached
             return list(found.values())
 
     def begin_write(self, api_version: str, kind: str, name: str, namespace: str | None) -> None:
@@ -188,11 +159,11 @@ class LiveCache:
             if count > 1:
                 self._inflight[key] = (count - 1, events)
                 return
-        ours = _meta(answer).get("resourceVersion") if answer is not None else None
+        ours = meta(answer).get("resourceVersion") if answer is not None else None
         for event_type, obj in events:
             if answer is not None and deleting and event_type == "DELETED":
                 continue
-            if ours is not None and _meta(obj).get("resourceVersion") == ours:
+            if ours is not None and meta(obj).get("resourceVersion") == ours:
                 continue
             self._notify(event_type, obj)
 
@@ -207,19 +178,64 @@ class LiveCache:
             entry = self._kinds.get((api_version, kind))
             if entry is None or not entry.synced:
                 return
-            self._put(entry, obj)
+            entry.store.put(obj)  # only if newer than what the watch has reported meanwhile
 
-    def deleted(self, api_version: str, kind: str, name: str, namespace: str | None, answer: Any) -> None:
-        """A delete went through: forget the object, unless the server says it still exists (finalizers)."""
+    def version_of(self, api_version: str, kind: str, name: str, namespace: str | None) -> int | None:
+        """The resourceVersion of the cached object (None: not cached, or not a number)."""
+        with self._lock:
+            entry = self._kinds.get((api_version, kind))
+            return rv_of(entry.store.get((namespace or "", name))) if entry is not None else None
+
+    def deleted(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        answer: Mapping[str, Any] | None,
+        seen: int | None = None,
+    ) -> None:
+        """A DELETE was answered: with the object (``answer``), a Status, or a 404 (None). ``seen``: the
+        version cached when the delete was sent.
+
+        The object is forgotten, at the version the answer names, unless the answer shows it is still
+        stored (finalizers, a grace period): then it is kept as it is now, terminating. Never is the answer
+        put back as a live object the watch may already have reported gone (the DELETED event can come
+        before the answer). A Status or a 404 names no version: what was cached when the delete was sent
+        is forgotten, but not an object created again since (the watch reported it, newer)."""
+        key = (namespace or "", name)
         with self._lock:
             entry = self._kinds.get((api_version, kind))
             if entry is None or not entry.synced:
                 return
-            if isinstance(answer, dict) and answer.get("kind") == kind and _meta(answer).get("name") == name:
-                answer.setdefault("apiVersion", api_version)
-                self._put(entry, answer)  # still there, with a deletionTimestamp
-                return
-            self._remove(entry, (namespace or "", name))
+            same = (
+                isinstance(answer, Mapping)
+                and answer.get("kind") == kind
+                and meta(answer).get("name") == name
+            )
+            if same and answer is not None:
+                if still_exists(answer):
+                    terminating = dict(answer)
+                    terminating.setdefault("apiVersion", api_version)
+                    entry.store.put(terminating)
+                else:
+                    entry.store.delete(key, rv_of(answer))
+            elif seen is not None:
+                entry.store.delete(key, seen)
+
+    def relist(self, kinds: Iterable[KindKey]) -> None:
+        """Lists the given kinds again now, where they are cached (a hard refresh: whatever the watch may
+        have missed, the cache then agrees with the API server). Kinds not cached are left alone; errors
+        are left to the comparison that follows, which meets them again."""
+        for api_version, kind in sorted(set(kinds)):
+            with self._lock:
+                entry = self._kinds.get((api_version, kind))
+                if entry is None or not entry.synced:
+                    continue
+            try:
+                self._relist(entry)
+            except KubeError as exc:
+                log.debug("relist failed", extra=fields(cluster=self.server, kind=kind, error=str(exc)))
 
     def close(self) -> None:
         self._stop.set()
@@ -241,37 +257,6 @@ class LiveCache:
             )
             entry.thread.start()
             return entry
-
-    def _put(self, entry: _Kind, obj: dict[str, Any]) -> bool:
-        """Stores ``obj``; False when it is not newer than what is cached (an echo, or a late event)."""
-        key = _obj_key(obj)
-        if key is None:
-            return False
-        old = entry.objects.get(key)
-        if old is not None:
-            new_rv, old_rv = _rv(obj), _rv(old)
-            if new_rv is not None and old_rv is not None and new_rv <= old_rv:
-                return False
-            old_owner = _owner(old)
-            if old_owner is not None:
-                entry.by_app.get(old_owner, set()).discard(key)
-        entry.objects[key] = obj
-        owner = _owner(obj)
-        if owner is not None:
-            entry.by_app.setdefault(owner, set()).add(key)
-        return True
-
-    def _remove(self, entry: _Kind, key: ObjKey) -> dict[str, Any] | None:
-        old = entry.objects.pop(key, None)
-        if old is not None:
-            owner = _owner(old)
-            if owner is not None:
-                keys = entry.by_app.get(owner)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del entry.by_app[owner]
-        return old
 
     # -- the list+watch loop of one kind --------------------------------------------------------
 
@@ -320,28 +305,13 @@ class LiveCache:
 
     def _relist(self, entry: _Kind) -> None:
         items, resource_version = self._client.list_with_version(entry.api_version, entry.kind)
-        changed: list[tuple[str, dict[str, Any]]] = []
         with self._lock:
             self._counts["lists"] += 1
             was_listed = entry.listed
-            fresh: dict[ObjKey, dict[str, Any]] = {}
-            for obj in items:
-                key = _obj_key(obj)
-                if key is not None:
-                    fresh[key] = obj
-            for key in list(entry.objects):
-                if key not in fresh:
-                    gone = self._remove(entry, key)
-                    if gone is not None:
-                        changed.append(("DELETED", gone))
-            for key, obj in fresh.items():
-                old = entry.objects.get(key)
-                if old is None or _meta(old).get("resourceVersion") != _meta(obj).get("resourceVersion"):
-                    if old is not None:
-                        self._remove(entry, key)
-                    self._put(entry, obj)
-                    changed.append(("MODIFIED" if old is not None else "ADDED", obj))
-            entry.resource_version = resource_version
+            changed = entry.store.replace(items, resource_version)
+            if not entry.synced or not entry.resource_version:
+                # A list for the watch to start from (a hard refresh's list leaves the running watch be).
+                entry.resource_version = resource_version
             entry.synced = True
             entry.listed = True
             entry.disabled = ""
@@ -364,20 +334,20 @@ class LiveCache:
             obj = event.get("object")
             if not isinstance(obj, dict):
                 continue
-            rv = _meta(obj).get("resourceVersion")
+            rv = meta(obj).get("resourceVersion")
             if event_type == "BOOKMARK":
                 if isinstance(rv, str) and rv:
                     entry.resource_version = rv
                 continue
-            key = _obj_key(obj)
+            key = obj_key(obj)
             if key is None:
                 continue
             with self._lock:
                 self._counts["watch_events"] += 1
                 if event_type == "DELETED":
-                    news = self._remove(entry, key) is not None
+                    news = entry.store.delete(key, rv_of(obj)) is not None
                 else:
-                    news = self._put(entry, obj)
+                    news = entry.store.put(obj)
                 if isinstance(rv, str) and rv:
                     entry.resource_version = rv
                 held = self._inflight.get(((entry.api_version, entry.kind), key))
@@ -397,87 +367,14 @@ class LiveCache:
                 log.exception("live change listener failed", extra=fields(cluster=self.server))
 
 
-class CachedKubeClient(KubeClient):
-    """A KubeClient whose comparisons read the cluster's live-state cache (see the module docstring)."""
-
-    def __init__(
-        self,
-        creds: ClusterCredentials,
-        cache_dir: str | os.PathLike[str],
-        timeout: float = 10.0,
-        server: str = "",
-    ) -> None:
-        super().__init__(creds, cache_dir, timeout=timeout)
-        self.cache = LiveCache(self, server or creds.server)
-
-    def lookup(
-        self, api_version: str, kind: str, namespace: str | None, names: Iterable[str], app: str
-    ) -> list[dict[str, Any]] | None:
-        return self.cache.lookup(api_version, kind, namespace, names, app)
-
-    def server_side_apply(
-        self,
-        obj: Mapping[str, Any],
-        *,
-        field_manager: str = "gitopsd",
-        force: bool = False,
-        dry_run: bool = False,
-    ) -> dict[str, Any]:
-        if dry_run:
-            return super().server_side_apply(obj, field_manager=field_manager, force=force, dry_run=True)
-        return self._write(
-            obj, lambda: KubeClient.server_side_apply(self, obj, field_manager=field_manager, force=force)
-        )
-
-    def create(
-        self, obj: Mapping[str, Any], *, field_manager: str = "gitopsd", dry_run: bool = False
-    ) -> dict[str, Any]:
-        if dry_run:
-            return super().create(obj, field_manager=field_manager, dry_run=True)
-        return self._write(obj, lambda: KubeClient.create(self, obj, field_manager=field_manager))
-
-    def replace(
-        self, obj: Mapping[str, Any], *, field_manager: str = "gitopsd", dry_run: bool = False
-    ) -> dict[str, Any]:
-        if dry_run:
-            return super().replace(obj, field_manager=field_manager, dry_run=True)
-        return self._write(obj, lambda: KubeClient.replace(self, obj, field_manager=field_manager))
-
-    def delete(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str | None = None,
-        *,
-        propagation: str = "Background",
-        dry_run: bool = False,
-    ) -> dict[str, Any]:
-        if dry_run:
-            return super().delete(api_version, kind, name, namespace, propagation=propagation, dry_run=True)
-        self.cache.begin_write(api_version, kind, name, namespace)
-        answer: dict[str, Any] | None = None
-        try:
-            answer = super().delete(api_version, kind, name, namespace, propagation=propagation)
-            self.cache.deleted(api_version, kind, name, namespace, answer)
-            return answer
-        finally:
-            self.cache.end_write(api_version, kind, name, namespace, answer, deleting=True)
-
-    def _write(self, obj: Mapping[str, Any], call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        api_version, kind, name, namespace = self._ident(obj)
-        self.cache.begin_write(api_version, kind, name, namespace)
-        answer: dict[str, Any] | None = None
-        try:
-            answer = call()
-            self.cache.written(answer)
-            return answer
-        finally:
-            self.cache.end_write(api_version, kind, name, namespace, answer)
-
-    def close(self) -> None:
-        self.cache.close()
-        super().close()
+__all__ = ["CacheStats", "KindKey", "LiveCache", "Listener"]
 
 
-__all__ = ["CacheStats", "CachedKubeClient", "LiveCache", "Listener"]
+def __getattr__(name: str) -> Any:
+    # CachedKubeClient lives in gitopsd.app.cachedclient (which imports this module); it is still
+    # importable from here, where it was first defined.
+    if name == "CachedKubeClient":
+        from gitopsd.app.cachedclient import CachedKubeClient
+
+        return CachedKubeClient
+    raise AttributeError(name)

@@ -7,6 +7,7 @@ since when a problem exists, not when it was last seen.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import common_pb2
@@ -105,3 +106,12 @@ def tracked_keys(status: apppb.ApplicationStatus) -> list[ResourceKey]:
     return [
         ResourceKey(r.group, r.kind, r.namespace, r.name, r.version) for r in status.resources if not r.hook
     ]
+
+
+def live_kinds(status: apppb.ApplicationStatus, manifests: Iterable[Any]) -> set[tuple[str, str]]:
+    """(apiVersion, kind) of everything the application manages: what a hard refresh lists again."""
+    kinds = {(k.api_version, k.kind) for k in tracked_keys(status) if k.version and k.kind}
+    for m in manifests:
+        if isinstance(m, dict) and isinstance(m.get("apiVersion"), str) and isinstance(m.get("kind"), str):
+            kinds.add((m["apiVersion"], m["kind"]))
+    return kinds

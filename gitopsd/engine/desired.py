@@ -152,6 +152,8 @@ def prepare(
                 else:
                     scope_cache[scope_id] = exc
             except KubeError as exc:
+                if exc.cluster_unavailable:
+                    raise  # the whole comparison fails with the cluster's error (see KubeError)
                 scope_cache[scope_id] = exc
         scope = scope_cache[scope_id]
         if isinstance(scope, KubeError):

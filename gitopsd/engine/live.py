@@ -76,6 +76,8 @@ def read_live_state(
             except UnknownKind:
                 continue  # a tracked kind that is gone (CRD removed): nothing live to find
             except KubeError as exc:
+                if exc.cluster_unavailable:
+                    raise  # not a fact about this kind: the comparison as a whole fails
                 state.errors[(api_version, kind, "")] = str(exc)
                 continue
         targets = sorted((nss | extra_namespaces) - {""}) if namespaced else [""]
@@ -93,6 +95,8 @@ def read_live_state(
                 # Not served (yet): a CRD in the same sync defines it, so nothing is live.
                 continue
             except KubeError as exc:
+                if exc.cluster_unavailable:
+                    raise  # unreachable or 5xx: never read as "nothing live", nor as per-kind errors
                 state.errors[(api_version, kind, ns)] = str(exc)
                 continue
             _keep(state, items, wanted, app)

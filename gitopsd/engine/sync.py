@@ -311,14 +311,18 @@ def _run_one(task: SyncTask, client: ClusterClient, options: SyncOptions) -> Res
             return _ensure_namespace(task, client, options, suffix)
         if task.action == PRUNE:
             assert task.live is not None
-            client.delete(
-                task.key.api_version,
-                task.key.kind,
-                task.key.name,
-                task.key.namespace or None,
-                propagation=options.prune_propagation,
-                dry_run=options.dry_run,
-            )
+            try:
+                client.delete(
+                    task.key.api_version,
+                    task.key.kind,
+                    task.key.name,
+                    task.key.namespace or None,
+                    propagation=options.prune_propagation,
+                    dry_run=options.dry_run,
+                )
+            except NotFound:
+                # Gone already (someone else deleted it since the comparison): what pruning wanted.
+                return _result(task, STATUS_PRUNED, "pruned", "pruned (already gone)" + suffix)
             return _result(task, STATUS_PRUNED, "pruned", "pruned" + suffix)
         if task.action == HOOK:
             return _run_hook(task, client, options, suffix)

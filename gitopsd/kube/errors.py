@@ -23,6 +23,13 @@ class KubeError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def cluster_unavailable(self) -> bool:
+        """The cluster unreachable, or answering 5xx: it cannot be read right now. That is a fact about the
+        cluster, not about one object, so a comparison must not turn it into per-resource results (a
+        resource the cluster could not be asked about is not ``Missing``)."""
+        return self.status >= 500
+
 
 class Unauthorized(KubeError):
     status = 401
@@ -75,10 +82,21 @@ class Unreachable(KubeError):
     status = 0
     default_reason = "Unreachable"
 
+    @property
+    def cluster_unavailable(self) -> bool:
+        return True
+
 
 class Timeout(KubeError):
+    """No answer in time (or 408/504). One slow request says little about the cluster as a whole, so it
+    stays the error of the kind it was about."""
+
     status = 0
     default_reason = "Timeout"
+
+    @property
+    def cluster_unavailable(self) -> bool:
+        return False
 
 
 class ServerError(KubeError):

@@ -37,6 +37,7 @@ def test_every_builtin_kind_has_fixtures() -> None:
         "HorizontalPodAutoscaler",
         "APIService",
         "Namespace",
+        "Workflow",
     } <= kinds
 
 

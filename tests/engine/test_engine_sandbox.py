@@ -13,6 +13,7 @@ from gitopsd.engine.health import HealthStatus
 from gitopsd.engine.resources import ResourceKey
 from gitopsd.engine.tracking import TRACKING_ANNOTATION
 from gitopsd.kube.client import KubeClient
+from gitopsd.kube.errors import ServerError
 
 APP = "shop"
 NS = "production"
@@ -312,17 +313,24 @@ def test_no_change_compare_reads_in_bulk(kube_client: KubeClient) -> None:
 
 
 @pytest.mark.parametrize("status", [403, 500])
-def test_api_errors_on_one_kind_are_per_resource(kube_client: KubeClient, sandbox, status: int) -> None:
+def test_api_errors_on_one_kind_are_per_resource_and_5xx_fail_the_comparison(kube_client: KubeClient, sandbox, status: int) -> None:
     sync(kube_client, [DEPLOYMENT, cm("c")])
     sandbox.faults.add(
         path_contains="/configmaps", status=status, message=f"injected {status}", times=None, method="GET"
     )
-    comparison = compare_app(kube_client, [DEPLOYMENT, cm("c")], app=APP, namespace=NS)
-    by_kind = {r.key.kind: r for r in comparison.result.resources}
-    assert by_kind["Deployment"].status == "Synced"
-    assert by_kind["ConfigMap"].status == "Unknown"
-    assert f"injected {status}" in by_kind["ConfigMap"].message
-    assert comparison.result.status == "Unknown"
+    if status >= 500:
+        # A 5xx says the cluster cannot be read now, not that this kind has no objects or its own
+        # problem: the comparison as a whole fails with it (the caller names the cluster), as Argo CD's
+        # does when its cluster cache cannot sync.
+        with pytest.raises(ServerError, match=f"injected {status}"):
+            compare_app(kube_client, [DEPLOYMENT, cm("c")], app=APP, namespace=NS)
+    else:
+        comparison = compare_app(kube_client, [DEPLOYMENT, cm("c")], app=APP, namespace=NS)
+        by_kind = {r.key.kind: r for r in comparison.result.resources}
+        assert by_kind["Deployment"].status == "Synced"
+        assert by_kind["ConfigMap"].status == "Unknown"
+        assert f"injected {status}" in by_kind["ConfigMap"].message
+        assert comparison.result.status == "Unknown"
     sandbox.faults.clear()
     sandbox.faults.add(
         path_contains="/configmaps/c",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitopsd.app.livecache import CachedKubeClient
+from gitopsd.app.cachedclient import CachedKubeClient
 from gitopsd.engine import SyncOptions, compare_app, sync_app
 from gitopsd.engine.tracking import TRACKING_ANNOTATION
 from gitopsd.kube.client import KubeClient

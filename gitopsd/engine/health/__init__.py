@@ -22,6 +22,7 @@ from gitopsd.engine.health import (
     replicaset,
     service,
     statefulset,
+    workflow,
 )
 from gitopsd.engine.health.lua import LuaHealthChecks, LuaLimits, run_health_script
 from gitopsd.engine.health.status import HealthResult, HealthStatus, worst
@@ -55,6 +56,7 @@ _BUILTIN: dict[tuple[str, str], _Check] = {
     ("batch", "Job"): job.assess,
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.assess,
     ("apiregistration.k8s.io", "APIService"): apiservice.assess,
+    ("argoproj.io", "Workflow"): workflow.assess,
 }
 
 

@@ -1,10 +1,18 @@
-"""Pod health (as Argo CD judges it): crash loops and pull errors degrade long-running pods only."""
+"""Pod health (as Argo CD judges it): crash loops and pull errors degrade long-running pods only.
+
+A running pod whose restartPolicy is OnFailure or Never is normally taken for a hook that runs to its end,
+so it is Progressing while it runs; the ``argocd.argoproj.io/ignore-restart-policy`` annotation (or
+``gitopsd.io/ignore-restart-policy``; any value, as gitops-engine only checks that it is present) says it
+is a long-running pod after all (one an operator manages), and then its readiness decides, as for
+restartPolicy Always.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from gitopsd.engine.annotations import annotation
 from gitopsd.engine.health._util import dig, num, text
 from gitopsd.engine.health.status import HealthResult, HealthStatus
 
@@ -65,7 +73,7 @@ def assess(obj: dict[str, Any]) -> HealthResult:
                 return HealthResult(HealthStatus.DEGRADED, failed)
         return HealthResult(HealthStatus.DEGRADED, "")
     if phase == "Running":
-        if restart == "Always":
+        if restart == "Always" or annotation(obj, "ignore-restart-policy") is not None:
             if _ready(obj):
                 return HealthResult(HealthStatus.HEALTHY, message)
             if any(
