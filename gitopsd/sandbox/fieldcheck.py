@@ -120,7 +120,7 @@ def check_body(
         res = crdschema.check(out, schema)
         if res.causes:
             name = str((obj.get("metadata") or {}).get("name", ""))
-            raise invalid(f"{rt.kind}.{rt.group}" if rt.group else rt.kind, "", name, res.causes)
+            raise invalid(rt.kind, rt.group, name, res.causes)
         unknown = res.unknown
     if not unknown or mode == "Ignore":
         return out, []

@@ -114,7 +114,11 @@ def check_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> 
         old_ips = old_spec.get("clusterIPs") or ([old_spec["clusterIP"]] if old_spec.get("clusterIP") else [])
         new_ip = new_spec.get("clusterIP")
         if old_ips and old_ips[0] not in ("", "None") and new_ip not in (None, "") and new_ip != old_ips[0]:
-            shown = _shown(new_spec.get("clusterIPs") or [new_ip])
+            # As the real strategy does, a changed clusterIP carries into an unchanged clusterIPs.
+            ips = list(new_spec.get("clusterIPs") or [new_ip])
+            if ips[0] == old_ips[0]:
+                ips[0] = new_ip
+            shown = _shown(ips)
             causes.append(("spec.clusterIPs[0]", f"Invalid value: {shown}: may not change once set"))
     elif key in ("/configmaps", "/secrets"):
         if old.get("immutable") is True:
