@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bodies import DuplicateKeys
+
 Causes = list[tuple[str, str]]
 _ROOT_KEEP = frozenset({"apiVersion", "kind", "metadata"})
 _TYPE_OK = {
@@ -31,6 +33,7 @@ _TYPE_OK = {
 @dataclass
 class Result:
     unknown: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)  # unknown and duplicate fields, in body order
     causes: Causes = field(default_factory=list)
 
 
@@ -72,16 +75,20 @@ def _walk(value: Any, schema: dict[str, Any], path: str, res: Result, root: bool
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
+        repeated = value.duplicates if isinstance(value, DuplicateKeys) else ()
         for key in list(value):
+            where = f"{path}.{key}" if path else key
+            if key in repeated:
+                res.fields.append(f'duplicate field "{where}"')
             if root and key in _ROOT_KEEP:
                 continue
-            where = f"{path}.{key}" if path else key
             sub = props.get(key)
             if sub is None and isinstance(extra, dict):
                 sub = extra
             if sub is None:
                 if not preserve and extra is not True:
                     res.unknown.append(where)
+                    res.fields.append(f'unknown field "{where}"')
                     del value[key]
                 continue
             if value[key] is None and not sub.get("nullable"):

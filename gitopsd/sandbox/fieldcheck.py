@@ -98,11 +98,12 @@ def check_body(
     mode = directive(query)
     _annotations(rt, obj)
     unknown: list[str]
+    fields: list[str]
     if builtin:
         out, found = schemas.decode(rt.group, rt.version, rt.kind, obj)
         if found.errors:
             raise _cannot_handle(rt, found.errors[0])
-        unknown = found.unknown
+        unknown, fields = found.unknown, found.fields
         if unknown and apply:
             # Apply configurations are typed against the schema, whatever fieldValidation says.
             meta = obj.get("metadata") or {}
@@ -121,15 +122,14 @@ def check_body(
         if res.causes:
             name = str((obj.get("metadata") or {}).get("name", ""))
             raise invalid(rt.kind, rt.group, name, res.causes)
-        unknown = res.unknown
-    if not unknown or mode == "Ignore":
+        fields = res.fields
+    if not fields or mode == "Ignore":
         return out, []
-    named = [u[:300] for u in unknown[:MAX_REPORTED]]
+    named = [u[:300] for u in fields[:MAX_REPORTED]]
     if mode == "Strict":
-        listed = ", ".join(f'unknown field "{u}"' for u in named)
-        more = f", and {len(unknown) - len(named)} more" if len(unknown) > len(named) else ""
-        raise _cannot_handle(rt, f"strict decoding error: {listed}{more}")
-    return out, [f'unknown field "{u}"' for u in named]
+        more = f", and {len(fields) - len(named)} more" if len(fields) > len(named) else ""
+        raise _cannot_handle(rt, f"strict decoding error: {', '.join(named)}{more}")
+    return out, named
 
 
 def _annotations(rt: ResourceType, obj: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from .bodies import DuplicateKeys
 from .quantity import QuantityError, canonical
 
 SCHEMA_DIR = "kubernetes-json-schema/v1.37.0-local-strict"
@@ -45,7 +46,8 @@ class DecodeError(ValueError):
 
 @dataclass
 class Findings:
-    unknown: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # paths of fields the kind does not have
+    fields: list[str] = field(default_factory=list)  # unknown and duplicate fields, in body order
     errors: list[str] = field(default_factory=list)
 
 
@@ -173,12 +175,16 @@ def walk(value: Any, shape: Shape, path: str, go_path: str, parent: str, found: 
             _wrong(found, value, parent, go_path, shape)
             return value
         out = value
+        repeated = value.duplicates if isinstance(value, DuplicateKeys) else ()
         for key, sub in value.items():
             child = shape.props.get(key)
             where = f"{path}.{key}" if path else key
+            if key in repeated:
+                found.fields.append(f'duplicate field "{where}"')
             if child is None:
                 if shape.closed:
                     found.unknown.append(where)
+                    found.fields.append(f'unknown field "{where}"')
                     if out is value:
                         out = dict(value)
                     del out[key]

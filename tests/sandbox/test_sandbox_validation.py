@@ -135,6 +135,21 @@ def test_field_validation_strict_warn_ignore(raw) -> None:
     assert code == 400
 
 
+def test_duplicate_fields_are_reported_like_unknown_ones(raw) -> None:
+    text = json.dumps(deployment("web")).replace('"replicas": 2', '"replicas": 2, "replicas": 5')
+    body = text.replace('"name": "web"', '"name": "web", "name": "web"', 1).encode()
+    ctype = {"Content-Type": "application/json"}
+    code, _, out = raw("POST", D + "?fieldValidation=Strict", body=body, headers=ctype)
+    assert code == 400, out
+    assert json.loads(out)["message"] == (
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+        'duplicate field "metadata.name", duplicate field "spec.replicas"'
+    )
+    code, headers, out = raw("POST", D, body=body, headers=ctype)
+    assert code == 201 and headers["warning"] == '299 - "duplicate field \\"spec.replicas\\""'
+    assert json.loads(out)["spec"]["replicas"] == 5  # the last one wins
+
+
 def test_unknown_fields_are_dropped_for_the_official_client(raw, dyn, apps: client.AppsV1Api) -> None:
     # The official client sends no fieldValidation: the server's default is Warn (the typed API
     # refuses unknown fields itself, the dynamic client sends them).
