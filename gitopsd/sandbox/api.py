@@ -350,7 +350,7 @@ class Api:
     def list_objects(self, req: Request) -> Reply:
         rt = req.rt
         q = req.query
-        fieldcheck.check_field_selector(rt, q.get("fieldSelector"), rt in BUILTINS)
+        fieldcheck.check_field_selector(rt, q.get("fieldSelector"), rt in BUILTINS, self._crd_of)
         predicate = object_filter(q.get("labelSelector"), q.get("fieldSelector"))
         ns = req.namespace if rt.namespaced else None
         name_pin = (
@@ -398,7 +398,7 @@ class Api:
     def watch(self, req: Request) -> WatchStream:
         rt = req.rt
         q = req.query
-        fieldcheck.check_field_selector(rt, q.get("fieldSelector"), rt in BUILTINS)
+        fieldcheck.check_field_selector(rt, q.get("fieldSelector"), rt in BUILTINS, self._crd_of)
         predicate = object_filter(q.get("labelSelector"), q.get("fieldSelector"))
         ns = req.namespace if rt.namespaced else None
         rv_text = q.get("resourceVersion", "")

@@ -146,6 +146,14 @@ def _annotations(rt: ResourceType, obj: dict[str, Any]) -> None:
         )
 
 
+def _selectable(crd: dict[str, Any] | None, version: str) -> frozenset[str]:
+    for ver in ((crd or {}).get("spec") or {}).get("versions") or []:
+        if isinstance(ver, dict) and ver.get("name") == version:
+            paths = [f.get("jsonPath") for f in ver.get("selectableFields") or [] if isinstance(f, dict)]
+            return frozenset(p.lstrip(".") for p in paths if isinstance(p, str))
+    return frozenset()
+
+
 def check_uid(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
     """A write naming another uid than the stored object's is refused, as a failed precondition."""
     want = (new.get("metadata") or {}).get("uid")
@@ -159,11 +167,20 @@ def check_uid(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> Non
         )
 
 
-def check_field_selector(rt: ResourceType, text: str | None, builtin: bool) -> None:
-    """Refuse selectors on fields the kind does not index (400 ``field label not supported``)."""
+def check_field_selector(
+    rt: ResourceType,
+    text: str | None,
+    builtin: bool,
+    crd_of: Callable[[ResourceType], dict[str, Any] | None],
+) -> None:
+    """Refuse selectors on fields the kind does not index (400 ``field label not supported``):
+    a built-in kind's own, or the ``selectableFields`` of a CRD version."""
     if not text:
         return
-    allowed = _COMMON_FIELDS | (_KIND_FIELDS.get(rt.storage_key, frozenset()) if builtin else frozenset())
+    if builtin:
+        allowed = _COMMON_FIELDS | _KIND_FIELDS.get(rt.storage_key, frozenset())
+    else:
+        allowed = _COMMON_FIELDS | _selectable(crd_of(rt), rt.version)
     for part in text.split(","):
         part = part.strip()
         if not part:

@@ -35,6 +35,8 @@ def _parse(text: str) -> tuple[Fraction, str]:
     if m is None or not (m.group(2) or m.group(3)):
         raise QuantityError(FORMAT_ERROR)
     sign, whole, frac, suffix = m.group(1), m.group(2) or "0", m.group(3) or "", m.group(4)
+    if len(whole) + len(frac) > 64:  # far beyond int64 (and Python's int parsing limits)
+        raise QuantityError("unable to parse numeric part of quantity")
     value = Fraction(int(whole + frac), 10 ** len(frac))
     if suffix in _DECIMAL:
         fmt, value = "DecimalSI", value * Fraction(10) ** _DECIMAL[suffix]

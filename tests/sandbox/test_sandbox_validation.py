@@ -224,6 +224,7 @@ WIDGETS = {
                 "name": "v1",
                 "served": True,
                 "storage": True,
+                "selectableFields": [{"jsonPath": ".spec.color"}],
                 "schema": {
                     "openAPIV3Schema": {
                         "type": "object",
@@ -320,6 +321,10 @@ def test_custom_resources_follow_their_structural_schema(raw, dyn) -> None:
         {"port": 53, "protocol": "TCP"},
         {"port": 53, "protocol": "UDP"},
     ]
+    code, _, out = raw("GET", W + "?fieldSelector=spec.color%3Dred")
+    assert code == 200 and {i["metadata"]["name"] for i in json.loads(out)["items"]} == {"a", "d"}
+    code, _, out = raw("GET", W + "?fieldSelector=spec.size%3D2")
+    assert code == 400 and json.loads(out)["message"] == "field label not supported: spec.size"
 
 
 def test_annotations_over_256k_are_refused(core: client.CoreV1Api) -> None:
