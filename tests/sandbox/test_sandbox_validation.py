@@ -194,6 +194,10 @@ def test_wrong_types_fail_decoding_with_400(dyn) -> None:
     assert (
         err.value.status == 400 and "quantities must match the regular expression" in _status(err)["message"]
     )
+    bad["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "9" * 5000}}
+    with pytest.raises(client.ApiException) as err:
+        deployments.create(body=bad, namespace="default")
+    assert err.value.status == 400 and "unable to parse numeric part of quantity" in _status(err)["message"]
 
 
 def test_kubectl_apply_is_strict_by_default_and_warns_on_request(kubectl) -> None:
