@@ -242,8 +242,6 @@ def walk(value: Any, shape: Shape, path: str, go_path: str, parent: str, found: 
         "integer": isinstance(value, int) and not isinstance(value, bool),
         "number": isinstance(value, int | float) and not isinstance(value, bool),
     }.get(kind, True)
-    if kind == "integer" and isinstance(value, float) and value.is_integer():
-        return int(value)  # 3.0 decodes into an int32 as 3
     if not ok:
         _wrong(found, value, parent, go_path, shape)
     return value
