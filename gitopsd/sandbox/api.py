@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import fieldcheck, immutable, ssa
 from . import patch as patches
-from . import ssa
 from .bodies import decode_json, decode_object, decode_yaml_or_json
 from .defaults import Allocator, apply_defaults, initial_status
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, method_not_allowed, not_found
@@ -25,7 +25,7 @@ from .resources import BUILTINS, Registry, ResourceType, types_from_crd
 from .selectors import object_filter, parse_field_selector
 from .store import Entry, Event, Store, Watcher, encode
 from .table import table
-from .validation import validate_name, validate_object, validate_update
+from .validation import validate_name, validate_object
 
 _PATCH_TYPES = (
     "application/json-patch+json",
@@ -83,6 +83,7 @@ class Request:
 class Reply:
     code: int
     body: bytes
+    warnings: tuple[str, ...] = ()  # sent as `Warning: 299 - "..."` headers
 
 
 @dataclass
@@ -123,6 +124,16 @@ class Api:
         self.alloc = Allocator()
 
     # -- helpers ------------------------------------------------------------------------------
+    def _decode_fields(
+        self, req: Request, obj: dict[str, Any], apply: bool = False
+    ) -> tuple[dict[str, Any], list[str]]:
+        """fieldValidation, types and canonical quantities of a body (fieldcheck.py)."""
+        return fieldcheck.check_body(req.rt, obj, req.query, self._crd_of, req.rt in BUILTINS, apply)
+
+    def _crd_of(self, rt: ResourceType) -> dict[str, Any] | None:
+        entry = self.store.get(CRDS, "", f"{rt.plural}.{rt.group}")
+        return entry.obj if entry is not None else None
+
     def _ns_key(self, rt: ResourceType, namespace: str | None) -> str:
         return (namespace or "") if rt.namespaced else ""
 
@@ -233,8 +244,10 @@ class Api:
         if not meta.get("annotations") and "annotations" in meta:
             del meta["annotations"]
         apply_defaults(rt, new, old.obj if old else None, self.alloc)
+        if old is None:
+            immutable.on_create(rt, new)
         if old is not None and subresource != "status":
-            validate_update(rt, old.obj, new)
+            immutable.check_update(rt, old.obj, new)
         if old is not None:
             if rt.has_generation:
                 # Compared after defaulting, so re-sending a manifest without defaults is no change.
@@ -289,10 +302,12 @@ class Api:
             or [v.get("name") for v in spec.get("versions") or [] if isinstance(v, dict)][:1],
         }
 
-    def _reply(self, req: Request, result: Entry | dict[str, Any], code: int = 200) -> Reply:
+    def _reply(
+        self, req: Request, result: Entry | dict[str, Any], code: int = 200, warnings: list[str] | None = None
+    ) -> Reply:
         if isinstance(result, Entry):
-            return Reply(code, entry_bytes(result, req.rt))
-        return Reply(code, encode(result))
+            return Reply(code, entry_bytes(result, req.rt), tuple(warnings or ()))
+        return Reply(code, encode(result), tuple(warnings or ()))
 
     def _check_rv(self, req: Request, old: Entry, new: dict[str, Any]) -> None:
         want = (new.get("metadata") or {}).get("resourceVersion")
@@ -335,6 +350,7 @@ class Api:
     def list_objects(self, req: Request) -> Reply:
         rt = req.rt
         q = req.query
+        fieldcheck.check_field_selector(rt, q.get("fieldSelector"), rt in BUILTINS, self._crd_of)
         predicate = object_filter(q.get("labelSelector"), q.get("fieldSelector"))
         ns = req.namespace if rt.namespaced else None
         name_pin = (
@@ -382,6 +398,7 @@ class Api:
     def watch(self, req: Request) -> WatchStream:
         rt = req.rt
         q = req.query
+        fieldcheck.check_field_selector(rt, q.get("fieldSelector"), rt in BUILTINS, self._crd_of)
         predicate = object_filter(q.get("labelSelector"), q.get("fieldSelector"))
         ns = req.namespace if rt.namespaced else None
         rv_text = q.get("resourceVersion", "")
@@ -416,6 +433,7 @@ class Api:
         if not meta.get("name") and isinstance(meta.get("generateName"), str) and meta["generateName"]:
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         validate_name(rt, meta.get("name"))
+        obj, warnings = self._decode_fields(req, obj)
         validate_object(rt, obj)
         with self.store.lock:
             self._require_namespace(rt, req.namespace)
@@ -425,7 +443,7 @@ class Api:
             meta.pop("managedFields", None)
             ssa.record_update(None, obj, req.manager, rt.group_version, now_iso())
             result, _ = self._finish(req, None, obj)
-        return self._reply(req, result, 201)
+        return self._reply(req, result, 201, warnings)
 
     def create_internal(
         self, rt: ResourceType, namespace: str, obj: dict[str, Any], manager: str
@@ -463,6 +481,8 @@ class Api:
                 raise not_found(rt.plural, rt.group, req.name)
             self._check_identity(req, body, req.name)
             self._check_rv(req, old, body)
+            fieldcheck.check_uid(rt, old.obj, body)
+            body, warnings = self._decode_fields(req, body)
             if req.subresource == "status":
                 new = json.loads(old.raw)
                 if "status" in body:
@@ -475,7 +495,7 @@ class Api:
             base = self._base_managed(old, new)
             ssa.record_update(base, new, req.manager, rt.group_version, now_iso(), req.subresource)
             result, _ = self._finish(req, old, new, req.subresource)
-        return self._reply(req, result)
+        return self._reply(req, result, warnings=warnings)
 
     # -- patch --------------------------------------------------------------------------------
     def patch(self, req: Request) -> Reply:
@@ -505,6 +525,8 @@ class Api:
                 raise bad_request("the patched object is not a JSON object")
             self._check_identity(req, new, req.name)
             self._check_rv(req, old, new)
+            fieldcheck.check_uid(rt, old.obj, new)
+            new, warnings = self._decode_fields(req, new)
             if req.subresource == "status":
                 status = new.get("status")
                 new = json.loads(old.raw)
@@ -517,7 +539,7 @@ class Api:
             base = self._base_managed(old, new)
             ssa.record_update(base, new, req.manager, rt.group_version, now_iso(), req.subresource)
             result, _ = self._finish(req, old, new, req.subresource)
-        return self._reply(req, result)
+        return self._reply(req, result, warnings=warnings)
 
     def _apply(self, req: Request) -> Reply:
         rt = req.rt
@@ -538,6 +560,8 @@ class Api:
                 validate_name(rt, req.name)
             else:
                 self._check_rv(req, old, applied)
+                fieldcheck.check_uid(rt, old.obj, applied)
+            applied, warnings = self._decode_fields(req, applied, apply=True)
             applied["metadata"].pop("resourceVersion", None)
             applied["metadata"].pop("managedFields", None)
             new = ssa.server_side_apply(
@@ -556,7 +580,7 @@ class Api:
             if req.subresource != "status":
                 validate_object(rt, new)
             result, created = self._finish(req, old, new, req.subresource)
-        return self._reply(req, result, 201 if created else 200)
+        return self._reply(req, result, 201 if created else 200, warnings)
 
     # -- scale --------------------------------------------------------------------------------
     def _scale_of(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,28 @@ class _NoAliasLoader(yaml.SafeLoader):
 MAX_DEPTH = 64
 
 
+class DuplicateKeys(dict[str, Any]):
+    """A JSON object that named some keys more than once (the last value wins, as in Go); the
+    repeated keys are kept for fieldValidation, which reports them like unknown fields."""
+
+    duplicates: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for key, _ in pairs:
+        if key in seen and key not in repeated:
+            repeated.append(key)
+        seen.add(key)
+    marked = DuplicateKeys(out)
+    marked.duplicates = repeated
+    return marked
+
+
 def _check_depth(data: Any) -> Any:
     """Refuse absurdly nested documents, so no recursive step later can run out of stack."""
     stack = [(data, 1)]
@@ -36,14 +58,14 @@ def _check_depth(data: Any) -> Any:
 
 def decode_json(body: bytes) -> Any:
     try:
-        return _check_depth(json.loads(body))
+        return _check_depth(json.loads(body, object_pairs_hook=_pairs))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise bad_request(f"the request body is not valid JSON: {str(exc)[:200]}") from None
 
 
 def decode_yaml_or_json(body: bytes) -> Any:
     try:
-        return _check_depth(json.loads(body))
+        return _check_depth(json.loads(body, object_pairs_hook=_pairs))
     except (ValueError, UnicodeDecodeError, RecursionError):
         pass
     try:

@@ -90,8 +90,11 @@ def conflict(resource: str, group: str, name: str, why: str) -> ApiError:
 
 
 def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
-    """A 422 Invalid naming each bad field, as the API server's validation does."""
-    text = "; ".join(f"{field}: {msg}" for field, msg in causes)
+    """A 422 Invalid naming each bad field, as the API server's validation does: the kind
+    qualified by its group (``StatefulSet.apps``), several causes in brackets."""
+    text = ", ".join(f"{field}: {msg}" for field, msg in causes)
+    if len(causes) > 1:
+        text = f"[{text}]"
     details = {
         "name": name,
         "kind": kind,
@@ -99,7 +102,8 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
     }
     if group:
         details["group"] = group
-    return ApiError(422, f'{kind} "{name}" is invalid: {text}', "Invalid", details)
+    qualified = f"{kind}.{group}" if group else kind
+    return ApiError(422, f'{qualified} "{name}" is invalid: {text}', "Invalid", details)
 
 
 def bad_request(message: str) -> ApiError:

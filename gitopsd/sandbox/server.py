@@ -173,8 +173,12 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(413, "the request body is too large")
         return self.rfile.read(length) if length else b""
 
-    def _send(self, code: int, body: bytes, content_type: str = JSON) -> None:
+    def _send(self, code: int, body: bytes, content_type: str = JSON, warnings: tuple[str, ...] = ()) -> None:
         self.send_response(code)
+        for text in warnings:  # fieldValidation=Warn findings, as the real server sends them
+            # Escaped: a field name is client text and must not break the header (CR/LF, quotes).
+            safe = text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{safe}"')
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
@@ -312,7 +316,7 @@ class Handler(BaseHTTPRequestHandler):
                 reply = api.delete(req)
             else:
                 raise method_not_allowed()
-        self._send(reply.code, reply.body)
+        self._send(reply.code, reply.body, warnings=reply.warnings)
 
     def _parse_resource(
         self, group: str, version: str, rest: list[str]

@@ -202,36 +202,3 @@ def validate_object(rt: ResourceType, obj: dict[str, Any]) -> None:
         _crd(obj, causes)
     if causes:
         raise invalid(rt.kind, rt.group, str(obj["metadata"].get("name", "")), causes)
-
-
-def _immutable(causes: Causes, field: str, old: Any, new: Any) -> None:
-    if old != new:
-        causes.append((field, "Invalid value: field is immutable"))
-
-
-def validate_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
-    """The immutable fields a real API server guards (the cause of "Replace=true" syncs)."""
-    causes: Causes = []
-    key = rt.storage_key
-    old_spec, new_spec = _dict(old.get("spec")), _dict(new.get("spec"))
-    if key in _WORKLOADS:
-        _immutable(causes, "spec.selector", old_spec.get("selector"), new_spec.get("selector"))
-    elif key == "batch/jobs":
-        _immutable(causes, "spec.selector", old_spec.get("selector"), new_spec.get("selector"))
-        _immutable(causes, "spec.template", old_spec.get("template"), new_spec.get("template"))
-        _immutable(causes, "spec.completions", old_spec.get("completions"), new_spec.get("completions"))
-    elif key == "/services":
-        old_ip, new_ip = old_spec.get("clusterIP"), new_spec.get("clusterIP")
-        if new_ip not in (None, "") and old_ip not in (None, "") and new_ip != old_ip:
-            causes.append(("spec.clusterIP", "Invalid value: field is immutable"))
-    elif key in ("/configmaps", "/secrets"):
-        if old.get("immutable") is True:
-            for field in ("data", "binaryData", "immutable"):
-                if field == "immutable" or old.get(field) != new.get(field):
-                    _immutable(causes, field, old.get(field), new.get(field))
-    elif key == "/persistentvolumeclaims":
-        for field in ("accessModes", "storageClassName", "volumeMode", "selector"):
-            if field in new_spec:
-                _immutable(causes, f"spec.{field}", old_spec.get(field), new_spec.get(field))
-    if causes:
-        raise invalid(rt.kind, rt.group, str(new.get("metadata", {}).get("name", "")), causes)
