@@ -22,6 +22,7 @@ from .bodies import decode_json, decode_object, decode_yaml_or_json
 from .defaults import Allocator, apply_defaults, initial_status
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, method_not_allowed, not_found
 from .resources import BUILTINS, Registry, ResourceType, types_from_crd
+from .scaleapply import apply_scale
 from .selectors import object_filter, parse_field_selector
 from .store import Entry, Event, Store, Watcher, encode
 from .table import table
@@ -525,7 +526,7 @@ class Api:
         if "fieldManager" not in req.query:
             raise bad_request("PATCH with application/apply-patch+yaml requires the fieldManager parameter")
         if req.subresource == "scale":
-            raise ApiError(415, "server-side apply of the scale subresource is not supported by the sandbox")
+            return apply_scale(self, req)
         applied = decode_object(req.body, yaml_ok=True)
         if "apiVersion" not in applied or "kind" not in applied:
             raise bad_request("apply patches must set apiVersion and kind")
