@@ -36,15 +36,18 @@ class SandboxCluster:
         port: int = 0,
         token: str | None = None,
         ready_delay: float = 0.2,
+        watch_cache_size: int = 50_000,
+        bookmark_interval: float = 60.0,
     ) -> None:
         self.host = host
         self._port = port
         self.token = token or new_token()
         self.ready_delay = ready_delay
         self.faults = Faults()
-        self.store = Store()
+        self.store = Store(history=watch_cache_size)
         self.registry = Registry()
         self.api = Api(self.store, self.registry)
+        self.api.bookmark_interval = bookmark_interval
         self._tls = make_tls_material(tuple(dict.fromkeys((host, "127.0.0.1", "localhost"))))
         self.ca_pem: bytes = self._tls.ca_pem
         self._app = App(self.api, self.registry, self.token, self.faults)

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import discovery, openapi, protobuf, table
+from . import discovery, openapi, protobuf, table, watchcache
 from .api import Api, Reply, Request, WatchStream, entry_bytes
 from .errors import ApiError, bad_request, method_not_allowed
 from .faults import Faults
@@ -368,17 +368,28 @@ class Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + stream.timeout
         w = stream.watcher
         bookmark_sent = stream.bookmark_rv is None
+        next_bookmark = time.monotonic() + (stream.bookmark_interval or 0)
         try:
+            if stream.error is not None:
+                self._write_chunk(stream.error)
+                deadline = 0.0
             while not app.stopping.is_set():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 if not bookmark_sent and w._queue.empty():
                     bookmark_sent = True
-                    self._write_chunk(self._bookmark(stream.rt, stream.bookmark_rv or 0))
+                    self._write_chunk(watchcache.bookmark_line(stream.rt, stream.bookmark_rv or 0, True))
                     continue
+                if stream.bookmark_interval is not None and time.monotonic() >= next_bookmark:
+                    next_bookmark = time.monotonic() + stream.bookmark_interval
+                    with store.lock:  # no event can slip in between the check and the version
+                        rv = store.resource_version if w._queue.empty() else None
+                    if rv is not None:
+                        self._write_chunk(watchcache.bookmark_line(stream.rt, rv, False))
+                        continue
                 try:
-                    ev = w.next(min(remaining, 0.5))
+                    ev = w.next(min(remaining, 0.5, stream.bookmark_interval or 0.5))
                 except EOFError:
                     break
                 if ev is None:
@@ -408,12 +419,3 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             store.unwatch(w)
             self.close_connection = True
-
-    @staticmethod
-    def _bookmark(rt: ResourceType, rv: int) -> bytes:
-        obj = {
-            "kind": rt.kind,
-            "apiVersion": rt.group_version,
-            "metadata": {"resourceVersion": str(rv), "annotations": {"k8s.io/initial-events-end": "true"}},
-        }
-        return json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
