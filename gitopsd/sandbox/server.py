@@ -202,10 +202,19 @@ class Handler(BaseHTTPRequestHandler):
                 if fault.delay:
                     app.stopping.wait(fault.delay)
                 if fault.status is not None:
-                    raise ApiError(fault.status, fault.message)
+                    raise fault.error()
             self._route(path, query, body)
         except ApiError as err:
-            self._send_json(err.code, err.status())
+            if err.retry_after is not None:
+                self.send_response(err.code)
+                self.send_header("Retry-After", str(err.retry_after))
+                body = encode(err.status())
+                self.send_header("Content-Type", JSON)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self._send_json(err.code, err.status())
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
             self.close_connection = True
         except Exception:

