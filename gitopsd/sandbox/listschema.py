@@ -13,10 +13,11 @@ name-based guesses of ``listkeys``.
 from __future__ import annotations
 
 import functools
-import importlib.resources
+import importlib.util
 import json
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .listkeys import SET_LISTS, merge_key
@@ -37,8 +38,12 @@ def _load() -> dict[str, Any]:
     global _defs
     with _lock:
         if _defs is None:
-            root = importlib.resources.files("kubernetes_validate") / "kubernetes-json-schema"
-            text = (root / SCHEMA_VERSION / "_definitions.json").read_text(encoding="utf-8")
+            # Located without importing the package (its validators are not needed here).
+            spec = importlib.util.find_spec("kubernetes_validate")
+            if spec is None or not spec.submodule_search_locations:
+                raise RuntimeError("the kubernetes-validate package (Kubernetes schemas) is not installed")
+            base = Path(list(spec.submodule_search_locations)[0]) / "kubernetes-json-schema"
+            text = (base / SCHEMA_VERSION / "_definitions.json").read_text(encoding="utf-8")
             defs: dict[str, Any] = json.loads(text)["$defs"]
             for name, schema in defs.items():
                 for gvk in schema.get("x-kubernetes-group-version-kind") or ():

@@ -20,6 +20,7 @@ PVCS = "/persistentvolumeclaims"
 PVS = "/persistentvolumes"
 CLASSES = "storage.k8s.io/storageclasses"
 DEFAULT_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+READY_DELAY = "sandbox.gitopsd.io/ready-delay"  # per-claim provisioning delay (sandbox only)
 
 
 class Provisioner:
@@ -50,7 +51,15 @@ class Provisioner:
             return
         self._pending.add(uid)
         ns, name = meta.get("namespace", ""), meta["name"]
-        self.loop.later(self.delay, lambda: self._provision(ns, name, uid))
+        self.loop.later(self._delay(meta), lambda: self._provision(ns, name, uid))
+
+    def _delay(self, meta: dict[str, Any]) -> float:
+        text = (meta.get("annotations") or {}).get(READY_DELAY)
+        try:
+            value = float(text) if text is not None else self.delay
+        except ValueError:
+            return self.delay
+        return min(max(value, 0.0), 3600.0)
 
     def _provision(self, ns: str, name: str, uid: str) -> None:
         self._pending.discard(uid)
