@@ -153,3 +153,28 @@ def test_apply_to_scale_moves_replicas_ownership(raw, apps: client.AppsV1Api) ->
     entries = {(e.manager, e.operation, e.subresource): e.fields_v1 for e in live.metadata.managed_fields}
     assert entries[("hpa", "Apply", "scale")] == {"f:spec": {"f:replicas": {}}}
     assert "f:replicas" not in entries[("gitops", "Apply", None)]["f:spec"]
+
+
+def test_kubectl_server_side_apply_of_tcp_and_udp_dns(kubectl) -> None:
+    manifest = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: dns
+spec:
+  selector:
+    app: dns
+  ports:
+  - {name: dns-tcp, port: 53}
+  - {name: dns-udp, port: 53, protocol: UDP}
+"""
+    for _ in range(2):
+        out = kubectl("apply", "--server-side", "-f", "-", input=manifest)
+        assert out.returncode == 0, out.stderr
+    svc = json.loads(kubectl("get", "service", "dns", "-o", "json", check=True).stdout)
+    assert sorted((p["name"], p["protocol"]) for p in svc["spec"]["ports"]) == [
+        ("dns-tcp", "TCP"),
+        ("dns-udp", "UDP"),
+    ]
+    diff = kubectl("diff", "--server-side", "-f", "-", input=manifest)
+    assert diff.returncode == 0, diff.stdout + diff.stderr
