@@ -60,7 +60,16 @@ def _scalars(values: list[Any]) -> bool:
     return all(not isinstance(i, dict | list) for i in values)
 
 
-def _collect(mapping: dict[str, Any], prefix: Path, out: set[Path], node: Node | None) -> None:
+class DuplicateKey(Exception):
+    """Two items of a list-map share their key (apply refuses such a configuration)."""
+
+    def __init__(self, list_path: Path, key: str) -> None:
+        super().__init__(f"{format_path(list_path)}: duplicate entries for key {format_path((key,))}")
+
+
+def _collect(
+    mapping: dict[str, Any], prefix: Path, out: set[Path], node: Node | None, strict: bool = False
+) -> None:
     for k, v in mapping.items():
         if v is None:
             continue
@@ -69,7 +78,7 @@ def _collect(mapping: dict[str, Any], prefix: Path, out: set[Path], node: Node |
         if isinstance(v, dict):
             # An atomic map (a label selector) is owned whole, as one field.
             if v and not (sub is not None and sub.atomic_map):
-                _collect(v, p, out, sub)
+                _collect(v, p, out, sub, strict)
             else:
                 out.add(p)
         elif isinstance(v, list):
@@ -80,15 +89,17 @@ def _collect(mapping: dict[str, Any], prefix: Path, out: set[Path], node: Node |
             elif kind == "map" and v and all(isinstance(i, dict) for i in v):
                 for item in v:
                     ip = p + (_item_key(keys, item),)
+                    if strict and ip in out:
+                        raise DuplicateKey(p, ip[-1])
                     out.add(ip)
-                    _collect(item, ip, out, items(sub))
+                    _collect(item, ip, out, items(sub), strict)
             else:
                 out.add(p)
         else:
             out.add(p)
 
 
-def object_fields(obj: dict[str, Any], part: str = "main") -> set[Path]:
+def object_fields(obj: dict[str, Any], part: str = "main", strict: bool = False) -> set[Path]:
     """Leaf paths of ``obj``: part "main" excludes status, "status" is only status."""
     out: set[Path] = set()
     node = root_of(obj)
@@ -99,9 +110,9 @@ def object_fields(obj: dict[str, Any], part: str = "main") -> set[Path]:
             continue
         if k == "metadata" and isinstance(v, dict):
             meta = {mk: mv for mk, mv in v.items() if mk not in _UNTRACKED_META}
-            _collect(meta, ("f:metadata",), out, child(node, "metadata"))
+            _collect(meta, ("f:metadata",), out, child(node, "metadata"), strict)
         else:
-            _collect({k: v}, (), out, node)
+            _collect({k: v}, (), out, node, strict)
     return out
 
 
@@ -326,7 +337,13 @@ def server_side_apply(
     Raises a 409 Conflict Status naming each conflicting manager and field unless ``force``.
     """
     part = "status" if subresource == "status" else "main"
-    applied_fields = object_fields(applied, part)
+    try:
+        applied_fields = object_fields(applied, part, strict=True)
+    except DuplicateKey as dup:
+        # The real field manager fails to type the patch; the API server answers 500.
+        meta = applied.get("metadata") or {}
+        where = f"{meta.get('namespace', '')}/{meta.get('name', '')}; {applied.get('apiVersion')}, Kind={applied.get('kind')}"
+        raise ApiError(500, f"failed to create typed patch object ({where}): {dup}") from None
     entries = read_managed(live)
     key = (manager, "Apply", subresource)
     mine = next((e for e in entries if e.key == key), None)

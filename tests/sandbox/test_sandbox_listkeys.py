@@ -178,3 +178,16 @@ spec:
     ]
     diff = kubectl("diff", "--server-side", "-f", "-", input=manifest)
     assert diff.returncode == 0, diff.stdout + diff.stderr
+
+
+def test_apply_with_duplicate_list_keys_is_refused(raw) -> None:
+    # Two items with the same key (53/TCP, once with the protocol defaulted) are one item to apply.
+    code, status = _apply(
+        raw, DEP, _dns_deployment([{"containerPort": 53}, {"containerPort": 53, "protocol": "TCP"}]), "gitops"
+    )
+    assert code == 500, status
+    assert status["message"] == (
+        "failed to create typed patch object (default/dns; apps/v1, Kind=Deployment): "
+        '.spec.template.spec.containers[name="main"].ports: duplicate entries for key '
+        '[containerPort=53,protocol="TCP"]'
+    )
