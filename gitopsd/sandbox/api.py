@@ -404,6 +404,7 @@ class Api:
         q = req.query
         predicate = object_filter(q.get("labelSelector"), q.get("fieldSelector"))
         ns = req.namespace if rt.namespaced else None
+        watchcache.check_watch_options(q)
         rv_text = q.get("resourceVersion", "")
         initial_events = q.get("sendInitialEvents") == "true"
         since: int | None = None

@@ -151,6 +151,37 @@ def list_version(query: dict[str, str], store: Store) -> int | None:
     return None
 
 
+def check_watch_options(query: dict[str, str]) -> None:
+    """The ListOptions rules a real server applies to a watch (streaming lists need bookmarks
+    and NotOlderThan; resourceVersionMatch alone is for lists)."""
+    causes: list[tuple[str, str]] = []
+    match = query.get("resourceVersionMatch", "")
+    if "sendInitialEvents" in query:
+        if match != "NotOlderThan":
+            causes.append(
+                (
+                    "resourceVersionMatch",
+                    "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                )
+            )
+        if query.get("allowWatchBookmarks") not in ("true", "1"):
+            causes.append(
+                (
+                    "allowWatchBookmarks",
+                    "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true",
+                )
+            )
+    elif match:
+        causes.append(
+            (
+                "resourceVersionMatch",
+                "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            )
+        )
+    if causes:
+        raise invalid("ListOptions.meta.k8s.io", "", "", causes)
+
+
 def error_line(err: ApiError) -> bytes:
     return json.dumps({"type": "ERROR", "object": err.status()}, separators=(",", ":")).encode() + b"\n"
 

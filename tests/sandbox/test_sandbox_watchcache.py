@@ -216,3 +216,27 @@ def test_kubectl_watch_and_chunked_get(
         proc.kill()
         proc.wait(timeout=10)
     assert any(line.split()[0] == "ADDED" and line.split()[1].startswith("cm-new-") for line in seen), seen
+
+
+def test_watch_options_are_checked_as_real(small: SandboxCluster) -> None:
+    ctx = ssl.create_default_context(cadata=small.ca_pem.decode())
+
+    def get(query: str) -> tuple[int, dict]:
+        conn = http.client.HTTPSConnection("127.0.0.1", small.port, context=ctx, timeout=10)
+        try:
+            conn.request(
+                "GET",
+                "/api/v1/namespaces/default/configmaps?watch=true&" + query,
+                headers={"Authorization": f"Bearer {small.token}"},
+            )
+            resp = conn.getresponse()
+            return resp.status, json.loads(resp.readline() if resp.status == 200 else resp.read())
+        finally:
+            conn.close()
+
+    code, status = get("sendInitialEvents=true")
+    assert code == 422
+    assert "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan" in status["message"]
+    assert "sendInitialEvents requires setting allowWatchBookmarks to true" in status["message"]
+    code, status = get("resourceVersionMatch=NotOlderThan&resourceVersion=1")
+    assert code == 422 and "forbidden for watch unless sendInitialEvents is provided" in status["message"]
