@@ -153,11 +153,18 @@ def _path_text(path: list[Any]) -> str:
     return ".".join(parts)
 
 
+# List-map key fields the API server defaults before it keys an item (a port's protocol): a
+# manifest that leaves them out still names the item managedFields keys with the default.
+_KEY_DEFAULTS = {"protocol": "TCP"}
+
+
 def _step_into(obj: Any, step: Any) -> tuple[bool, Any]:
     if isinstance(step, dict):
         if isinstance(obj, list):
             for item in obj:
-                if isinstance(item, Mapping) and all(item.get(k) == v for k, v in step.items()):
+                if isinstance(item, Mapping) and all(
+                    item.get(k, _KEY_DEFAULTS.get(k)) == v for k, v in step.items()
+                ):
                     return True, item
         return False, None
     if isinstance(step, int):

@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ _BY_STATUS: dict[int, type[KubeError]] = {
     504: Timeout,
 }
 _MAX_MESSAGE = 2000
+_MAX_TRIES = 10  # a throttled request is tried at most this often (client-go's default)
 _Query = list[tuple[str, Any]]
 
 
@@ -80,6 +82,18 @@ def _status_error(status: int, body: bytes | str | None, what: str) -> KubeError
         )
     cls = _BY_STATUS.get(status, ServerError)
     return cls(f"{what}: {message}"[:_MAX_MESSAGE], status=status, reason=reason)
+
+
+def _retry_after(status: int, header: str | None) -> float | None:
+    """Seconds to wait before trying again, for a 429 or 5xx answer carrying ``Retry-After``
+    (whole seconds, as the API server sends); None: do not retry."""
+    if header is None or not (status == 429 or 500 <= status <= 599):
+        return None
+    try:
+        seconds = int(header.strip())
+    except ValueError:
+        return None
+    return float(seconds) if seconds >= 0 else None
 
 
 def _transport_error(exc: BaseException, what: str) -> KubeError:
@@ -237,30 +251,40 @@ class KubeClient:
         url = self._base_path + path
         if query:
             url += "?" + "&".join(f"{quote(name)}={quote(_query_text(value))}" for name, value in query)
-        try:
-            response = self._pool().urlopen(
-                method,
-                url,
-                body=body,
-                headers=headers,
-                timeout=self._timeout(timeout or self.timeout),
-                retries=False,
-                redirect=False,
-                preload_content=not stream,
-            )
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _transport_error(exc, what) from None
-        if stream and 200 <= response.status < 300:
-            return response
-        try:
-            data = response.data if not stream else response.read()
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _transport_error(exc, what) from None
-        finally:
-            if stream:
-                response.release_conn()
-        if not 200 <= response.status < 300:
-            raise _status_error(response.status, data, what)
+        waited = 0.0
+        budget = timeout or self.timeout
+        for attempt in range(_MAX_TRIES):
+            try:
+                response = self._pool().urlopen(
+                    method,
+                    url,
+                    body=body,
+                    headers=headers,
+                    timeout=self._timeout(timeout or self.timeout),
+                    retries=False,
+                    redirect=False,
+                    preload_content=not stream,
+                )
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise _transport_error(exc, what) from None
+            if stream and 200 <= response.status < 300:
+                return response
+            try:
+                data = response.data if not stream else response.read()
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise _transport_error(exc, what) from None
+            finally:
+                if stream:
+                    response.release_conn()
+            if 200 <= response.status < 300:
+                break
+            # Throttled (API priority and fairness answers 429) or told to come back: wait as the
+            # server says, as client-go does, within the request's own time budget.
+            wait = _retry_after(response.status, response.headers.get("Retry-After"))
+            if wait is None or waited + wait > budget or attempt == _MAX_TRIES - 1:
+                raise _status_error(response.status, data, what)
+            time.sleep(wait)
+            waited += wait
         if not data:
             return {}
         try:

@@ -7,7 +7,10 @@ Modules: ``cluster`` (SandboxCluster: wiring, kubeconfig), ``server`` (HTTP/1.1 
 watch streaming), ``tls`` (CA, serving cert, token check), ``api`` (request semantics),
 ``store`` (objects, resourceVersions, watches), ``resources`` (served kinds, CRDs),
 ``discovery``, ``openapi``, ``table`` (kubectl get columns), ``patch`` (merge / JSON /
-strategic merge), ``ssa`` (server-side apply, managedFields), ``listkeys`` (list merge keys),
+strategic merge), ``ssa`` (server-side apply, managedFields), ``listschema`` (list/map semantics from the published
+schemas), ``listkeys`` (name-based guesses for kinds without one), ``scaleapply`` (apply of /scale),
+``watchcache`` (event window, snapshots, bookmarks, resourceVersionMatch), ``kinds`` (nodes, volumes
+and their provisioner, endpoints, leases, storage classes, webhooks, flow control),
 ``defaults``, ``validation``, ``selectors``, ``controller`` (simulated controllers),
 ``protobuf`` (kubectl's imperative create bodies), ``faults`` (test-only fault injection),
 ``errors`` (Status objects), ``cli`` (``gitopsd sandbox``).
@@ -17,7 +20,8 @@ Sandbox-only behaviour, driven by annotations:
   sets how many seconds it runs (default: the cluster's ready delay);
 - on a Deployment, StatefulSet, DaemonSet, ReplicaSet or bare Pod: ``sandbox.gitopsd.io/rollout-result: fail``
   keeps it from ever getting ready (Deployment: ProgressDeadlineExceeded; Pod: CrashLoopBackOff);
-- on those, PVCs and LoadBalancer Services: ``sandbox.gitopsd.io/ready-delay: "5"`` overrides the delay.
+- on those, PVCs (provisioning) and LoadBalancer Services: ``sandbox.gitopsd.io/ready-delay: "5"``
+  overrides the delay.
 """
 
 from .cluster import SandboxCluster

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import fieldcheck, immutable, ssa
+from . import fieldcheck, immutable, ssa, watchcache
 from . import patch as patches
 from .bodies import decode_json, decode_object, decode_yaml_or_json
 from .defaults import Allocator, apply_defaults, initial_status
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, method_not_allowed, not_found
 from .resources import BUILTINS, Registry, ResourceType, types_from_crd
+from .scaleapply import apply_scale
 from .selectors import object_filter, parse_field_selector
 from .store import Entry, Event, Store, Watcher, encode
 from .table import table
@@ -96,6 +97,8 @@ class WatchStream:
     bookmark_rv: int | None  # send an initial-events-end BOOKMARK at this resourceVersion
     as_table: bool = False
     include: str = "Metadata"
+    error: bytes | None = None  # an ERROR event to send at once, then end (watchcache)
+    bookmark_interval: float | None = None  # allowWatchBookmarks: BOOKMARK this often when idle
 
 
 def entry_bytes(entry: Entry, rt: ResourceType) -> bytes:
@@ -122,6 +125,7 @@ class Api:
         self.store = store
         self.registry = registry
         self.alloc = Allocator()
+        self.bookmark_interval = watchcache.DEFAULT_BOOKMARK_INTERVAL
 
     # -- helpers ------------------------------------------------------------------------------
     def _decode_fields(
@@ -358,15 +362,16 @@ class Api:
             if q.get("fieldSelector")
             else None
         )
-        if name_pin is not None and (ns is not None or not rt.namespaced):
+        at = watchcache.list_version(q, self.store)
+        start = q.get("continue")
+        if name_pin is not None and (ns is not None or not rt.namespaced) and not start and at is None:
             one = self.store.get(rt.storage_key, ns or "", name_pin)
             entries, rv = ([one] if one else []), self.store.resource_version
+        elif at is not None:
+            entries, rv = watchcache.entries_at(self.store, rt.storage_key, ns, at), at
         else:
             entries, rv = self.store.list_entries(rt.storage_key, ns)
-        if predicate is not None:
-            entries = [e for e in entries if predicate(e.obj)]
         limit = _int_param(q, "limit", 0)
-        start = q.get("continue")
         list_rv = rv
         if start:
             try:
@@ -375,7 +380,22 @@ class Api:
                 list_rv = int(token["rv"])
             except (ValueError, KeyError, TypeError, binascii.Error):
                 raise bad_request("invalid continue token") from None
+            if list_rv >= 0:
+                # Later pages show the list as it was at the first page's resourceVersion.
+                try:
+                    entries = watchcache.entries_at(self.store, rt.storage_key, ns, list_rv)
+                except ApiError as err:
+                    if err.code != 410:
+                        raise
+                    inconsistent = {"rv": -1, "ns": last[0], "name": last[1]}
+                    raise watchcache.ExpiredContinue(
+                        base64.urlsafe_b64encode(json.dumps(inconsistent).encode()).decode()
+                    ) from None
+            else:
+                list_rv = rv
             entries = [e for e in entries if _pos(e) > last]
+        if predicate is not None:
+            entries = [e for e in entries if predicate(e.obj)]
         more = ""
         remaining = 0
         if limit > 0 and len(entries) > limit:
@@ -401,6 +421,7 @@ class Api:
         fieldcheck.check_field_selector(rt, q.get("fieldSelector"), rt in BUILTINS, self._crd_of)
         predicate = object_filter(q.get("labelSelector"), q.get("fieldSelector"))
         ns = req.namespace if rt.namespaced else None
+        watchcache.check_watch_options(q)
         rv_text = q.get("resourceVersion", "")
         initial_events = q.get("sendInitialEvents") == "true"
         since: int | None = None
@@ -410,10 +431,18 @@ class Api:
             except ValueError:
                 raise bad_request(f'invalid resource version "{rv_text}"') from None
         initial = initial_events or since is None
-        w = self.store.watch(rt.storage_key, ns, predicate, None if initial else since, initial)
         timeout = float(_int_param(q, "timeoutSeconds", 1800)) or 1800.0
+        interval = self.bookmark_interval if q.get("allowWatchBookmarks") in ("true", "1") else None
+        try:
+            w = self.store.watch(rt.storage_key, ns, predicate, None if initial else since, initial)
+        except ApiError as err:
+            # A real server opens the stream, then reports the expiry as an ERROR event in it.
+            w = Watcher(rt.storage_key, ns, predicate)
+            return WatchStream(w, rt, timeout, None, error=watchcache.error_line(err))
         bookmark = self.store.resource_version if initial_events else None
-        return WatchStream(w, rt, timeout, bookmark, req.as_table, self._include(req))
+        return WatchStream(
+            w, rt, timeout, bookmark, req.as_table, self._include(req), bookmark_interval=interval
+        )
 
     # -- create -------------------------------------------------------------------------------
     def create(self, req: Request) -> Reply:
@@ -547,7 +576,7 @@ class Api:
         if "fieldManager" not in req.query:
             raise bad_request("PATCH with application/apply-patch+yaml requires the fieldManager parameter")
         if req.subresource == "scale":
-            raise ApiError(415, "server-side apply of the scale subresource is not supported by the sandbox")
+            return apply_scale(self, req)
         applied = decode_object(req.body, yaml_ok=True)
         if "apiVersion" not in applied or "kind" not in applied:
             raise bad_request("apply patches must set apiVersion and kind")

@@ -58,6 +58,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds before workloads become ready and Jobs finish (default 1)",
     )
     parser.add_argument("--token", default=None, help="bearer token to accept (default: a random one)")
+    parser.add_argument(
+        "--watch-cache-size",
+        type=_positive_int,
+        default=50_000,
+        metavar="N",
+        help="events kept for watches and continued lists; older resourceVersions get 410 Expired (default 50000)",
+    )
+    parser.add_argument(
+        "--bookmark-interval",
+        type=_interval,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often watches with allowWatchBookmarks=true get a BOOKMARK when idle (default 60)",
+    )
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.01 <= value <= 3600:
+        raise argparse.ArgumentTypeError("the interval must be between 0.01 and 3600 seconds")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +102,14 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     try:
-        sandbox = SandboxCluster(host=host, port=port, token=args.token, ready_delay=args.ready_delay).start()
+        sandbox = SandboxCluster(
+            host=host,
+            port=port,
+            token=args.token,
+            ready_delay=args.ready_delay,
+            watch_cache_size=args.watch_cache_size,
+            bookmark_interval=args.bookmark_interval,
+        ).start()
     except OSError as exc:
         print(f"gitopsd sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -19,6 +19,8 @@ import yaml
 from .api import Api
 from .controller import Controller
 from .faults import Faults
+from .kinds import Loop, start_kinds
+from .kinds.seed import seed
 from .resources import Registry
 from .server import App, SandboxHTTPServer
 from .store import Store
@@ -36,21 +38,25 @@ class SandboxCluster:
         port: int = 0,
         token: str | None = None,
         ready_delay: float = 0.2,
+        watch_cache_size: int = 50_000,
+        bookmark_interval: float = 60.0,
     ) -> None:
         self.host = host
         self._port = port
         self.token = token or new_token()
         self.ready_delay = ready_delay
         self.faults = Faults()
-        self.store = Store()
+        self.store = Store(history=watch_cache_size)
         self.registry = Registry()
         self.api = Api(self.store, self.registry)
+        self.api.bookmark_interval = bookmark_interval
         self._tls = make_tls_material(tuple(dict.fromkeys((host, "127.0.0.1", "localhost"))))
         self.ca_pem: bytes = self._tls.ca_pem
         self._app = App(self.api, self.registry, self.token, self.faults)
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._controller: Controller | None = None
+        self._kinds: Loop | None = None
         for ns in SYSTEM_NAMESPACES:
             self.api.create_internal(
                 self.registry.types_for_storage("/namespaces")[0],
@@ -58,6 +64,7 @@ class SandboxCluster:
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
                 "kube-apiserver",
             )
+        seed(self.api)
 
     @property
     def port(self) -> int:
@@ -77,6 +84,7 @@ class SandboxCluster:
         self._app.server_address = f"{self.host}:{self.port}"
         self._controller = Controller(self.api, self.registry, self.ready_delay)
         self._controller.start()
+        self._kinds = start_kinds(self.api, self.ready_delay)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-http", daemon=True
         )
@@ -96,6 +104,8 @@ class SandboxCluster:
             self._thread.join(timeout=5)
         if self._controller is not None:
             self._controller.stop()
+        if self._kinds is not None:
+            self._kinds.stop()
 
     def __enter__(self) -> SandboxCluster:
         return self.start()

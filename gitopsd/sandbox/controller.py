@@ -37,7 +37,8 @@ ROLLOUT_RESULT = "sandbox.gitopsd.io/rollout-result"
 MANAGER = "kube-controller-manager"
 
 WORKLOADS = ("apps/deployments", "apps/statefulsets", "apps/daemonsets", "apps/replicasets")
-WATCHED = frozenset(WORKLOADS + ("batch/jobs", "/pods", "/persistentvolumeclaims", "/services"))
+# PersistentVolumeClaims are bound by kinds.provisioner.
+WATCHED = frozenset(WORKLOADS + ("batch/jobs", "/pods", "/services"))
 
 
 def _nonzero(status: dict[str, Any], *keys: str) -> None:
@@ -128,8 +129,6 @@ class Controller:
             self._job(obj)
         elif ev.storage_key == "/pods":
             self._pod(obj)
-        elif ev.storage_key == "/persistentvolumeclaims":
-            self._pvc(obj)
         elif ev.storage_key == "/services":
             self._service(obj)
 
@@ -442,28 +441,6 @@ class Controller:
                     _pod_crashing(o)
 
         self._later(self._delay(pod), lambda: self.api.mutate(rt, ns, name, run))
-
-    def _pvc(self, pvc: dict[str, Any]) -> None:
-        meta = pvc["metadata"]
-        uid = meta["uid"]
-        if uid in self._seen or (pvc.get("status") or {}).get("phase") == "Bound":
-            return
-        self._seen[uid] = "pvc"
-        ns, name = meta.get("namespace", ""), meta["name"]
-        rt = self._rt("/persistentvolumeclaims")
-
-        def bind(o: dict[str, Any]) -> None:
-            spec = o.get("spec") or {}
-            storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
-            o["status"] = {
-                "phase": "Bound",
-                "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
-                "capacity": {"storage": storage},
-            }
-            spec.setdefault("volumeName", f"pvc-{uid}")
-            o["spec"] = spec
-
-        self._later(self._delay(pvc), lambda: self.api.mutate(rt, ns, name, bind))
 
     def _service(self, svc: dict[str, Any]) -> None:
         meta = svc["metadata"]

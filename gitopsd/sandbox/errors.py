@@ -42,6 +42,7 @@ class ApiError(Exception):
         self.message = message
         self.reason = reason or REASONS.get(code, "Unknown")
         self.details = details
+        self.retry_after: int | None = None  # sent as a Retry-After header (429 throttling)
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -1,7 +1,8 @@
 """PATCH bodies: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch.
 
-The strategic merge is an approximation of the API server's: lists named in ``listkeys`` merge by
-key, other lists are replaced, and the ``$patch``, ``$setElementOrder``, ``$retainKeys`` and
+The strategic merge follows the published schema's patch strategy (``listschema``): lists with
+``x-kubernetes-patch-strategy: merge`` merge by their ``patch-merge-key`` (a single field, as the
+real server's: container ports by ``containerPort`` only), other lists are replaced, and the ``$patch``, ``$setElementOrder``, ``$retainKeys`` and
 ``$deleteFromPrimitiveList`` directives are honoured and never left in the result.
 """
 
@@ -12,7 +13,7 @@ import json
 from typing import Any
 
 from .errors import ApiError, bad_request
-from .listkeys import SET_LISTS, merge_key
+from .listschema import Node, child, items, patch_list, root_of
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -137,11 +138,11 @@ _DELETE = object()
 
 
 def strategic_merge(target: Any, patch: Any) -> Any:
-    result = _smp_map(target if isinstance(target, dict) else {}, patch)
+    result = _smp_map(target if isinstance(target, dict) else {}, patch, root_of(target))
     return {} if result is _DELETE else result
 
 
-def _smp_map(target: dict[str, Any], patch: Any) -> Any:
+def _smp_map(target: dict[str, Any], patch: Any, node: Node | None) -> Any:
     if not isinstance(patch, dict):
         return strip_directives(patch)
     directive = patch.get("$patch")
@@ -167,18 +168,18 @@ def _smp_map(target: dict[str, Any], patch: Any) -> Any:
             out.pop(key, None)
         elif isinstance(value, dict):
             existing = out.get(key)
-            merged = _smp_map(existing if isinstance(existing, dict) else {}, value)
+            merged = _smp_map(existing if isinstance(existing, dict) else {}, value, child(node, key))
             if merged is _DELETE:
                 out.pop(key, None)
             else:
                 out[key] = merged
         elif isinstance(value, list):
-            out[key] = _smp_list(key, out.get(key), value)
+            out[key] = _smp_list(key, out.get(key), value, child(node, key))
         else:
             out[key] = value
     for field, order in orders.items():
         if isinstance(out.get(field), list):
-            out[field] = _reorder(field, out[field], order)
+            out[field] = _reorder(field, out[field], order, child(node, field))
     retain = patch.get("$retainKeys")
     if isinstance(retain, list):
         # Only keys the patch could speak of are dropped: those absent from the retained set.
@@ -186,16 +187,16 @@ def _smp_map(target: dict[str, Any], patch: Any) -> Any:
     return out
 
 
-def _smp_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
+def _smp_list(field: str, current: Any, patch: list[Any], node: Node | None) -> list[Any]:
     if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
         return strip_directives(
             [i for i in patch if not (isinstance(i, dict) and i.get("$patch") == "replace")]
         )
     cur = current if isinstance(current, list) else []
-    if field in SET_LISTS and all(not isinstance(i, dict | list) for i in patch):
+    strategy, key = patch_list(node, field, cur, patch)
+    if strategy == "set" and all(not isinstance(i, dict | list) for i in patch):
         return list(cur) + [v for v in patch if v not in cur]
-    key = merge_key(field, cur, patch)
-    if key is None:
+    if strategy != "merge" or not all(isinstance(i, dict) for i in patch):
         return strip_directives(patch)
     out = [dict(i) for i in cur]
     for item in patch:
@@ -207,7 +208,7 @@ def _smp_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
         if idx is None:
             out.append(strip_directives(item))
         else:
-            merged = _smp_map(out[idx], item)
+            merged = _smp_map(out[idx], item, items(node))
             if merged is _DELETE:
                 out.pop(idx)
             else:
@@ -215,16 +216,16 @@ def _smp_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
     return out
 
 
-def _reorder(field: str, items: list[Any], order: list[Any]) -> list[Any]:
-    key = merge_key(field, items, order)
-    if key is None:
+def _reorder(field: str, values: list[Any], order: list[Any], node: Node | None) -> list[Any]:
+    strategy, key = patch_list(node, field, values, order)
+    if strategy != "merge":
         # Primitive lists: order by value.
         rank = {json.dumps(v, sort_keys=True): n for n, v in enumerate(order)}
-        ident = [json.dumps(v, sort_keys=True) for v in items]
+        ident = [json.dumps(v, sort_keys=True) for v in values]
     else:
         rank = {json.dumps(o.get(key)): n for n, o in enumerate(order) if isinstance(o, dict)}
-        ident = [json.dumps(i.get(key)) if isinstance(i, dict) else "" for i in items]
-    indexed = list(zip(ident, items, strict=True))
+        ident = [json.dumps(i.get(key)) if isinstance(i, dict) else "" for i in values]
+    indexed = list(zip(ident, values, strict=True))
     known = sorted((p for p in indexed if p[0] in rank), key=lambda p: rank[p[0]])
     rest = [p for p in indexed if p[0] not in rank]
     return [p[1] for p in known + rest]

@@ -221,6 +221,12 @@ BUILTINS: tuple[ResourceType, ...] = (
 )
 
 
+# The kinds a full cluster serves besides the ones above (nodes, volumes, leases...).
+from .kinds.types import MORE_BUILTINS  # noqa: E402  (it needs ResourceType, defined above)
+
+BUILTINS = BUILTINS + MORE_BUILTINS
+
+
 @dataclass
 class _Group:
     versions: list[str] = field(default_factory=list)  # preferred first

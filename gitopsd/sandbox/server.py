@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import discovery, openapi, protobuf, table
+from . import discovery, openapi, protobuf, table, watchcache
 from .api import Api, Reply, Request, WatchStream, entry_bytes
 from .errors import ApiError, bad_request, method_not_allowed
 from .faults import Faults
@@ -206,10 +206,19 @@ class Handler(BaseHTTPRequestHandler):
                 if fault.delay:
                     app.stopping.wait(fault.delay)
                 if fault.status is not None:
-                    raise ApiError(fault.status, fault.message)
+                    raise fault.error()
             self._route(path, query, body)
         except ApiError as err:
-            self._send_json(err.code, err.status())
+            if err.retry_after is not None:
+                self.send_response(err.code)
+                self.send_header("Retry-After", str(err.retry_after))
+                body = encode(err.status())
+                self.send_header("Content-Type", JSON)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self._send_json(err.code, err.status())
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
             self.close_connection = True
         except Exception:
@@ -372,17 +381,28 @@ class Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + stream.timeout
         w = stream.watcher
         bookmark_sent = stream.bookmark_rv is None
+        next_bookmark = time.monotonic() + (stream.bookmark_interval or 0)
         try:
+            if stream.error is not None:
+                self._write_chunk(stream.error)
+                deadline = 0.0
             while not app.stopping.is_set():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 if not bookmark_sent and w._queue.empty():
                     bookmark_sent = True
-                    self._write_chunk(self._bookmark(stream.rt, stream.bookmark_rv or 0))
+                    self._write_chunk(watchcache.bookmark_line(stream.rt, stream.bookmark_rv or 0, True))
                     continue
+                if stream.bookmark_interval is not None and time.monotonic() >= next_bookmark:
+                    next_bookmark = time.monotonic() + stream.bookmark_interval
+                    with store.lock:  # no event can slip in between the check and the version
+                        rv = store.resource_version if w._queue.empty() else None
+                    if rv is not None:
+                        self._write_chunk(watchcache.bookmark_line(stream.rt, rv, False))
+                        continue
                 try:
-                    ev = w.next(min(remaining, 0.5))
+                    ev = w.next(min(remaining, 0.5, stream.bookmark_interval or 0.5))
                 except EOFError:
                     break
                 if ev is None:
@@ -412,12 +432,3 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             store.unwatch(w)
             self.close_connection = True
-
-    @staticmethod
-    def _bookmark(rt: ResourceType, rv: int) -> bytes:
-        obj = {
-            "kind": rt.kind,
-            "apiVersion": rt.group_version,
-            "metadata": {"resourceVersion": str(rv), "annotations": {"k8s.io/initial-events-end": "true"}},
-        }
-        return json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError
-from .listkeys import SET_LISTS, merge_key
+from .listschema import Node, apply_list, child, items, key_of, matches, root_of
 
 Path = tuple[str, ...]
 
@@ -52,39 +52,57 @@ class Managed:
 
 
 # -- field sets -----------------------------------------------------------------------------------
-def _item_key(key: str, item: dict[str, Any]) -> str:
-    return "k:" + json.dumps({key: item.get(key)}, separators=(",", ":"))
+def _item_key(keys: tuple[str, ...], item: dict[str, Any]) -> str:
+    return "k:" + json.dumps(key_of(item, keys), separators=(",", ":"))
 
 
-def _collect(mapping: dict[str, Any], prefix: Path, out: set[Path]) -> None:
+def _scalars(values: list[Any]) -> bool:
+    return all(not isinstance(i, dict | list) for i in values)
+
+
+class DuplicateKey(Exception):
+    """Two items of a list-map share their key (apply refuses such a configuration)."""
+
+    def __init__(self, list_path: Path, key: str) -> None:
+        super().__init__(f"{format_path(list_path)}: duplicate entries for key {format_path((key,))}")
+
+
+def _collect(
+    mapping: dict[str, Any], prefix: Path, out: set[Path], node: Node | None, strict: bool = False
+) -> None:
     for k, v in mapping.items():
         if v is None:
             continue
         p = prefix + ("f:" + k,)
+        sub = child(node, k)
         if isinstance(v, dict):
-            if v:
-                _collect(v, p, out)
+            # An atomic map (a label selector) is owned whole, as one field.
+            if v and not (sub is not None and sub.atomic_map):
+                _collect(v, p, out, sub, strict)
             else:
                 out.add(p)
         elif isinstance(v, list):
-            key = merge_key(k, v)
-            if k in SET_LISTS and all(not isinstance(i, dict | list) for i in v):
+            kind, keys = apply_list(sub, k, v)
+            if kind == "set" and _scalars(v):
                 for i in v:
                     out.add(p + ("v:" + json.dumps(i),))
-            elif key is not None and v:
+            elif kind == "map" and v and all(isinstance(i, dict) for i in v):
                 for item in v:
-                    ip = p + (_item_key(key, item),)
+                    ip = p + (_item_key(keys, item),)
+                    if strict and ip in out:
+                        raise DuplicateKey(p, ip[-1])
                     out.add(ip)
-                    _collect(item, ip, out)
+                    _collect(item, ip, out, items(sub), strict)
             else:
                 out.add(p)
         else:
             out.add(p)
 
 
-def object_fields(obj: dict[str, Any], part: str = "main") -> set[Path]:
+def object_fields(obj: dict[str, Any], part: str = "main", strict: bool = False) -> set[Path]:
     """Leaf paths of ``obj``: part "main" excludes status, "status" is only status."""
     out: set[Path] = set()
+    node = root_of(obj)
     for k, v in obj.items():
         if k in ("apiVersion", "kind"):
             continue
@@ -92,9 +110,9 @@ def object_fields(obj: dict[str, Any], part: str = "main") -> set[Path]:
             continue
         if k == "metadata" and isinstance(v, dict):
             meta = {mk: mv for mk, mv in v.items() if mk not in _UNTRACKED_META}
-            _collect(meta, ("f:metadata",), out)
+            _collect(meta, ("f:metadata",), out, child(node, "metadata"), strict)
         else:
-            _collect({k: v}, (), out)
+            _collect({k: v}, (), out, node, strict)
     return out
 
 
@@ -141,10 +159,7 @@ def get_at(obj: Any, path: Path) -> Any:
             if not isinstance(cur, list):
                 return _MISSING
             want = json.loads(rest)
-            cur = next(
-                (i for i in cur if isinstance(i, dict) and all(i.get(a) == b for a, b in want.items())),
-                _MISSING,
-            )
+            cur = next((i for i in cur if matches(i, want)), _MISSING)
             if cur is _MISSING:
                 return _MISSING
         elif kind == "v":
@@ -162,9 +177,7 @@ def _remove_at(obj: dict[str, Any], path: Path) -> None:
         parent.pop(rest, None)
     elif kind == "k" and isinstance(parent, list):
         want = json.loads(rest)
-        parent[:] = [
-            i for i in parent if not (isinstance(i, dict) and all(i.get(a) == b for a, b in want.items()))
-        ]
+        parent[:] = [i for i in parent if not matches(i, want)]
     elif kind == "v" and isinstance(parent, list):
         value = json.loads(rest)
         parent[:] = [i for i in parent if i != value]
@@ -282,25 +295,28 @@ def _copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _merge(live: dict[str, Any], applied: dict[str, Any]) -> None:
-    """Merge ``applied`` into ``live`` in place: maps by key, keyed lists by item, the rest replaced."""
+def _merge(live: dict[str, Any], applied: dict[str, Any], node: Node | None) -> None:
+    """Merge ``applied`` into ``live`` in place, as the schema at ``node`` says: maps by key
+    (atomic maps replaced), list-maps by item key, sets by member, the rest replaced."""
     for k, v in applied.items():
         if v is None:
             continue
         lv = live.get(k)
-        if isinstance(v, dict) and isinstance(lv, dict):
-            _merge(lv, v)
+        sub = child(node, k)
+        if isinstance(v, dict) and isinstance(lv, dict) and not (sub is not None and sub.atomic_map):
+            _merge(lv, v, sub)
         elif isinstance(v, list) and isinstance(lv, list):
-            key = merge_key(k, lv, v)
-            if k in SET_LISTS and all(not isinstance(i, dict | list) for i in v):
+            kind, keys = apply_list(sub, k, lv, v)
+            if kind == "set" and _scalars(v):
                 live[k] = lv + [i for i in v if i not in lv]
-            elif key is not None:
+            elif kind == "map" and all(isinstance(i, dict) for i in lv + v):
                 for item in v:
-                    match = next((o for o in lv if o.get(key) == item.get(key)), None)
+                    want = key_of(item, keys)
+                    match = next((o for o in lv if matches(o, want)), None)
                     if match is None:
                         lv.append(_copy(item))
                     else:
-                        _merge(match, item)
+                        _merge(match, item, items(sub))
             else:
                 live[k] = _copy(v)
         else:
@@ -321,7 +337,13 @@ def server_side_apply(
     Raises a 409 Conflict Status naming each conflicting manager and field unless ``force``.
     """
     part = "status" if subresource == "status" else "main"
-    applied_fields = object_fields(applied, part)
+    try:
+        applied_fields = object_fields(applied, part, strict=True)
+    except DuplicateKey as dup:
+        # The real field manager fails to type the patch; the API server answers 500.
+        meta = applied.get("metadata") or {}
+        where = f"{meta.get('namespace', '')}/{meta.get('name', '')}; {applied.get('apiVersion')}, Kind={applied.get('kind')}"
+        raise ApiError(500, f"failed to create typed patch object ({where}): {dup}") from None
     entries = read_managed(live)
     key = (manager, "Apply", subresource)
     mine = next((e for e in entries if e.key == key), None)
@@ -344,7 +366,7 @@ def server_side_apply(
         for e, p in conflicts:
             e.fields.discard(p)
 
-    _merge(merged, _copy(applied))
+    _merge(merged, _copy(applied), root_of(applied))
     others = [e for e in entries if e.key != key]
     owned_by_others = set().union(*(e.fields for e in others)) if others else set()
     # Shallowest first: removing a list item removes its fields with it (its key field included).

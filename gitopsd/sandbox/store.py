@@ -40,6 +40,7 @@ class Event:
     name: str
     entry: Entry
     previous: dict[str, Any] | None = None  # the object before a MODIFIED write
+    prior: Entry | None = None  # the stored entry this write replaced or removed (list snapshots)
 
     def line(self) -> bytes:
         return b'{"type":"' + self.type.encode() + b'","object":' + self.entry.raw + b"}\n"
@@ -169,7 +170,7 @@ class Store:
             if old is None:
                 self._emit(Event("ADDED", skey, namespace, name, entry))
             else:
-                self._emit(Event("MODIFIED", skey, namespace, name, entry, old.obj))
+                self._emit(Event("MODIFIED", skey, namespace, name, entry, old.obj, old))
             return entry
 
     def remove(self, skey: str, namespace: str, name: str) -> Entry | None:
@@ -186,7 +187,7 @@ class Store:
             gone = dict(old.obj)
             gone["metadata"] = {**old.obj.get("metadata", {}), "resourceVersion": str(rv)}
             entry = Entry(gone, encode(gone), rv)
-            self._emit(Event("DELETED", skey, namespace, name, entry))
+            self._emit(Event("DELETED", skey, namespace, name, entry, prior=old))
             return entry
 
     def _index_owners(self, obj: dict[str, Any], key: Key) -> None:
@@ -213,6 +214,24 @@ class Store:
                 w.offer(seen)
         for listener in self.listeners:
             listener(ev)
+
+    @property
+    def history_floor(self) -> int:
+        """Every event after this resourceVersion is still in the bounded history."""
+        return self._history_floor
+
+    def events_since(self, rv: int) -> list[Event] | None:
+        """The events after ``rv``, newest last; None when some have left the history already."""
+        with self.lock:
+            if rv < self._history_floor:
+                return None
+            out: list[Event] = []
+            for ev in reversed(self._history):
+                if ev.entry.rv <= rv:
+                    break
+                out.append(ev)
+            out.reverse()
+            return out
 
     # -- watches ------------------------------------------------------------------------------
     def watch(

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from .kinds.columns import KIND_COLUMNS
 from .resources import ResourceType
 
 Cells = Callable[[dict[str, Any]], list[Any]]
@@ -174,6 +175,9 @@ def _json_path(obj: Any, path: str) -> Any:
     if cur is None or isinstance(cur, dict | list):
         return "" if cur is None else json.dumps(cur)
     return cur
+
+
+COLUMNS.update(KIND_COLUMNS)  # nodes, volumes, storage classes... (kinds.columns)
 
 
 def _printer_columns(rt: ResourceType) -> tuple[list[tuple[str, str]], Cells]:

@@ -159,3 +159,30 @@ def test_a_kind_that_cannot_be_watched_falls_back_to_listing(client: CachedKubeC
     # The error a user needs to see still reaches the comparison, from the fallback list.
     assert by_kind["Secret"].status == "Unknown" and "forbidden" in (by_kind["Secret"].error or "")
     assert comparison.live.requests == 1
+
+
+def test_a_watch_that_falls_behind_the_servers_window_lists_again(tmp_path: Path) -> None:
+    """No injected 410: the sandbox keeps a small event window, as a real watch cache does; a watch
+    that reconnects after more changes than that gets the ERROR event and the cache lists again."""
+    from gitopsd.sandbox import SandboxCluster
+
+    with SandboxCluster(ready_delay=0.2, watch_cache_size=10) as sb:
+        creds = from_kubeconfig(sb.write_kubeconfig(tmp_path / "kubeconfig"), "sandbox")
+        with CachedKubeClient(creds, tmp_path / "cache", timeout=5) as c:
+            sync(c, "a", [cm("one", color="blue")])
+            events: list[tuple[str, str]] = []
+            c.cache.add_listener(lambda server, t, obj: events.append((t, obj["metadata"]["name"])))
+            lists = c.cache.stats().lists
+            # Hold the next watch request while more than the window changes.
+            fault = sb.faults.add(path_contains="watch=true", status=None, delay=2.0, times=1, method="GET")
+            sb.store.close_watchers()
+            eventually(lambda: fault.times == 0)
+            patched = cm("one", color="red")
+            patched["metadata"]["namespace"] = NS
+            KubeClient.server_side_apply(c, patched, field_manager="someone-else", force=True)
+            for n in range(12):
+                other = cm("noise", n=str(n))
+                other["metadata"]["namespace"] = NS
+                KubeClient.server_side_apply(c, other, field_manager="someone-else", force=True)
+            eventually(lambda: c.cache.stats().lists > lists)
+            eventually(lambda: ("MODIFIED", "one") in events)
