@@ -86,9 +86,9 @@ def _subset(desired: Any, live: Any, path: str, out: list[FieldChange], limit: i
             out.append(FieldChange(path, live if live is not None else _MISSING, desired))
             return
         for k, v in desired.items():
+            if _empty(v) and (k not in live or _empty(live[k])):
+                continue  # null, {} and [] are one value to the server (it drops or returns any of them)
             if k not in live:
-                if v is None or v == {} or v == []:
-                    continue  # an empty value the server drops is not a difference
                 out.append(FieldChange(_join(path, str(k)), _MISSING, v))
             else:
                 _subset(v, live[k], _join(path, str(k)), out, limit)
@@ -122,6 +122,10 @@ def _subset(desired: Any, live: Any, path: str, out: list[FieldChange], limit: i
         out.append(FieldChange(path, live, desired))
 
 
+def _empty(v: Any) -> bool:
+    return v is None or v == {} or v == []
+
+
 def _scalar_equal(a: Any, b: Any) -> bool:
     if a == b and type(a) is type(b):
         return True
@@ -146,6 +150,8 @@ def _changes(old: Any, new: Any, path: str, out: list[FieldChange], limit: int) 
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         for k in list(old.keys()) + [k for k in new if k not in old]:
             step = _join(path, str(k))
+            if _empty(old.get(k)) and _empty(new.get(k)):
+                continue  # null, {}, [] and absent are the same to the server
             if k not in new:
                 out.append(FieldChange(step, old[k], _MISSING))
             elif k not in old:
