@@ -73,10 +73,6 @@ def _secret_paths(key: ResourceKey) -> tuple[str, ...]:
     return ("data", "stringData") if key.group == "" and key.kind == "Secret" else ()
 
 
-def _ignored(obj: dict[str, Any], rules: Sequence[Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
-    return apply_ignores(obj, rules, live)
-
-
 def compare(
     prepared: PreparedSet,
     live: LiveState,
@@ -93,6 +89,7 @@ def compare(
     errors: list[str] = []
     dry_runs = 0
     desired_keys: set[ResourceKey] = set()
+    roots: dict[tuple[str, str, str], Schema | None] = {}  # one schema lookup per kind
 
     for err in prepared.errors:
         resources.append(_error_result(err))
@@ -104,7 +101,12 @@ def compare(
             hooks.append(d)
             continue
         try:
-            result, used_dry_run = _compare_one(d, live, app=app, client=client, options=options)
+            type_id = (d.key.group, d.key.version, d.key.kind)
+            if type_id not in roots:
+                roots[type_id] = root_schema(*type_id, options.known_types)
+            result, used_dry_run = _compare_one(
+                d, live, app=app, client=client, options=options, root=roots[type_id]
+            )
         except (RecursionError, ValueError, TypeError) as exc:
             # A pathological object (absurd nesting, odd types) fails alone, never the whole comparison.
             message = f"cannot compare: {type(exc).__name__}: {str(exc)[:200]}"
@@ -177,7 +179,10 @@ def _error_result(err: ObjectError) -> ResourceComparison:
 
 
 def _normalized(obj: dict[str, Any], root: Schema | None, rules: Sequence[Any], live: Any) -> dict[str, Any]:
-    return _ignored(typed_normalize(normalize(obj), root), rules, live)
+    n = normalize(obj)
+    if root is not None:
+        n = typed_normalize(n, root)
+    return apply_ignores(n, rules, live) if rules else n
 
 
 def _compare_one(
@@ -187,12 +192,12 @@ def _compare_one(
     app: str,
     client: ClusterClient | None,
     options: CompareOptions,
+    root: Schema | None,
 ) -> tuple[ResourceComparison, int]:
     key = d.key
     rules = options.ignore.for_key(key)
     list_error = state.error_for(key)
     live = state.objects.get(key)
-    root = root_schema(key.group, key.version, key.kind, options.known_types)
     desired_n = _normalized(secret_string_data_to_data(d.obj), root, rules, live)
     if live is None and list_error:
         return (
@@ -225,16 +230,21 @@ def _compare_one(
     owner = owner_app(live, key)
     shared_with = owner if owner is not None and owner != app else None
     live_n = _normalized(live, root, rules, live)
-    strict = options.include_mutation_webhook or option_true(d.compare_options, "IncludeMutationWebhook")
     # What others (mutating webhooks, controllers) added and Git never set is not drift.
-    foreign = [] if strict else foreign_additions(live, desired_n)
-    live_n = drop_paths(live_n, foreign)
+    foreign = foreign_additions(live, desired_n)
+    if foreign and (options.include_mutation_webhook or option_true(d.compare_options, "IncludeMutationWebhook")):
+        foreign = []
+    if foreign:
+        live_n = drop_paths(live_n, foreign)
     secret_paths = _secret_paths(key)
 
     changes = subset_differences(desired_n, live_n)
     # Removed by our next apply; and labels/annotations a client-side kubectl apply set that Git dropped.
-    removed = [r for r in owned_but_unset(live, live_n, desired_n, root) if not _ignored_path(r[1].path, rules)]
-    unapplied = [r for r in last_applied_removed(live, live_n, desired_n) if not _ignored_path(r[1].path, rules)]
+    removed = owned_but_unset(live, live_n, desired_n, root)
+    unapplied = last_applied_removed(live, live_n, desired_n)
+    if rules and (removed or unapplied):
+        removed = [r for r in removed if not _ignored_path(r[1].path, rules)]
+        unapplied = [r for r in unapplied if not _ignored_path(r[1].path, rules)]
     untracked = owner is None
     if not changes and not removed and not unapplied and not untracked:
         masked_live, masked_target = mask_secrets(live_n, live_n)

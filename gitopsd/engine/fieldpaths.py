@@ -58,41 +58,40 @@ def managed_paths(live: Mapping[str, Any], managers: Iterable[str], exclude: boo
     """
     wanted = set(managers)
     meta = live.get("metadata")
-    entries = meta.get("managedFields") if isinstance(meta, Mapping) else None
+    entries = meta.get("managedFields") if type(meta) is dict else None
     paths: list[list[Any]] = []
-    if not isinstance(entries, list):
+    if type(entries) is not list:
         return paths
     for entry in entries:
-        if not isinstance(entry, Mapping):
+        if type(entry) is not dict:
             continue
         if (entry.get("manager") in wanted) == exclude:
             continue
         fields = entry.get("fieldsV1")
-        if isinstance(fields, Mapping):
+        if type(fields) is dict:
             _walk_fields(fields, [], paths)
     return paths
 
 
 def _walk_fields(node: Mapping[str, Any], prefix: list[Any], out: list[list[Any]]) -> None:
-    children = [k for k in node if k != "."]
-    if not children and prefix:
-        out.append(prefix)
-        return
-    for k in children:
-        sub = node[k]
-        if not isinstance(k, str):
+    # Runs over every object's managedFields on every refresh: one pass, cheap prefix tests.
+    leaf = True
+    for k, sub in node.items():
+        if k == "." or type(k) is not str:
             continue
+        leaf = False
+        kind = k[:2]
         step: Any
-        if k.startswith("f:"):
+        if kind == "f:":
             step = k[2:]
-        elif k.startswith("k:"):
+        elif kind == "k:":
             try:
                 step = json.loads(k[2:])
             except ValueError:
                 continue
-            if not isinstance(step, dict):
+            if type(step) is not dict:
                 continue
-        elif k.startswith("i:"):
+        elif kind == "i:":
             try:
                 step = int(k[2:])
             except ValueError:
@@ -102,7 +101,9 @@ def _walk_fields(node: Mapping[str, Any], prefix: list[Any], out: list[list[Any]
             if prefix:
                 out.append(prefix)
             continue
-        _walk_fields(sub if isinstance(sub, Mapping) else {}, prefix + [step], out)
+        _walk_fields(sub if type(sub) is dict else {}, prefix + [step], out)
+    if leaf and prefix:
+        out.append(prefix)
 
 
 def path_text(path: list[Any]) -> str:

@@ -33,11 +33,12 @@ def _ours(manager: str) -> bool:
 
 
 def _managers(live: Mapping[str, Any]) -> list[str]:
+    # dict, not Mapping, checks: this runs for every object of every refresh (objects from JSON are dicts).
     meta = live.get("metadata")
-    entries = meta.get("managedFields") if isinstance(meta, Mapping) else None
-    if not isinstance(entries, list):
+    entries = meta.get("managedFields") if type(meta) is dict else None
+    if type(entries) is not list:
         return []
-    return [str(e.get("manager")) for e in entries if isinstance(e, Mapping) and e.get("manager") is not None]
+    return [str(e.get("manager")) for e in entries if type(e) is dict and e.get("manager") is not None]
 
 
 def owned_but_unset(
@@ -67,9 +68,9 @@ def last_applied_removed(
 ) -> list[tuple[list[Any], FieldChange]]:
     """Labels and annotations in kubectl's last-applied configuration, still live, and no longer in Git."""
     meta = live.get("metadata")
-    annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
-    text = annotations.get(LAST_APPLIED) if isinstance(annotations, Mapping) else None
-    if not isinstance(text, str) or len(text) > _MAX_LAST_APPLIED:
+    annotations = meta.get("annotations") if type(meta) is dict else None
+    text = annotations.get(LAST_APPLIED) if type(annotations) is dict else None
+    if type(text) is not str or len(text) > _MAX_LAST_APPLIED:
         return []
     try:
         applied = json.loads(text)
@@ -95,9 +96,10 @@ def last_applied_removed(
 
 def foreign_additions(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[list[Any]]:
     """Paths (shortest first) present live, absent from ``desired``, owned only by other managers."""
-    if not any(not _ours(m) for m in _managers(live)):
+    managers = _managers(live)
+    if not [m for m in managers if not _ours(m)]:
         return []
-    ours = {m for m in _managers(live) if _ours(m)}
+    ours = {m for m in managers if _ours(m)}
     owned_by_us = {json.dumps(p, sort_keys=True) for p in managed_paths(live, ours)}
     out: list[list[Any]] = []
     seen: set[str] = set()

@@ -105,11 +105,17 @@ NO_KNOWN_TYPES = KnownTypeFields(_DEFAULT_KNOWN)
 
 
 def root_schema(group: str, version: str, kind: str, known: KnownTypeFields = NO_KNOWN_TYPES) -> Schema | None:
-    """The schema of a whole object of this kind, or None when nothing about it is known."""
+    """The schema of a whole object of this kind, or None when nothing in it needs typed normalization."""
     name = _kinds().get((group, version, kind))
     if name:
-        return {"$ref": f"#/$defs/{name}"}
+        return _builtin_root(name)
     return _known_root(known.fields.get((group, kind), ()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _builtin_root(name: str) -> Schema | None:
+    # A ConfigMap, say, holds nothing typed: None lets compare skip the walk altogether.
+    return {"$ref": f"#/$defs/{name}"} if interesting(name) else None
 
 
 def _known_root(entries: Iterable[tuple[tuple[str, ...], str]]) -> Schema | None:
