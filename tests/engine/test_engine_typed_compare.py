@@ -32,11 +32,12 @@ def load(name: str) -> dict[str, Any]:
     return yaml.safe_load((FIXTURES / name).read_text())
 
 
-def run_fixture(case: dict[str, Any]) -> Any:
+def run_fixture(case: dict[str, Any], **extra: Any) -> Any:
     opts = case.get("options") or {}
     options = CompareOptions(
         ignore=IgnoreSet.build(opts.get("ignore") or []),
         known_types=KnownTypeFields.parse(opts.get("resource_customizations") or {}),
+        **extra,
     )
     prepared = prepare(
         copy.deepcopy(case["desired"]),
@@ -64,6 +65,11 @@ def test_fixture(name: str) -> None:
     if message is not None:
         (differing,) = [r for r in got.values() if r.status != "Synced"]
         assert differing.message == message
+
+
+def test_strict_comparison_asked_by_the_application_counts_webhook_fields() -> None:
+    (r,) = run_fixture(load("mutation-webhook.yaml"), include_mutation_webhook=True).resources
+    assert r.status == "OutOfSync"
 
 
 def test_bad_jq_expression_is_named() -> None:
