@@ -42,6 +42,7 @@ def compile_jq(expression: str) -> Any:
     if refused:
         raise InvalidJqExpression(f"jq path expression {expression!r}: {refused.group(0)!r} is not allowed here")
     try:
+        jq.compile(expression)  # on its own first: ".a) | (.b" must not escape the del( ) around it
         return jq.compile(f"del({expression})")
     except ValueError as exc:
         detail = str(exc).strip().splitlines()[0][:200]

@@ -28,7 +28,7 @@ def _walk(value: Any, node: Schema | None) -> Any:
     if name == QUANTITY:
         return quantity.canonical(value)
     if name == INT_OR_STRING:
-        if isinstance(value, str) and value.isdigit() and len(value) <= 10:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
             return int(value)
         return value
     if s is None or (name and not schema.interesting(name)):

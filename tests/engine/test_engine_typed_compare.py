@@ -79,6 +79,9 @@ def test_bad_jq_expression_is_named() -> None:
     (error,) = rules.errors
     assert error.startswith("spec.ignoreDifferences[0].jqPathExpressions[1]: jq path expression '.spec.[[['")
     assert "is not valid" in error
+    # An expression cannot close the del( ) it runs in and replace the object with something else.
+    (error,) = IgnoreSet.build([{"kind": "ConfigMap", "jqPathExpressions": [".data) | (.metadata"]}]).errors
+    assert "is not valid" in error
 
 
 @pytest.mark.parametrize("expression", ["[range(1e9)]", "def f: f; f", '"x" * 100000000', "$ENV.HOME", "input"])
