@@ -40,11 +40,13 @@ from gitopsd.app.status import (
     tracked_keys,
 )
 from gitopsd.app.syncop import HOOK_COMPLETED, SUCCEEDED, SyncRun
+from gitopsd.engine.annotations import compare_options, option_true
 from gitopsd.engine.compare import CompareOptions, ComparisonResult
 from gitopsd.engine.health import LuaHealthChecks
 from gitopsd.engine.normalize import IgnoreSet
 from gitopsd.engine.reconcile import Comparison, compare_app
 from gitopsd.engine.resources import ResourceKey
+from gitopsd.engine.schema import NO_KNOWN_TYPES, KnownTypeFields
 from gitopsd.engine.sync import APPLY, HOOK, ResourceResult, SyncOptions, SyncTask, execute, plan_sync
 from gitopsd.kube.client import KubeClient
 from gitopsd.kube.errors import KubeError
@@ -66,6 +68,7 @@ class ControllerSettings:
     self_heal_base: float = 5.0
     self_heal_max: float = 180.0
     health_checks: LuaHealthChecks | None = None
+    known_types: KnownTypeFields = NO_KNOWN_TYPES
 
 
 @dataclass
@@ -193,7 +196,16 @@ class AppController:
 
     def _compare_options(self, app: apppb.Application) -> CompareOptions:
         ignore = IgnoreSet.build(to_document(i) for i in app.spec.ignore_differences)
-        return CompareOptions(ignore=ignore, health=self.settings.health_checks)
+        if ignore.errors:
+            # An application stored before its expression was refused: an InvalidSpecError condition.
+            raise InvalidArgument("; ".join(ignore.errors))
+        app_options = compare_options({"metadata": {"annotations": dict(app.metadata.annotations)}})
+        return CompareOptions(
+            ignore=ignore,
+            health=self.settings.health_checks,
+            known_types=self.settings.known_types,
+            include_mutation_webhook=option_true(app_options, "IncludeMutationWebhook"),
+        )
 
     def compare(
         self, app: apppb.Application, render: RenderResult, hard: bool = False

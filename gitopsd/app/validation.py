@@ -6,6 +6,7 @@ import re
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.errors import InvalidArgument
+from gitopsd.engine.ignore import InvalidJqExpression, compile_jq
 from gitopsd.sources.giturl import split_credentials
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -161,3 +162,8 @@ def validate_application(app: apppb.Application) -> None:
                 raise InvalidArgument(
                     f"spec.ignoreDifferences[{i}].jsonPointers[{j}]: {pointer!r} must start with /"
                 )
+        for j, expression in enumerate(ignore.jq_path_expressions):
+            try:
+                compile_jq(expression)
+            except InvalidJqExpression as exc:
+                raise InvalidArgument(f"spec.ignoreDifferences[{i}].jqPathExpressions[{j}]: {exc}") from None

@@ -7,110 +7,53 @@ dry run through the ClusterClient confirms it, so server defaulting and list mer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from gitopsd.engine.annotations import hook_info
+from gitopsd.engine.annotations import hook_info, option_true
 from gitopsd.engine.cluster import ClusterClient
 from gitopsd.engine.desired import DesiredObject, ObjectError, PreparedSet
-from gitopsd.engine.diff import (
-    MISSING_VALUE,
-    FieldChange,
-    describe_changes,
-    field_changes,
-    overlay,
-    subset_differences,
-    unified_diff,
-)
+from gitopsd.engine.diff import describe_changes, field_changes, overlay, subset_differences, unified_diff
 from gitopsd.engine.health import HealthResult, HealthStatus, LuaHealthChecks, assess_health, worst
+from gitopsd.engine.ignore import IgnoreSet, apply_ignores
+from gitopsd.engine.jsondata import deep_copy
 from gitopsd.engine.live import LiveState
-from gitopsd.engine.normalize import (
-    FIELD_MANAGER,
-    IGNORED_ANNOTATIONS,
-    IgnoreSet,
-    apply_ignores,
-    managed_paths,
-    mask_secrets,
-    normalize,
-    remove_path,
-    secret_string_data_to_data,
+from gitopsd.engine.normalize import FIELD_MANAGER, mask_secrets, normalize, secret_string_data_to_data
+from gitopsd.engine.ownership import (
+    drop_paths,
+    foreign_additions,
+    last_applied_removed,
+    owned_but_unset,
 )
 from gitopsd.engine.resources import ResourceKey, kind_rank
+from gitopsd.engine.results import (
+    EXTRANEOUS,
+    MISSING,
+    OUT_OF_SYNC,
+    SYNCED,
+    UNKNOWN,
+    ComparisonResult,
+    ResourceComparison,
+    app_status,
+)
+from gitopsd.engine.schema import NO_KNOWN_TYPES, KnownTypeFields, Schema, root_schema
 from gitopsd.engine.tracking import owner_app
+from gitopsd.engine.typed import typed_normalize
 from gitopsd.kube.errors import KubeError
 
-SYNCED = "Synced"
-OUT_OF_SYNC = "OutOfSync"
-MISSING = "Missing"
-EXTRANEOUS = "Extraneous"
-UNKNOWN = "Unknown"
-
-_MAX_REASON = 300
-
-
-@dataclass(frozen=True)
-class ResourceComparison:
-    key: ResourceKey
-    status: str  # Synced, OutOfSync, Missing, Extraneous, Unknown (could not be compared)
-    message: str = ""  # why, e.g. "spec.replicas 5 → 3"
-    # The unified YAML diff live → desired (normalized, Secret data masked), or how to make it:
-    # only `app diff` reads it, so a sync of 1,000 new objects does not render 1,000 diffs.
-    lazy_diff: str | Callable[[], str] = field(default="", repr=False, compare=False)
-    live_yaml_obj: dict[str, Any] | None = None  # normalized, masked: for ResourceDiff.live_state
-    target_yaml_obj: dict[str, Any] | None = None  # normalized, masked: for ResourceDiff.target_state
-    desired: DesiredObject | None = None
-    live: dict[str, Any] | None = None
-    health: HealthResult | None = None
-    requires_pruning: bool = False
-    shared_with: str | None = None  # another application tracking this live object
-    error: str | None = None
-
-    @property
-    def diff(self) -> str:
-        """The unified YAML diff live → desired ("" when in sync)."""
-        if callable(self.lazy_diff):
-            object.__setattr__(self, "lazy_diff", self.lazy_diff())  # computed once, then kept
-        return str(self.lazy_diff)
-
-    @property
-    def reason(self) -> str:
-        """``Deployment production/mon-app: spec.replicas 5 → 3``."""
-        return f"{self.key.display()}: {self.message}" if self.message else self.key.display()
-
-    @property
-    def hook(self) -> str:
-        if self.desired is None or not self.desired.hook.types:
-            return ""
-        return ",".join(self.desired.hook.types)
-
-    @property
-    def wave(self) -> int:
-        return self.desired.hook.wave if self.desired is not None else 0
-
-
-@dataclass(frozen=True)
-class ComparisonResult:
-    resources: tuple[ResourceComparison, ...]
-    status: str  # Synced, OutOfSync or Unknown
-    reason: str
-    health: HealthResult
-    warnings: tuple[str, ...] = ()
-    errors: tuple[str, ...] = ()
-    hooks: tuple[DesiredObject, ...] = ()
-    dry_runs: int = 0
-
-    def by_key(self) -> dict[ResourceKey, ResourceComparison]:
-        return {r.key: r for r in self.resources}
-
-    @property
-    def shared_resource_warnings(self) -> list[str]:
-        return [
-            f"{r.key.display()} is part of application {r.shared_with} and cannot be managed by this one"
-            for r in self.resources
-            if r.shared_with
-        ]
+__all__ = [
+    "EXTRANEOUS",
+    "MISSING",
+    "OUT_OF_SYNC",
+    "SYNCED",
+    "UNKNOWN",
+    "CompareOptions",
+    "ComparisonResult",
+    "ResourceComparison",
+    "compare",
+]
 
 
 @dataclass(frozen=True)
@@ -119,79 +62,15 @@ class CompareOptions:
     # Confirm fast-path differences with a server-side-apply dry run (needs a client).
     server_dry_run: bool = True
     health: LuaHealthChecks | None = None
+    # Built-in types of custom resources' fields (resource customizations' knownTypeFields).
+    known_types: KnownTypeFields = NO_KNOWN_TYPES
+    # Count fields added by mutating webhooks as drift for every resource (Argo CD's
+    # compare-options IncludeMutationWebhook=true, set on the application); a resource can also ask for it.
+    include_mutation_webhook: bool = False
 
 
 def _secret_paths(key: ResourceKey) -> tuple[str, ...]:
     return ("data", "stringData") if key.group == "" and key.kind == "Secret" else ()
-
-
-def _owned_but_unset(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[FieldChange]:
-    """Fields gitopsd applied before and the manifest no longer sets: an apply would remove them."""
-    out: list[FieldChange] = []
-    for path in managed_paths(live, [FIELD_MANAGER]):
-        if path[:1] == ["metadata"] and path[1:2] not in (["labels"], ["annotations"]):
-            continue
-        if path[:2] == ["metadata", "annotations"] and path[2:3] and path[2] in IGNORED_ANNOTATIONS:
-            continue  # normalized away on both sides
-        if not _path_exists(desired, path) and _path_exists(live, path):
-            out.append(FieldChange(_path_text(path), _value_at(live, path), MISSING_VALUE))
-            if len(out) >= 10:
-                break
-    return out
-
-
-def _path_text(path: list[Any]) -> str:
-    parts: list[str] = []
-    for step in path:
-        if isinstance(step, dict):
-            label = step.get("name") or ",".join(f"{k}={v}" for k, v in step.items())
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{label}]"]
-        elif isinstance(step, int):
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{step}]"]
-        else:
-            parts.append(str(step))
-    return ".".join(parts)
-
-
-# List-map key fields the API server defaults before it keys an item (a port's protocol): a
-# manifest that leaves them out still names the item managedFields keys with the default.
-_KEY_DEFAULTS = {"protocol": "TCP"}
-
-
-def _step_into(obj: Any, step: Any) -> tuple[bool, Any]:
-    if isinstance(step, dict):
-        if isinstance(obj, list):
-            for item in obj:
-                if isinstance(item, Mapping) and all(
-                    item.get(k, _KEY_DEFAULTS.get(k)) == v for k, v in step.items()
-                ):
-                    return True, item
-        return False, None
-    if isinstance(step, int):
-        if isinstance(obj, list) and 0 <= step < len(obj):
-            return True, obj[step]
-        return False, None
-    if isinstance(obj, Mapping) and step in obj:
-        return True, obj[step]
-    return False, None
-
-
-def _path_exists(obj: Any, path: list[Any]) -> bool:
-    for step in path:
-        ok, obj = _step_into(obj, step)
-        if not ok:
-            return False
-    return True
-
-
-def _value_at(obj: Any, path: list[Any]) -> Any:
-    for step in path:
-        _, obj = _step_into(obj, step)
-    return obj
-
-
-def _ignored(obj: dict[str, Any], rules: Sequence[Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
-    return apply_ignores(obj, rules, live)
 
 
 def compare(
@@ -210,6 +89,7 @@ def compare(
     errors: list[str] = []
     dry_runs = 0
     desired_keys: set[ResourceKey] = set()
+    roots: dict[tuple[str, str, str], Schema | None] = {}  # one schema lookup per kind
 
     for err in prepared.errors:
         resources.append(_error_result(err))
@@ -221,7 +101,12 @@ def compare(
             hooks.append(d)
             continue
         try:
-            result, used_dry_run = _compare_one(d, live, app=app, client=client, options=options)
+            type_id = (d.key.group, d.key.version, d.key.kind)
+            if type_id not in roots:
+                roots[type_id] = root_schema(*type_id, options.known_types)
+            result, used_dry_run = _compare_one(
+                d, live, app=app, client=client, options=options, root=roots[type_id]
+            )
         except (RecursionError, ValueError, TypeError) as exc:
             # A pathological object (absurd nesting, odd types) fails alone, never the whole comparison.
             message = f"cannot compare: {type(exc).__name__}: {str(exc)[:200]}"
@@ -259,7 +144,7 @@ def compare(
         )
 
     resources.sort(key=lambda r: (kind_rank(r.key.kind), r.key.kind, r.key.namespace, r.key.name))
-    status, reason = _app_status(resources)
+    status, reason = app_status(resources)
     health = worst(r.health for r in resources if r.status != EXTRANEOUS)
     return ComparisonResult(
         resources=tuple(resources),
@@ -293,6 +178,13 @@ def _error_result(err: ObjectError) -> ResourceComparison:
     )
 
 
+def _normalized(obj: dict[str, Any], root: Schema | None, rules: Sequence[Any], live: Any) -> dict[str, Any]:
+    n = normalize(obj)
+    if root is not None:
+        n = typed_normalize(n, root)
+    return apply_ignores(n, rules, live) if rules else n
+
+
 def _compare_one(
     d: DesiredObject,
     state: LiveState,
@@ -300,12 +192,13 @@ def _compare_one(
     app: str,
     client: ClusterClient | None,
     options: CompareOptions,
+    root: Schema | None,
 ) -> tuple[ResourceComparison, int]:
     key = d.key
     rules = options.ignore.for_key(key)
     list_error = state.error_for(key)
     live = state.objects.get(key)
-    desired_n = _ignored(normalize(secret_string_data_to_data(d.obj)), rules, live)
+    desired_n = _normalized(secret_string_data_to_data(d.obj), root, rules, live)
     if live is None and list_error:
         return (
             ResourceComparison(
@@ -336,13 +229,24 @@ def _compare_one(
     health = assess_health(live, options.health)
     owner = owner_app(live, key)
     shared_with = owner if owner is not None and owner != app else None
-    live_n = _ignored(normalize(live), rules, live)
+    live_n = _normalized(live, root, rules, live)
+    # What others (mutating webhooks, controllers) added and Git never set is not drift.
+    foreign = foreign_additions(live, desired_n)
+    if foreign and (options.include_mutation_webhook or option_true(d.compare_options, "IncludeMutationWebhook")):
+        foreign = []
+    if foreign:
+        live_n = drop_paths(live_n, foreign)
     secret_paths = _secret_paths(key)
 
     changes = subset_differences(desired_n, live_n)
-    removed = [c for c in _owned_but_unset(live, desired_n) if not _ignored_path(c.path, rules)]
+    # Removed by our next apply; and labels/annotations a client-side kubectl apply set that Git dropped.
+    removed = owned_but_unset(live, live_n, desired_n, root)
+    unapplied = last_applied_removed(live, live_n, desired_n)
+    if rules and (removed or unapplied):
+        removed = [r for r in removed if not _ignored_path(r[1].path, rules)]
+        unapplied = [r for r in unapplied if not _ignored_path(r[1].path, rules)]
     untracked = owner is None
-    if not changes and not removed and not untracked:
+    if not changes and not removed and not unapplied and not untracked:
         masked_live, masked_target = mask_secrets(live_n, live_n)
         return (
             ResourceComparison(
@@ -366,15 +270,14 @@ def _compare_one(
         used = 1
         try:
             predicted = client.server_side_apply(d.obj, field_manager=FIELD_MANAGER, force=True, dry_run=True)
-            target_n = _ignored(normalize(predicted), rules, live)
+            target_n = drop_paths(_normalized(predicted, root, rules, live), foreign)
         except KubeError as exc:
             dry_run_error = str(exc)
     if target_n is None:
-        target_n = overlay(live_n, desired_n)
-        for c in removed:
-            for path in managed_paths(live, [FIELD_MANAGER]):
-                if _path_text(path) == c.path:
-                    remove_path(target_n, path)
+        # Offline: live with the manifest laid over it, less the fields an apply removes.
+        target_n = drop_paths(deep_copy(overlay(live_n, desired_n)), [path for path, _ in removed])
+    if unapplied:
+        target_n = drop_paths(deep_copy(target_n), [path for path, _ in unapplied])
     exact = field_changes(live_n, target_n)
     masked_live, masked_target = mask_secrets(live_n, target_n)
 
@@ -387,7 +290,7 @@ def _compare_one(
             message, status = "", SYNCED
     else:
         status = OUT_OF_SYNC
-        message = describe_changes(exact or changes + removed, secret_paths)
+        message = describe_changes(exact or changes + [c for _, c in removed + unapplied], secret_paths)
         if dry_run_error is not None:
             message = (
                 f"{message} (dry run failed: {dry_run_error})"
@@ -420,23 +323,3 @@ def _ignored_path(path: str, rules: Iterable[Any]) -> bool:
             if path == dotted or path.startswith(dotted + ".") or path.startswith(dotted + "["):
                 return True
     return False
-
-
-def _app_status(resources: Sequence[ResourceComparison]) -> tuple[str, str]:
-    differing = [r for r in resources if r.status in (OUT_OF_SYNC, MISSING, EXTRANEOUS)]
-    unknown = [r for r in resources if r.status == UNKNOWN]
-    if not differing and not unknown:
-        return SYNCED, "Synced"
-    if not differing:
-        head = unknown[0].reason
-        more = f" and {len(unknown) - 1} more" if len(unknown) > 1 else ""
-        return UNKNOWN, _clip(f"Unknown ({head}{more})")
-    if len(differing) == 1:
-        return OUT_OF_SYNC, _clip(f"OutOfSync ({differing[0].reason})")
-    listed = "; ".join(r.reason for r in differing[:3])
-    more = f"; and {len(differing) - 3} more" if len(differing) > 3 else ""
-    return OUT_OF_SYNC, _clip(f"OutOfSync ({len(differing)} resources differ: {listed}{more})")
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 4] + "...)"

@@ -83,12 +83,14 @@ def _subset(desired: Any, live: Any, path: str, out: list[FieldChange], limit: i
         return
     if isinstance(desired, Mapping):
         if not isinstance(live, Mapping):
+            if _empty(desired) and _empty(live):
+                return
             out.append(FieldChange(path, live if live is not None else _MISSING, desired))
             return
         for k, v in desired.items():
             if k not in live:
-                if v is None or v == {} or v == []:
-                    continue  # an empty value the server drops is not a difference
+                if _empty(v):
+                    continue  # null, {} and [] are one value to the server (it drops or returns any of them)
                 out.append(FieldChange(_join(path, str(k)), _MISSING, v))
             else:
                 _subset(v, live[k], _join(path, str(k)), out, limit)
@@ -97,6 +99,8 @@ def _subset(desired: Any, live: Any, path: str, out: list[FieldChange], limit: i
         return
     if isinstance(desired, list):
         if not isinstance(live, list):
+            if _empty(desired) and _empty(live):
+                return
             out.append(FieldChange(path, live, desired))
             return
         if _named_list(desired) and _named_list(live):
@@ -118,8 +122,14 @@ def _subset(desired: Any, live: Any, path: str, out: list[FieldChange], limit: i
                 out.append(FieldChange(path, live, desired))
                 return
         return
+    if desired is None:
+        return  # null in the manifest sets nothing
     if not _scalar_equal(desired, live):
         out.append(FieldChange(path, live, desired))
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v == {} or v == []
 
 
 def _scalar_equal(a: Any, b: Any) -> bool:
@@ -146,10 +156,13 @@ def _changes(old: Any, new: Any, path: str, out: list[FieldChange], limit: int) 
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         for k in list(old.keys()) + [k for k in new if k not in old]:
             step = _join(path, str(k))
+            # null, {}, [] and absent are the same to the server.
             if k not in new:
-                out.append(FieldChange(step, old[k], _MISSING))
+                if not _empty(old[k]):
+                    out.append(FieldChange(step, old[k], _MISSING))
             elif k not in old:
-                out.append(FieldChange(step, _MISSING, new[k]))
+                if not _empty(new[k]):
+                    out.append(FieldChange(step, _MISSING, new[k]))
             else:
                 _changes(old[k], new[k], step, out, limit)
         return
@@ -170,7 +183,7 @@ def _changes(old: Any, new: Any, path: str, out: list[FieldChange], limit: int) 
             for i, (a, b) in enumerate(zip(old, new, strict=True)):
                 _changes(a, b, f"{path}[{i}]", out, limit)
             return
-    if old != new:
+    if old != new and not (_empty(old) and _empty(new)):
         out.append(FieldChange(path, old, new))
 
 

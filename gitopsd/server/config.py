@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from gitopsd.engine.schema import KnownTypeFields
+
 
 class ConfigError(Exception):
     pass
@@ -182,7 +184,9 @@ class Config:
     # Renderer plugins: name -> endpoint; an app selects one with source.plugin.name.
     plugins: dict[str, str] = field(default_factory=dict)
     # Per group/kind overrides, as Argo CD's resource.customizations:
-    # {"apps/Deployment": {"health.lua": "..."}}.
+    # {"apps/Deployment": {"health.lua": "..."},
+    #  "argoproj.io/Rollout": {"knownTypeFields": "- {field: spec.template, type: core/v1/PodTemplateSpec}"}}.
+    # knownTypeFields names the built-in type of CRD fields, so compare normalizes them as built-in kinds.
     resource_customizations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -299,6 +303,10 @@ def load_config(
         raise ConfigError("auth.login_max_failures and auth.login_failure_window: must be at least 1")
     if config.grpc.workers < 1 or config.grpc.max_streams_per_user < 1:
         raise ConfigError("grpc.workers and grpc.max_streams_per_user: must be at least 1")
+    try:
+        KnownTypeFields.parse(config.resource_customizations)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(str(exc)) from None
     if bool(config.tls.cert_file) != bool(config.tls.key_file):
         raise ConfigError("tls.cert_file and tls.key_file: set both or neither")
     return config

@@ -28,6 +28,7 @@ from gitopsd.auth.accounts import Accounts, AuthSettings
 from gitopsd.auth.authorizer import Authorizer
 from gitopsd.auth.rbac import Policy
 from gitopsd.engine.health import LuaHealthChecks
+from gitopsd.engine.schema import KnownTypeFields
 from gitopsd.kube.client import KubeClient
 from gitopsd.kube.credentials import ClusterCredentials, KubeconfigError, from_kubeconfig
 from gitopsd.kube.incluster import in_cluster_credentials
@@ -152,6 +153,7 @@ class Daemon:
         )
         self.connections = Connections(self.clusters, data / "kube-cache")
         self.clusters.on_change.append(self.connections.forget)
+        known_types = KnownTypeFields.parse(cfg.resource_customizations)  # checked by load_config
         lua = {
             gk: c.get("health.lua", "")
             for gk, c in cfg.resource_customizations.items()
@@ -165,7 +167,7 @@ class Daemon:
             HistoryStore(self.store),
             self.events,
             projects,
-            ControllerSettings(health_checks=LuaHealthChecks(lua) if lua else None),
+            ControllerSettings(health_checks=LuaHealthChecks(lua) if lua else None, known_types=known_types),
         )
         self.metrics = Metrics(
             MetricSources(

@@ -164,6 +164,14 @@ def _with_sources(count: int) -> dict:
         ),
         (_mutate("spec.project", "nope"), "spec.project: project 'nope' does not exist"),
         (_with_sources(2), "spec.sources: 2 sources; gitopsd renders one source per application"),
+        (
+            _mutate("spec.ignoreDifferences", [{"kind": "Deployment", "jqPathExpressions": [".spec.[[["]}]),
+            "spec.ignoreDifferences[0].jqPathExpressions[0]: jq path expression '.spec.[[[' is not valid: jq: error",
+        ),
+        (
+            _mutate("spec.ignoreDifferences", [{"kind": "Deployment", "jqPathExpressions": ["[range(1e9)]"]}]),
+            "jqPathExpressions[0]: jq path expression '[range(1e9)]': 'range' is not allowed here",
+        ),
     ],
 )
 def test_invalid_applications_are_refused_and_nothing_is_stored(

@@ -50,6 +50,11 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
         ("log_level: loud\n", {}, "log_level: 'loud' is not one of"),
         ("- a\n- b\n", {}, "expected a mapping at the top level"),
         ("a: [\n", {}, "is not valid YAML"),
+        (
+            "resource_customizations:\n  example.com/Widget:\n    knownTypeFields: '- {field: spec.t, type: core/v1/Nope}'\n",
+            {},
+            "resource_customizations['example.com/Widget'].knownTypeFields[0].type: 'core/v1/Nope' is not a known",
+        ),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, env: dict[str, str], expected: str) -> None:
