@@ -4,9 +4,11 @@ and owns the process lifecycle (readiness, signals, graceful shutdown)."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 
