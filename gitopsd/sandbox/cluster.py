@@ -19,6 +19,7 @@ import yaml
 from .api import Api
 from .controller import Controller
 from .faults import Faults
+from .gc import Collector
 from .resources import Registry
 from .server import App, SandboxHTTPServer
 from .store import Store
@@ -36,6 +37,8 @@ class SandboxCluster:
         port: int = 0,
         token: str | None = None,
         ready_delay: float = 0.2,
+        pod_grace_scale: float = 0.05,
+        pod_grace_max: float = 10.0,
     ) -> None:
         self.host = host
         self._port = port
@@ -45,6 +48,9 @@ class SandboxCluster:
         self.store = Store()
         self.registry = Registry()
         self.api = Api(self.store, self.registry)
+        # Pods' grace periods pass ``pod_grace_scale`` times faster, capped (deletion.py, gc.py).
+        self.api.deletion.configure(pod_grace_scale, pod_grace_max)
+        self._collector = Collector(self.store, self.registry, self.api.deletion)
         self._tls = make_tls_material(tuple(dict.fromkeys((host, "127.0.0.1", "localhost"))))
         self.ca_pem: bytes = self._tls.ca_pem
         self._app = App(self.api, self.registry, self.token, self.faults)
@@ -77,6 +83,7 @@ class SandboxCluster:
         self._app.server_address = f"{self.host}:{self.port}"
         self._controller = Controller(self.api, self.registry, self.ready_delay)
         self._controller.start()
+        self._collector.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-http", daemon=True
         )
@@ -96,6 +103,7 @@ class SandboxCluster:
             self._thread.join(timeout=5)
         if self._controller is not None:
             self._controller.stop()
+        self._collector.stop()
 
     def __enter__(self) -> SandboxCluster:
         return self.start()
