@@ -158,7 +158,10 @@ class Daemon:
             HistoryStore(self.store),
             self.events,
             projects,
-            ControllerSettings(health_checks=LuaHealthChecks(lua) if lua else None),
+            ControllerSettings(
+                health_checks=LuaHealthChecks(lua) if lua else None,
+                delete_timeout=float(cfg.reconcile.delete_timeout),
+            ),
         )
         self.metrics = Metrics(
             MetricSources(
