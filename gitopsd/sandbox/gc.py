@@ -232,7 +232,10 @@ class Collector:
             else:
                 obj["metadata"].pop("ownerReferences", None)
             self.store.put(dskey, dns, dname, obj)
-        obj = json.loads(self.store.get(skey, ns, name).raw)  # type: ignore[union-attr]
+        entry = self.store.get(skey, ns, name)
+        if entry is None:
+            return
+        obj = json.loads(entry.raw)
         obj["metadata"]["finalizers"] = [f for f in finalizers(obj) if f != ORPHAN]
         if not obj["metadata"]["finalizers"]:
             del obj["metadata"]["finalizers"]

@@ -217,3 +217,31 @@ def test_kubectl_delete_waits_and_cascades(kubectl, core: client.CoreV1Api) -> N
     assert result.returncode == 0, result.stderr
     assert _gone(lambda: core.read_namespaced_config_map("fowner", "default"))
     assert _gone(lambda: core.read_namespaced_config_map("fdep", "default"))
+
+
+def test_kubectl_delete_namespace_waits_until_it_is_empty_and_gone(kubectl, core: client.CoreV1Api) -> None:  # type: ignore[no-untyped-def]
+    core.create_namespace({"metadata": {"name": "kns"}})
+    held = configmap("held", namespace="kns")
+    held["metadata"]["finalizers"] = [HOLD]
+    core.create_namespaced_config_map("kns", held)
+    _running_pod_in(core, "kns", "p", 40)
+    result = kubectl("delete", "namespace", "kns", "--wait=false")
+    assert result.returncode == 0, result.stderr
+    refused = kubectl("-n", "kns", "create", "configmap", "late")
+    assert refused.returncode != 0
+    assert "is forbidden: unable to create new content in namespace kns because it is being terminated" in refused.stderr
+    _release(core, "held", "kns")
+    result = kubectl("wait", "--for=delete", "namespace/kns", "--timeout=30s")
+    assert result.returncode == 0, result.stderr
+    assert _gone(lambda: core.read_namespace("kns"))
+
+
+def _running_pod_in(core: client.CoreV1Api, namespace: str, name: str, grace: int) -> None:
+    core.create_namespaced_pod(
+        namespace,
+        {
+            "metadata": {"name": name},
+            "spec": {"terminationGracePeriodSeconds": grace, "containers": [{"name": "c", "image": "nginx"}]},
+        },
+    )
+    wait_for(lambda: core.read_namespaced_pod(name, namespace).status.phase == "Running")
