@@ -31,6 +31,7 @@ from .resources import Registry, ResourceType
 from .store import Event, Store
 
 log = logging.getLogger(__name__)
+CRDS = "apiextensions.k8s.io/customresourcedefinitions"
 
 
 def _refs(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -128,6 +129,8 @@ class Collector:
                 self._check_foreground_owner(ref, ev.namespace)
             if ev.namespace:
                 self._namespace(ev.namespace)
+            if ev.storage_key == CRDS:
+                self._crd_gone(ev.name)
             return
         entry = self.store.get(ev.storage_key, ev.namespace, ev.name)
         if entry is None or entry.obj["metadata"].get("uid") != meta.get("uid"):
@@ -261,3 +264,15 @@ class Collector:
             rt = self._rt(NAMESPACES)
             if rt is not None:
                 self.deletion.finish_if_released(rt, entry)
+
+    def _crd_gone(self, name: str) -> None:
+        """A CRD released by its last finalizer: its kind is no longer served, its objects go with it
+        (a CRD deleted at once is cleaned up by the API call itself)."""
+        if self.store.get(CRDS, "", name) is not None:
+            return  # created again since: that one is served
+        types = self.registry.unregister_crd(name)
+        if types:
+            entries, _ = self.store.list_entries(types[0].storage_key, None)
+            for e in entries:
+                meta = e.obj["metadata"]
+                self.store.remove(types[0].storage_key, meta.get("namespace", ""), meta["name"])

@@ -245,3 +245,33 @@ def _running_pod_in(core: client.CoreV1Api, namespace: str, name: str, grace: in
         },
     )
     wait_for(lambda: core.read_namespaced_pod(name, namespace).status.phase == "Running")
+
+
+def test_a_crd_held_by_a_finalizer_takes_its_kind_when_released(api_client: client.ApiClient) -> None:
+    ext = client.ApiextensionsV1Api(api_client)
+    ext.create_custom_resource_definition(
+        {
+            "metadata": {"name": "widgets.example.com", "finalizers": [HOLD]},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    }
+                ],
+            },
+        }
+    )
+    custom = client.CustomObjectsApi(api_client)
+    wait_for(lambda: custom.create_namespaced_custom_object(
+        "example.com", "v1", "default", "widgets", {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    ))
+    ext.delete_custom_resource_definition("widgets.example.com")
+    assert custom.get_namespaced_custom_object("example.com", "v1", "default", "widgets", "w")  # still served
+    ext.patch_custom_resource_definition("widgets.example.com", {"metadata": {"finalizers": None}})
+    wait_for(lambda: _gone(lambda: custom.get_namespaced_custom_object("example.com", "v1", "default", "widgets", "w")))
