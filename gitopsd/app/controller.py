@@ -42,6 +42,7 @@ from gitopsd.app.status import (
 from gitopsd.app.syncop import HOOK_COMPLETED, SUCCEEDED, SyncRun
 from gitopsd.engine.annotations import compare_options, option_true
 from gitopsd.engine.compare import CompareOptions, ComparisonResult
+from gitopsd.engine.deletion import DELETING, pending_reason, wait_all_gone
 from gitopsd.engine.health import LuaHealthChecks
 from gitopsd.engine.normalize import IgnoreSet
 from gitopsd.engine.reconcile import Comparison, compare_app
@@ -64,6 +65,9 @@ DEFAULT_HISTORY_LIMIT = 10
 @dataclass
 class ControllerSettings:
     wave_timeout: float = 300.0
+    # How long `app delete --cascade` waits for its objects to be gone (finalizers, grace periods) before
+    # it answers that the application is kept until they are; below the CLI's 60 s call timeout.
+    delete_timeout: float = 45.0
     # Self-heal backoff: 5 s doubling to 3 min, so a tug-of-war with another controller cannot hot-loop.
     self_heal_base: float = 5.0
     self_heal_max: float = 180.0
@@ -471,7 +475,8 @@ class AppController:
             rr.hook_phase = (
                 "Failed" if result.failed else ("Succeeded" if result.action == HOOK_COMPLETED else "Running")
             )
-        # A later result for the same hook replaces the earlier "created" one.
+        # A later result for the same hook replaces the earlier "created" one, and any result replaces
+        # an interim "deleting" one (an object the cluster had not removed yet).
         for i, existing in enumerate(state.sync_result.resources):
             same = (existing.kind, existing.namespace, existing.name, existing.hook_type) == (
                 rr.kind,
@@ -479,13 +484,16 @@ class AppController:
                 rr.name,
                 rr.hook_type,
             )
-            if same and rr.hook_type:
+            if same and (rr.hook_type or existing.action == DELETING):
                 state.sync_result.resources[i].CopyFrom(rr)
                 break
         else:
             state.sync_result.resources.append(rr)
         state.message = f"{result.key.display()}: {result.message}"
         self.operations.save(state)
+        if result.action == DELETING:
+            # The operation may wait long here (finalizers): `app get` shows what it waits for.
+            self._publish_operation(handle.name, state)
         self.events.publish(
             apppb.ApplicationEvent(
                 type="RESOURCE",
@@ -576,6 +584,7 @@ class AppController:
                 dry_run=sync.dry_run,
                 force=sync.sync_strategy.force,
                 namespace=app.spec.destination.namespace,
+                deletion_timeout=self.settings.wave_timeout,
             )
             if any(o.startswith("Prune=false") for o in option_list):
                 options = SyncOptions(**{**options.__dict__, "prune": False})
@@ -728,11 +737,23 @@ class AppController:
                 ) from None
             options = SyncOptions(prune=True, prune_propagation=propagation)
             plan = plan_sync(comparison.result, options)
-            failed = [r for r in execute(plan.tasks, client, options) if r.failed]
+            results = execute(plan.tasks, client, options)
+            failed = [r for r in results if r.failed]
             if failed:
                 raise FailedPrecondition(
                     f"could not delete every resource of {name!r}: {failed[0].key.display()}: {failed[0].message}"
                     + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else "")
+                )
+            # A delete is only a request: the application goes once the cluster has removed its objects.
+            held = [(r.key, r.live) for r in results if r.action == DELETING and r.live is not None]
+            remaining = wait_all_gone(client, held, timeout=self.settings.delete_timeout)
+            if remaining:
+                listed = ", ".join(f"{key.display()} ({pending_reason(live)})" for key, live in remaining[:5])
+                more = f" and {len(remaining) - 5} more" if len(remaining) > 5 else ""
+                raise FailedPrecondition(
+                    f"the resources of {name!r} are being deleted but {len(remaining)} remain after "
+                    f"{self.settings.delete_timeout:.0f}s: {listed}{more}; the application is kept until they "
+                    "are gone (delete it again to check)"
                 )
 
     def is_running(self, name: str) -> bool:

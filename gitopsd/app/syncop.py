@@ -9,10 +9,12 @@ lands, so the Watch stream shows progress, and stops between steps when told to.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gitopsd.engine import deletion
 from gitopsd.engine.health import HealthStatus, LuaHealthChecks, assess_health
 from gitopsd.engine.sync import HOOK, PRUNE, ResourceResult, SyncOptions, SyncPlan, SyncTask, execute
 from gitopsd.kube.client import KubeClient
@@ -48,6 +50,7 @@ class SyncRun:
     health_checks: LuaHealthChecks | None = None
     poll_interval: float = 0.25
     results: list[ResourceResult] = field(default_factory=list)
+    _report_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def run(self, plan: SyncPlan) -> Outcome:
         groups = [(k, tasks) for k, tasks in plan.groups() if k[0] != "SyncFail"]
@@ -91,11 +94,16 @@ class SyncRun:
             raise Terminated()
 
     def _execute(self, tasks: Sequence[SyncTask]) -> list[ResourceResult]:
-        landed = execute(tasks, self.client, self.options)
+        landed = execute(tasks, self.client, self.options, progress=self._progress)
         for r in landed:
             self.results.append(r)
             self.report(r)
         return landed
+
+    def _progress(self, interim: ResourceResult) -> None:
+        # Interim results come from the executor's worker threads; each is replaced by a later one.
+        with self._report_lock:
+            self.report(interim)
 
     def _wait_group(
         self,
@@ -117,6 +125,8 @@ class SyncRun:
                     pending.append((task, result))
                 else:  # nothing to wait for: done once created
                     self._hook_done(task, True, "created")
+            elif task.action == PRUNE and result.action == deletion.DELETING:
+                pending.append((task, result))  # pruned objects must be gone before the next wave
             elif wait_health and task.action != PRUNE and result.action in _WAITED_ACTIONS:
                 pending.append((task, result))
         delay = self.poll_interval
@@ -131,6 +141,8 @@ class SyncRun:
                 ok, message = verdict
                 if task.action == HOOK:
                     self._hook_done(task, ok, message)
+                elif task.action == PRUNE:
+                    self._pruned(task)
                 if not ok:
                     what = (
                         f"{task.phase} hook {task.key.display()}"
@@ -141,7 +153,7 @@ class SyncRun:
             pending = still
             if pending:
                 if time.monotonic() > deadline:
-                    names = ", ".join(t.key.display() for t, _ in pending[:5])
+                    names = ", ".join(self._waiting_for(t) for t, _ in pending[:5])
                     return (
                         f"timed out after {self.wave_timeout:.0f}s waiting for {phase} wave {wave}: {names}"
                     )
@@ -149,9 +161,35 @@ class SyncRun:
                 delay = min(delay * 1.5, 2.0)
         return ""
 
+    def _waiting_for(self, task: SyncTask) -> str:
+        if task.action != PRUNE:
+            return task.key.display()
+        live = deletion.still_there(self.client, task.key, _uid(task.live))
+        reason = deletion.pending_reason(live)
+        if live is not None:
+            failed = ResourceResult(
+                key=task.key, status="SyncFailed", action="failed", message=reason, phase=task.phase, wave=task.wave
+            )
+            self.results.append(failed)
+            self.report(failed)
+        return f"{task.key.display()} ({reason})"
+
+    def _pruned(self, task: SyncTask) -> None:
+        done = ResourceResult(
+            key=task.key, status="Pruned", action="pruned", message="pruned", phase=task.phase, wave=task.wave
+        )
+        self.results.append(done)
+        self.report(done)
+
     def _verdict(self, task: SyncTask) -> tuple[bool, str] | None:
         """(ok, message) once the object is done, None while it is still progressing."""
         key = task.key
+        if task.action == PRUNE:
+            try:
+                gone = deletion.still_there(self.client, key, _uid(task.live)) is None
+            except KubeError as exc:
+                return False, str(exc)
+            return (True, "pruned") if gone else None
         try:
             live = self.client.get(key.api_version, key.kind, key.name, key.namespace or None)
         except NotFound:
@@ -208,6 +246,12 @@ class SyncRun:
             )
             self.results.append(failed)
             self.report(failed)
+
+
+def _uid(live: dict[str, object] | None) -> str | None:
+    meta = live.get("metadata") if live else None
+    uid = meta.get("uid") if isinstance(meta, dict) else None
+    return uid if isinstance(uid, str) else None
 
 
 def _failure_message(failed: Sequence[ResourceResult]) -> str:

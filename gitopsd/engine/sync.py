@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
 
+from gitopsd.engine import deletion
 from gitopsd.engine.annotations import PHASE_ORDER, option_false, option_true, sync_options, sync_wave
 from gitopsd.engine.cluster import ClusterClient
 from gitopsd.engine.compare import EXTRANEOUS, MISSING, OUT_OF_SYNC, SYNCED, UNKNOWN, ComparisonResult
@@ -57,6 +58,8 @@ class SyncOptions:
     prune_last: bool = False
     prune_propagation: str = "Background"
     max_workers: int = 8
+    # How long a re-create (--force replace, BeforeHookCreation) waits for the old object to be gone.
+    deletion_timeout: float = 300.0
 
     @staticmethod
     def from_list(items: Iterable[str], **kwargs: Any) -> SyncOptions:
@@ -276,14 +279,19 @@ def _result(
     )
 
 
+Report = Callable[[ResourceResult], None]
+
+
 def execute(
     tasks: Sequence[SyncTask],
     client: ClusterClient,
     options: SyncOptions,
+    progress: Report | None = None,
 ) -> list[ResourceResult]:
     """Run tasks in plan order; tasks of one (phase, wave, kind) group run in parallel.
 
-    Returns one result per task, in task order. Never raises for a resource's failure.
+    Returns one result per task, in task order. Never raises for a resource's failure. ``progress`` hears
+    interim results (action ``deleting``: a re-create waiting for the old object to go).
     """
     results: list[ResourceResult] = []
     ordered = list(tasks)
@@ -292,14 +300,16 @@ def execute(
     ):
         batch = list(group)
         if len(batch) == 1 or options.max_workers <= 1:
-            results.extend(_run_one(t, client, options) for t in batch)
+            results.extend(_run_one(t, client, options, progress) for t in batch)
             continue
         with ThreadPoolExecutor(max_workers=min(options.max_workers, len(batch))) as pool:
-            results.extend(pool.map(lambda t: _run_one(t, client, options), batch))
+            results.extend(pool.map(lambda t: _run_one(t, client, options, progress), batch))
     return results
 
 
-def _run_one(task: SyncTask, client: ClusterClient, options: SyncOptions) -> ResourceResult:
+def _run_one(
+    task: SyncTask, client: ClusterClient, options: SyncOptions, progress: Report | None = None
+) -> ResourceResult:
     suffix = " (dry run)" if options.dry_run else ""
     try:
         if task.action == UNCHANGED:
@@ -311,22 +321,16 @@ def _run_one(task: SyncTask, client: ClusterClient, options: SyncOptions) -> Res
             return _ensure_namespace(task, client, options, suffix)
         if task.action == PRUNE:
             assert task.live is not None
-            try:
-                client.delete(
-                    task.key.api_version,
-                    task.key.kind,
-                    task.key.name,
-                    task.key.namespace or None,
-                    propagation=options.prune_propagation,
-                    dry_run=options.dry_run,
-                )
-            except NotFound:
-                # Gone already (someone else deleted it since the comparison): what pruning wanted.
-                return _result(task, STATUS_PRUNED, "pruned", "pruned (already gone)" + suffix)
+            held = deletion.delete(
+                client, task.key, propagation=options.prune_propagation, dry_run=options.dry_run
+            )
+            if held is not None:
+                # Still there (finalizers, grace period): the sync operation waits until it is gone.
+                return _result(task, STATUS_PRUNED, deletion.DELETING, deletion.pending_reason(held), held)
             return _result(task, STATUS_PRUNED, "pruned", "pruned" + suffix)
         if task.action == HOOK:
-            return _run_hook(task, client, options, suffix)
-        return _apply(task, client, options, suffix)
+            return _run_hook(task, client, options, suffix, progress)
+        return _apply(task, client, options, suffix, progress)
     except KubeError as exc:
         return _result(task, STATUS_FAILED, "failed", str(exc), task.live)
     except Exception as exc:  # never let one object stop the others
@@ -359,7 +363,9 @@ def _applied_action(
     return "unchanged" if rv_before is not None and rv_before == rv_after else "configured"
 
 
-def _apply(task: SyncTask, client: ClusterClient, options: SyncOptions, suffix: str) -> ResourceResult:
+def _apply(
+    task: SyncTask, client: ClusterClient, options: SyncOptions, suffix: str, progress: Report | None = None
+) -> ResourceResult:
     assert task.obj is not None
     obj = task.obj
     live = task.live
@@ -383,7 +389,7 @@ def _apply(task: SyncTask, client: ClusterClient, options: SyncOptions, suffix: 
         immutable = isinstance(exc, Invalid) and exc.immutable
         if not (options.force and immutable and live is not None):
             return _result(task, STATUS_FAILED, "failed", str(exc), live)
-        after = _recreate(task, client, options)
+        after = _recreate(task, client, options, progress)
         return _result(
             task,
             STATUS_SYNCED,
@@ -448,36 +454,32 @@ def _replace(
 
 
 def _recreate(
-    task: SyncTask, client: ClusterClient, options: SyncOptions, timeout: float = 30.0
+    task: SyncTask, client: ClusterClient, options: SyncOptions, progress: Report | None = None
 ) -> dict[str, Any]:
+    """Delete the live object, wait until the cluster has really removed it (finalizers, grace period,
+    Foreground dependents), then create it anew."""
     assert task.obj is not None
-    key = task.key
-    client.delete(
-        key.api_version,
-        key.kind,
-        key.name,
-        key.namespace or None,
+
+    def waiting(reason: str) -> None:
+        if progress is not None:
+            progress(_result(task, STATUS_SYNCED, deletion.DELETING, f"re-creating: the old object is {reason}"))
+
+    deletion.delete_and_wait(
+        client,
+        task.key,
         propagation="Foreground",
+        timeout=options.deletion_timeout,
         dry_run=options.dry_run,
+        progress=waiting,
     )
-    if not options.dry_run:
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while time.monotonic() < deadline:
-            try:
-                client.get(key.api_version, key.kind, key.name, key.namespace or None)
-            except NotFound:
-                break
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-        else:
-            raise KubeError(f"{key.display()} was not deleted within {timeout:.0f}s; cannot recreate it")
     return client.server_side_apply(
         task.obj, field_manager=FIELD_MANAGER, force=True, dry_run=options.dry_run
     )
 
 
-def _run_hook(task: SyncTask, client: ClusterClient, options: SyncOptions, suffix: str) -> ResourceResult:
+def _run_hook(
+    task: SyncTask, client: ClusterClient, options: SyncOptions, suffix: str, progress: Report | None = None
+) -> ResourceResult:
     """Create a hook object; with BeforeHookCreation an existing one is deleted first.
 
     Waiting for the hook to finish and HookSucceeded/HookFailed deletion belong to the sync operation.
@@ -491,7 +493,7 @@ def _run_hook(task: SyncTask, client: ClusterClient, options: SyncOptions, suffi
         existing = None
     if existing is not None and "BeforeHookCreation" in task.delete_policies:
         replaced = replace(task, live=existing)
-        after = _recreate(replaced, client, options)
+        after = _recreate(replaced, client, options, progress)
         return _result(task, STATUS_SYNCED, "created", "recreated (BeforeHookCreation)" + suffix, after)
     try:
         after = client.server_side_apply(

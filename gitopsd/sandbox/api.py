@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import deletion as deletions
 from . import fieldcheck, immutable, ssa, watchcache
 from . import patch as patches
 from .bodies import decode_json, decode_object, decode_yaml_or_json
@@ -126,6 +127,7 @@ class Api:
         self.registry = registry
         self.alloc = Allocator()
         self.bookmark_interval = watchcache.DEFAULT_BOOKMARK_INTERVAL
+        self.deletion = deletions.Deletion(store)  # finalizers, grace periods, propagation (deletion.py)
 
     # -- helpers ------------------------------------------------------------------------------
     def _decode_fields(
@@ -243,6 +245,8 @@ class Api:
                     new.pop("status", None)
         for key in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(key, None)
+        if old is not None:
+            deletions.carry_over(rt, old.obj, new)  # an object being deleted stays so, takes no new finalizers
         if not meta.get("labels") and "labels" in meta:
             del meta["labels"]
         if not meta.get("annotations") and "annotations" in meta:
@@ -275,6 +279,8 @@ class Api:
         entry = self.store.put(rt.storage_key, self._ns_key(rt, req.namespace), name, new)
         if rt.storage_key == CRDS:
             self.registry.register_crd(name, types_from_crd(new))
+        if old is not None:
+            self.deletion.finish_if_released(rt, entry)  # the last finalizer went: the object goes
         return entry, old is None
 
     def _crd_status(self, crd: dict[str, Any]) -> None:
@@ -466,6 +472,7 @@ class Api:
         validate_object(rt, obj)
         with self.store.lock:
             self._require_namespace(rt, req.namespace)
+            deletions.namespace_terminating(self.store, self._ns_key(rt, req.namespace), rt.plural, meta["name"])
             if self.store.get(rt.storage_key, self._ns_key(rt, req.namespace), meta["name"]) is not None:
                 raise already_exists(rt.plural, rt.group, meta["name"])
             meta.pop("resourceVersion", None)
@@ -489,6 +496,9 @@ class Api:
                 return None
             if rt.namespaced and self.store.get(NAMESPACES, "", namespace) is None:
                 return None
+            ns_entry = self.store.get(NAMESPACES, "", namespace) if rt.namespaced else None
+            if ns_entry is not None and deletions.terminating(ns_entry.obj):
+                return None  # a terminating namespace takes no new content
             ssa.record_update(None, obj, manager, rt.group_version, now_iso())
             result, _ = self._finish(req, None, obj)
         return result if isinstance(result, Entry) else None
@@ -587,6 +597,7 @@ class Api:
             if old is None:
                 self._require_namespace(rt, req.namespace)
                 validate_name(rt, req.name)
+                deletions.namespace_terminating(self.store, self._ns_key(rt, req.namespace), rt.plural, req.name)
             else:
                 self._check_rv(req, old, applied)
                 fieldcheck.check_uid(rt, old.obj, applied)
@@ -667,10 +678,9 @@ class Api:
         if req.subresource:
             raise method_not_allowed()
         opts = decode_object(req.body) if req.body.strip() else {}
-        policy = req.query.get("propagationPolicy") or opts.get("propagationPolicy") or "Background"
-        if policy not in ("Background", "Foreground", "Orphan"):
-            raise bad_request(f"unknown propagationPolicy {policy!r}")
+        policy, grace = deletions.parse_options(req.query, opts)
         dry = req.dry_run or opts.get("dryRun") == ["All"]
+        kept: Entry | None = None
         with self.store.lock:
             old = self._get_entry(rt, req.namespace, req.name)
             pre = opts.get("preconditions") or {}
@@ -691,7 +701,9 @@ class Api:
                         "the object has been modified; please apply your changes to the latest version and try again",
                     )
             if not dry:
-                self._delete_entry(rt, old, policy)
+                kept = self._delete_entry(rt, old, policy, grace)
+        if kept is not None:
+            return Reply(200, entry_bytes(kept, rt))  # still there (finalizers, grace period): the object
         if rt.storage_key == NAMESPACES:
             gone = json.loads(old.raw)
             gone.setdefault("status", {})["phase"] = "Terminating"
@@ -715,54 +727,32 @@ class Api:
     def delete_collection(self, req: Request) -> Reply:
         rt = req.rt
         opts = decode_object(req.body) if req.body.strip() else {}
-        policy = req.query.get("propagationPolicy") or opts.get("propagationPolicy") or "Background"
+        policy, grace = deletions.parse_options(req.query, opts)
         predicate = object_filter(req.query.get("labelSelector"), req.query.get("fieldSelector"))
         with self.store.lock:
             entries, _ = self.store.list_entries(rt.storage_key, req.namespace if rt.namespaced else None)
             entries = [e for e in entries if predicate is None or predicate(e.obj)]
             if not req.dry_run:
                 for e in entries:
-                    self._delete_entry(rt, e, policy)
+                    self._delete_entry(rt, e, policy, grace)
         head = encode({"kind": rt.list_kind, "apiVersion": rt.group_version, "metadata": {}})
         return Reply(200, head[:-1] + b',"items":[' + b",".join(entry_bytes(e, rt) for e in entries) + b"]}")
 
-    def _delete_entry(self, rt: ResourceType, entry: Entry, policy: str) -> None:
-        """Remove an object now, then what it owns (unless orphaned), its namespace's contents
-        if it is a namespace, and the custom resources of a CRD."""
-        meta = entry.obj["metadata"]
-        ns = meta.get("namespace", "") if rt.namespaced else ""
-        if self.store.remove(rt.storage_key, ns, meta["name"]) is None:
-            return
-        uid = meta.get("uid", "")
-        for skey, dns, dname in self.store.dependents(uid):
-            dep = self.store.get(skey, dns, dname)
-            if dep is None:
-                continue
-            dep_rt = self._rt_for_storage(skey)
-            if dep_rt is None:
-                continue
-            if policy == "Orphan":
-                obj = json.loads(dep.raw)
-                refs = [r for r in obj["metadata"].get("ownerReferences", []) if r.get("uid") != uid]
-                if refs:
-                    obj["metadata"]["ownerReferences"] = refs
-                else:
-                    obj["metadata"].pop("ownerReferences", None)
-                self.store.put(skey, dns, dname, obj)
-            else:
-                self._delete_entry(dep_rt, dep, policy)
-        if rt.storage_key == NAMESPACES:
-            for skey, name in self.store.namespaces_with_objects(meta["name"]):
-                dep = self.store.get(skey, meta["name"], name)
-                dep_rt = self._rt_for_storage(skey)
-                if dep is not None and dep_rt is not None:
-                    self._delete_entry(dep_rt, dep, "Background")
-        if rt.storage_key == CRDS:
-            types = self.registry.unregister_crd(meta["name"])
+    def _delete_entry(
+        self, rt: ResourceType, entry: Entry, policy: str | None, grace: int | None = None
+    ) -> Entry | None:
+        """Delete as the API server does (deletion.py: finalizers, grace, propagation; gc.py collects
+        dependents and empties namespaces). Returns the object while it is still stored, else None;
+        a CRD that goes takes its custom resources with it."""
+        kept = self.deletion.delete(rt, entry, policy, grace)
+        if kept is None and rt.storage_key == CRDS:
+            types = self.registry.unregister_crd(entry.obj["metadata"]["name"])
             if types:
                 entries, _ = self.store.list_entries(types[0].storage_key, None)
                 for e in entries:
-                    self._delete_entry(types[0], e, "Background")
+                    meta = e.obj["metadata"]
+                    self.store.remove(types[0].storage_key, meta.get("namespace", ""), meta["name"])
+        return kept
 
     def _rt_for_storage(self, skey: str) -> ResourceType | None:
         types = self.registry.types_for_storage(skey)

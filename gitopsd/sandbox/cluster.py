@@ -19,6 +19,7 @@ import yaml
 from .api import Api
 from .controller import Controller
 from .faults import Faults
+from .gc import Collector
 from .kinds import Loop, start_kinds
 from .kinds.seed import seed
 from .resources import Registry
@@ -40,6 +41,8 @@ class SandboxCluster:
         ready_delay: float = 0.2,
         watch_cache_size: int = 50_000,
         bookmark_interval: float = 60.0,
+        pod_grace_scale: float = 0.05,
+        pod_grace_max: float = 10.0,
     ) -> None:
         self.host = host
         self._port = port
@@ -50,6 +53,9 @@ class SandboxCluster:
         self.registry = Registry()
         self.api = Api(self.store, self.registry)
         self.api.bookmark_interval = bookmark_interval
+        # Pods' grace periods pass ``pod_grace_scale`` times faster, capped (deletion.py, gc.py).
+        self.api.deletion.configure(pod_grace_scale, pod_grace_max)
+        self._collector = Collector(self.store, self.registry, self.api.deletion)
         self._tls = make_tls_material(tuple(dict.fromkeys((host, "127.0.0.1", "localhost"))))
         self.ca_pem: bytes = self._tls.ca_pem
         self._app = App(self.api, self.registry, self.token, self.faults)
@@ -85,6 +91,7 @@ class SandboxCluster:
         self._controller = Controller(self.api, self.registry, self.ready_delay)
         self._controller.start()
         self._kinds = start_kinds(self.api, self.ready_delay)
+        self._collector.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-http", daemon=True
         )
@@ -106,6 +113,7 @@ class SandboxCluster:
             self._controller.stop()
         if self._kinds is not None:
             self._kinds.stop()
+        self._collector.stop()
 
     def __enter__(self) -> SandboxCluster:
         return self.start()

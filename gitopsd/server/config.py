@@ -33,6 +33,9 @@ class ReconcileConfig:
     jitter: int = 30
     # Worker threads comparing and syncing applications.
     workers: int = 4
+    # Seconds `app delete --cascade` waits for the cluster to remove the app's objects (finalizers,
+    # grace periods); if some remain the application is kept and the answer names them.
+    delete_timeout: int = 45
 
 
 @dataclass
@@ -292,6 +295,9 @@ def load_config(
         raise ConfigError("http.max_connections and http.max_connections_per_client: must be at least 1")
     if config.reconcile.interval < 1:
         raise ConfigError("reconcile.interval: must be at least 1 second")
+    if not 0 <= config.reconcile.delete_timeout <= 50:
+        # The CLI gives a call 60 s: the answer must come before that.
+        raise ConfigError("reconcile.delete_timeout: must be between 0 and 50 seconds")
     if config.render.max_fetch_bytes < 1024 * 1024:
         raise ConfigError("render.max_fetch_bytes: must be at least 1 MiB")
     if config.render.max_memory_bytes < 128 * 1024 * 1024:

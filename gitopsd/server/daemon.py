@@ -167,7 +167,11 @@ class Daemon:
             HistoryStore(self.store),
             self.events,
             projects,
-            ControllerSettings(health_checks=LuaHealthChecks(lua) if lua else None, known_types=known_types),
+            ControllerSettings(
+                health_checks=LuaHealthChecks(lua) if lua else None,
+                known_types=known_types,
+                delete_timeout=float(cfg.reconcile.delete_timeout),
+            ),
         )
         self.metrics = Metrics(
             MetricSources(

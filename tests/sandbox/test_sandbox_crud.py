@@ -174,8 +174,8 @@ def test_deleting_a_namespace_deletes_its_contents(core: client.CoreV1Api, apps:
     apps.create_namespaced_deployment("doomed", deployment("web", namespace="doomed"))
     core.create_namespaced_config_map("default", configmap("survivor"))
     core.delete_namespace("doomed")
-    with pytest.raises(client.ApiException):
-        core.read_namespace("doomed")
+    # The namespace goes Terminating; the namespace controller empties it, then it disappears.
+    wait_for(lambda: not any(n.metadata.name == "doomed" for n in core.list_namespace().items))
     assert core.list_config_map_for_all_namespaces().items[0].metadata.name == "survivor"
     assert apps.list_deployment_for_all_namespaces().items == []
     assert apps.list_replica_set_for_all_namespaces().items == []
@@ -186,11 +186,14 @@ def test_owner_reference_cascade_and_orphan(apps: client.AppsV1Api) -> None:
     rs = wait_for(lambda: apps.list_namespaced_replica_set("default").items)
     assert rs[0].metadata.owner_references[0].name == "owner"
     apps.delete_namespaced_deployment("owner", "default", propagation_policy="Background")
-    assert apps.list_namespaced_replica_set("default").items == []
+    # Background: the garbage collector removes the dependents after the owner.
+    wait_for(lambda: apps.list_namespaced_replica_set("default").items == [])
 
     apps.create_namespaced_deployment("default", deployment("keep"))
     wait_for(lambda: apps.list_namespaced_replica_set("default").items)
     apps.delete_namespaced_deployment("keep", "default", propagation_policy="Orphan")
+    # Orphan: the owner keeps the orphan finalizer until its dependents' references are removed.
+    wait_for(lambda: not apps.list_namespaced_deployment("default").items)
     left = apps.list_namespaced_replica_set("default").items
     assert len(left) == 1 and not left[0].metadata.owner_references
 
