@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .api import Api
-from .controller import Controller
+from .controllers import Controller
 from .faults import Faults
 from .resources import Registry
 from .server import App, SandboxHTTPServer
@@ -75,7 +75,7 @@ class SandboxCluster:
             return self
         self._server = SandboxHTTPServer((self.host, self._port), server_context(self._tls), self._app)
         self._app.server_address = f"{self.host}:{self.port}"
-        self._controller = Controller(self.api, self.registry, self.ready_delay)
+        self._controller = Controller(self.api, self.registry, self.ready_delay, self.ca_pem)
         self._controller.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-http", daemon=True
