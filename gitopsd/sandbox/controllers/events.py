@@ -5,11 +5,13 @@ kube-controller-manager and the kubelet use the core v1 recorder (``source.compo
 (``eventTime``, ``reportingController``, ``action``, no ``source``). Both land in the one event
 store, so ``kubectl get events``, ``kubectl events`` and ``describe`` show them all. A repeat of the
 same (object, reason, message) bumps ``count`` on the existing event, as the core recorder's
-aggregation does.
+aggregation does. Recorded events expire after ``TTL`` seconds, as with the API server's default
+``--event-ttl=1h`` (etcd drops them; no deletion request is involved).
 """
 
 from __future__ import annotations
 
+import collections
 import datetime
 import threading
 import time
@@ -19,6 +21,8 @@ from .common import NODE_NAME
 
 if TYPE_CHECKING:
     from ..api import Api
+
+TTL = 3600.0
 
 
 def _micro_now() -> str:
@@ -34,6 +38,18 @@ class Recorder:
         self.api = api
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str, str], str] = {}  # (uid, reason, message) -> event name
+        self._made: collections.deque[tuple[float, str, str]] = collections.deque()  # (time, ns, name)
+
+    def _expire(self) -> None:
+        cutoff = time.monotonic() - TTL
+        while self._made and self._made[0][0] < cutoff:
+            _, ns, name = self._made.popleft()
+            self.api.store.remove("/events", ns, name)
+
+    def _created(self, ns: str, name: str) -> None:
+        with self._lock:
+            self._made.append((time.monotonic(), ns, name))
+            self._expire()
 
     def _ref(self, obj: dict[str, Any], field_path: str) -> dict[str, Any]:
         meta = obj.get("metadata") or {}
@@ -96,6 +112,7 @@ class Recorder:
             "reportingInstance": NODE_NAME if component == "kubelet" else "",
         }
         if self.api.create_internal(rt, ns, event, component) is not None:
+            self._created(ns, name)
             with self._lock:
                 if len(self._seen) > 20_000:  # bounded: forget the oldest aggregation keys
                     self._seen.clear()
@@ -115,10 +132,11 @@ class Recorder:
         meta = obj.get("metadata") or {}
         ns = meta.get("namespace") or "default"
         rt = self.api.registry.types_for_storage("/events")[0]
+        name = f"{meta.get('name', 'object')}.{time.time_ns():x}"
         event = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": f"{meta.get('name', 'object')}.{time.time_ns():x}", "namespace": ns},
+            "metadata": {"name": name, "namespace": ns},
             "involvedObject": self._ref(obj, ""),
             "reason": reason,
             "message": note,
@@ -131,4 +149,5 @@ class Recorder:
             "reportingComponent": controller,
             "reportingInstance": instance,
         }
-        self.api.create_internal(rt, ns, event, controller)
+        if self.api.create_internal(rt, ns, event, controller) is not None:
+            self._created(ns, name)
