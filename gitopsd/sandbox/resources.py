@@ -68,7 +68,7 @@ BUILTINS: tuple[ResourceType, ...] = (
         "pods",
         "Pod",
         short_names=("po",),
-        subresources=("status",),
+        subresources=("status", "log"),
         categories=_ALL,
         has_generation=True,
     ),

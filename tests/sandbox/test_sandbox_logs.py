@@ -133,3 +133,9 @@ def test_follow_streams_until_the_container_ends(
     )
     assert lines[0] == "sandbox: starting container run (busybox:1)"
     assert lines[-1] == "sandbox: container run completed"
+
+
+def test_discovery_lists_pods_log_as_read_only(raw) -> None:
+    code, _, body = raw("GET", "/api/v1")
+    [entry] = [r for r in json.loads(body)["resources"] if r["name"] == "pods/log"]
+    assert code == 200 and entry["verbs"] == ["get"] and entry["kind"] == "Pod"
