@@ -117,24 +117,21 @@ def scaled(value: Any, total: int, round_up: bool, default: int) -> int:
 
 
 def set_condition(
-    status: dict[str, Any],
-    ctype: str,
-    value: str,
-    reason: str,
-    message: str,
-    now: str,
-    probe_key: str = "lastUpdateTime",
+    status: dict[str, Any], ctype: str, value: str, reason: str, message: str, now: str, touch: bool = False
 ) -> None:
-    """Set one condition, keeping lastTransitionTime unless the status flips (as controllers do)."""
+    """Set one condition as the workload controllers do: ``lastTransitionTime`` moves only when the
+    status flips, ``lastUpdateTime`` whenever the condition changes (or ``touch``: progress made)."""
     conds = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
     for cond in conds:
         if cond.get("type") == ctype:
             if cond.get("status") != value:
                 cond["lastTransitionTime"] = now
-            if cond.get("reason") != reason or cond.get("status") != value or probe_key != "lastUpdateTime":
-                cond[probe_key] = now
-            elif cond.get("message") != message:
-                cond[probe_key] = now
+            if touch or (cond.get("status"), cond.get("reason"), cond.get("message")) != (
+                value,
+                reason,
+                message,
+            ):
+                cond["lastUpdateTime"] = now
             cond.update(status=value, reason=reason, message=message)
             break
     else:
@@ -142,7 +139,7 @@ def set_condition(
             {
                 "type": ctype,
                 "status": value,
-                probe_key: now,
+                "lastUpdateTime": now,
                 "lastTransitionTime": now,
                 "reason": reason,
                 "message": message,

@@ -20,7 +20,6 @@ from .common import (
     READY_DELAY,
     ROLLOUT_RESULT,
     annotations_of,
-    condition,
     deep,
     drop_zero,
     int_of,
@@ -304,13 +303,30 @@ def _status(s: _Sync, new: dict[str, Any] | None, rss: list[dict[str, Any]]) -> 
     memory = ctl.memory.setdefault(uid, {"progress": time.monotonic(), "counts": None})
     if not isinstance(memory, dict):
         memory = ctl.memory[uid] = {"progress": time.monotonic(), "counts": None}
-    if memory["counts"] != counts or s.created_new or memory.get("gen") != dep["metadata"].get("generation"):
+    progressed = (
+        memory["counts"] != counts or s.created_new or memory.get("gen") != dep["metadata"].get("generation")
+    )
+    if progressed:
         memory.update(progress=time.monotonic(), counts=dict(counts), gen=dep["metadata"].get("generation"))
     stalled = time.monotonic() - memory["progress"]
     now = now_iso()
     paused = s.spec.get("paused") is True
     if not complete and not paused and stalled < deadline:
         ctl.later(deadline - stalled + 0.01, SKEY, s.ns, dep["metadata"]["name"])
+    if available >= s.desired - unavailable:
+        avail = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+    else:
+        avail = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+    if paused:
+        prog = ("Unknown", "DeploymentPaused", "Deployment is paused")
+    elif complete:
+        prog = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.')
+    elif stalled >= deadline:
+        prog = ("False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs_name}" has timed out progressing.')
+    elif s.created_new:
+        prog = ("True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
+    else:
+        prog = ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
 
     def fn(o: dict[str, Any]) -> None:
         if o["metadata"].get("uid") != uid:
@@ -322,67 +338,8 @@ def _status(s: _Sync, new: dict[str, Any] | None, rss: list[dict[str, Any]]) -> 
         if old.get("collisionCount"):
             status["collisionCount"] = old["collisionCount"]
         status["conditions"] = [c for c in old.get("conditions") or [] if isinstance(c, dict)]
-        if available >= s.desired - unavailable:
-            set_condition(
-                status,
-                "Available",
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-                now,
-            )
-        else:
-            set_condition(
-                status,
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-                now,
-            )
-        prog = condition(o, "Progressing")
-        if paused:
-            set_condition(status, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", now)
-        elif complete:
-            set_condition(
-                status,
-                "Progressing",
-                "True",
-                "NewReplicaSetAvailable",
-                f'ReplicaSet "{rs_name}" has successfully progressed.',
-                now,
-            )
-        elif stalled >= deadline:
-            set_condition(
-                status,
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                f'ReplicaSet "{rs_name}" has timed out progressing.',
-                now,
-            )
-        elif s.created_new:
-            set_condition(
-                status,
-                "Progressing",
-                "True",
-                "NewReplicaSetCreated",
-                f'Created new replica set "{rs_name}"',
-                now,
-            )
-        elif (
-            prog is None
-            or prog.get("reason") != "ReplicaSetUpdated"
-            or memory["progress"] >= time.monotonic() - 0.001
-        ):
-            set_condition(
-                status,
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                f'ReplicaSet "{rs_name}" is progressing.',
-                now,
-            )
+        set_condition(status, "Available", *avail, now)
+        set_condition(status, "Progressing", *prog, now, touch=progressed and not paused)
         drop_zero(
             status, "replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"
         )
