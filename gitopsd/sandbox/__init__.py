@@ -10,18 +10,23 @@ watch streaming), ``tls`` (CA, serving cert, token check), ``api`` (request sema
 strategic merge), ``ssa`` (server-side apply, managedFields), ``listschema`` (list/map semantics from the published
 schemas), ``listkeys`` (name-based guesses for kinds without one), ``scaleapply`` (apply of /scale),
 ``watchcache`` (event window, snapshots, bookmarks, resourceVersionMatch), ``kinds`` (nodes, volumes
-and their provisioner, endpoints, leases, storage classes, webhooks, flow control),
-``defaults``, ``validation``, ``selectors``, ``controller`` (simulated controllers),
+and their provisioner, endpoints, leases, storage classes, webhooks, flow control), ``deletion`` and
+``gc`` (finalizers, grace periods, propagation, the garbage collector),
+``defaults``, ``admission`` (what Pod admission adds), ``validation``, ``selectors``, ``controllers``
+(the simulated controllers, kubelet, events and pod logs), ``eventsv1`` and ``eventtable`` (Events),
 ``protobuf`` (kubectl's imperative create bodies), ``faults`` (test-only fault injection),
 ``errors`` (Status objects), ``cli`` (``gitopsd sandbox``).
 
-Sandbox-only behaviour, driven by annotations:
-- on a Job: ``sandbox.gitopsd.io/job-result: fail`` makes it fail; ``sandbox.gitopsd.io/job-duration: "2.5"``
-  sets how many seconds it runs (default: the cluster's ready delay);
-- on a Deployment, StatefulSet, DaemonSet, ReplicaSet or bare Pod: ``sandbox.gitopsd.io/rollout-result: fail``
-  keeps it from ever getting ready (Deployment: ProgressDeadlineExceeded; Pod: CrashLoopBackOff);
-- on those, PVCs (provisioning) and LoadBalancer Services: ``sandbox.gitopsd.io/ready-delay: "5"``
-  overrides the delay.
+Sandbox-only behaviour, driven by annotations on a Pod or on the workload / Job owning it
+(``controllers.kubelet`` walks the owner chain):
+- ``sandbox.gitopsd.io/ready-delay: "5"``: seconds from scheduling to Running/Ready (default: the cluster's
+  ready delay); also on PVCs and LoadBalancer Services (bind / ingress delay);
+- ``sandbox.gitopsd.io/rollout-result: fail``: containers crash-loop (CrashLoopBackOff), so the workload
+  never gets ready; a Deployment gets ProgressDeadlineExceeded once the ready delay has passed;
+- ``sandbox.gitopsd.io/job-duration: "2.5"``: how long a Job's pods run once started;
+- ``sandbox.gitopsd.io/job-result: fail``: a Job's pods fail; replacements fail too until more than
+  ``backoffLimit`` have failed (no back-off wait), then the Job is Failed;
+- ``sandbox.gitopsd.io/logs``: extra container log lines (one per line) for ``kubectl logs``.
 """
 
 from .cluster import SandboxCluster

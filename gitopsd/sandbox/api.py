@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import deletion as deletions
-from . import fieldcheck, immutable, ssa, watchcache
+from . import eventsv1, fieldcheck, immutable, ssa, watchcache
 from . import patch as patches
 from .bodies import decode_json, decode_object, decode_yaml_or_json
 from .defaults import Allocator, apply_defaults, initial_status
@@ -104,6 +104,8 @@ class WatchStream:
 
 def entry_bytes(entry: Entry, rt: ResourceType) -> bytes:
     """The stored JSON, re-labelled when the object is read through another version of its kind."""
+    if eventsv1.is_v1(rt.group, rt.storage_key):
+        return encode(eventsv1.view(entry.obj, rt.group_version))  # sandbox point 2
     if entry.obj.get("apiVersion") == rt.group_version:
         return entry.raw
     return encode({**entry.obj, "apiVersion": rt.group_version})
@@ -317,6 +319,8 @@ class Api:
     ) -> Reply:
         if isinstance(result, Entry):
             return Reply(code, entry_bytes(result, req.rt), tuple(warnings or ()))
+        if eventsv1.is_v1(req.rt.group, req.rt.storage_key):
+            return Reply(code, encode(eventsv1.view(result, req.rt.group_version)), tuple(warnings or ()))
         return Reply(code, encode(result), tuple(warnings or ()))
 
     def _check_rv(self, req: Request, old: Entry, new: dict[str, Any]) -> None:
@@ -456,6 +460,8 @@ class Api:
         if req.subresource or req.name:
             raise method_not_allowed()
         obj = decode_object(req.body, yaml_ok=req.sends_yaml)
+        if eventsv1.is_v1(rt.group, rt.storage_key):
+            obj = eventsv1.to_core(obj)  # sandbox point 2: stored as a core Event
         self._check_identity(req, obj, None)
         if rt.storage_key in REVIEWS:
             # Access reviews are answered, never stored: the sandbox's one token may do anything.
@@ -510,6 +516,8 @@ class Api:
         if req.subresource and req.subresource not in rt.subresources:
             raise not_found(f"{rt.plural}/{req.subresource}", rt.group, req.name)
         body = decode_object(req.body, yaml_ok=req.sends_yaml)
+        if eventsv1.is_v1(rt.group, rt.storage_key):
+            body = eventsv1.to_core(body)  # sandbox point 2
         with self.store.lock:
             old = self.store.get(rt.storage_key, self._ns_key(rt, req.namespace), req.name)
             if req.subresource == "scale":
@@ -559,9 +567,14 @@ class Api:
                 scale = _apply_patch(ctype, self._scale_of(rt, old.obj), patch_doc)
                 return self._write_scale(req, old, scale)
             current = json.loads(old.raw)
+            v1_events = eventsv1.is_v1(rt.group, rt.storage_key)  # sandbox point 2: patch the v1 view
+            if v1_events:
+                current = eventsv1.view(current, rt.group_version)
             new = _apply_patch(ctype, current, patch_doc)
             if not isinstance(new, dict):
                 raise bad_request("the patched object is not a JSON object")
+            if v1_events:
+                new = eventsv1.to_core(new)
             self._check_identity(req, new, req.name)
             self._check_rv(req, old, new)
             fieldcheck.check_uid(rt, old.obj, new)

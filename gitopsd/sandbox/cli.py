@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_delay,
         default=1.0,
         metavar="SECONDS",
-        help="seconds before workloads become ready and Jobs finish (default 1)",
+        help="seconds from a pod being scheduled to Running and Ready; also how long Job pods run (default 1)",
     )
     parser.add_argument(
         "--pod-grace-scale",

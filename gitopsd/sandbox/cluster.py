@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .api import Api
-from .controller import Controller
+from .controllers import Controller
 from .faults import Faults
 from .gc import Collector
 from .kinds import Loop, start_kinds
@@ -88,7 +88,7 @@ class SandboxCluster:
             return self
         self._server = SandboxHTTPServer((self.host, self._port), server_context(self._tls), self._app)
         self._app.server_address = f"{self.host}:{self.port}"
-        self._controller = Controller(self.api, self.registry, self.ready_delay)
+        self._controller = Controller(self.api, self.registry, self.ready_delay, self.ca_pem)
         self._controller.start()
         self._kinds = start_kinds(self.api, self.ready_delay)
         self._collector.start()

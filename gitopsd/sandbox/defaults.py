@@ -11,6 +11,7 @@ import base64
 import threading
 from typing import Any
 
+from .admission import admit_pod
 from .resources import ResourceType
 
 
@@ -269,6 +270,7 @@ def apply_defaults(
         _pvc(obj)
     elif key == ("", "pods"):
         _pod(obj)
+        admit_pod(obj, old)  # sandbox point 2: what admission adds (kube-api-access, tolerations)
     elif key == ("networking.k8s.io", "networkpolicies"):
         _networkpolicy(obj)
     elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):

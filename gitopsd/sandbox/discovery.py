@@ -12,6 +12,7 @@ from .resources import Registry, ResourceType
 
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
+READ_ONLY_SUBRESOURCES = ("log",)  # pods/log: get only
 
 
 def wants_aggregated(accept: str) -> bool:
@@ -76,7 +77,7 @@ def api_resource_list(registry: Registry, group: str, version: str) -> dict[str,
                     "singularName": "",
                     "namespaced": rt.namespaced,
                     "kind": "Scale" if sub == "scale" else rt.kind,
-                    "verbs": list(SUBRESOURCE_VERBS),
+                    "verbs": ["get"] if sub in READ_ONLY_SUBRESOURCES else list(SUBRESOURCE_VERBS),
                 }
                 if sub == "scale":
                     sub_entry.update(group="autoscaling", version="v1")
@@ -106,7 +107,8 @@ def _aggregated_resource(rt: ResourceType) -> dict[str, Any]:
             if sub == "scale"
             else {"group": "", "version": "", "kind": rt.kind}
         )
-        subs.append({"subresource": sub, "responseKind": kind, "verbs": list(SUBRESOURCE_VERBS)})
+        verbs = ["get"] if sub in READ_ONLY_SUBRESOURCES else list(SUBRESOURCE_VERBS)
+        subs.append({"subresource": sub, "responseKind": kind, "verbs": verbs})
     if subs:
         entry["subresources"] = subs
     return entry

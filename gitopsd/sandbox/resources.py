@@ -31,6 +31,8 @@ class ResourceType:
     verbs: tuple[str, ...] = VERBS
     # A CRD version's additionalPrinterColumns: (name, type, jsonPath).
     printer_columns: tuple[tuple[str, str, str], ...] = ()
+    # Kinds another group serves from the same store (events.k8s.io Events are core Events).
+    storage: str = ""
 
     @property
     def group_version(self) -> str:
@@ -38,7 +40,7 @@ class ResourceType:
 
     @property
     def storage_key(self) -> str:
-        return f"{self.group}/{self.plural}"
+        return self.storage or f"{self.group}/{self.plural}"
 
     @property
     def list_kind(self) -> str:
@@ -66,7 +68,7 @@ BUILTINS: tuple[ResourceType, ...] = (
         "pods",
         "Pod",
         short_names=("po",),
-        subresources=("status",),
+        subresources=("status", "log"),
         categories=_ALL,
         has_generation=True,
     ),
@@ -80,6 +82,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     ),
     _rt("", "v1", "resourcequotas", "ResourceQuota", short_names=("quota",), subresources=("status",)),
     _rt("", "v1", "events", "Event", short_names=("ev",)),
+    _rt("events.k8s.io", "v1", "events", "Event", short_names=("ev",), storage="/events"),
     _rt("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
     _rt(
         "apps",

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import discovery, openapi, protobuf, table, watchcache
 from .api import Api, Reply, Request, WatchStream, entry_bytes
+from .controllers import logs as pod_logs
 from .errors import ApiError, bad_request, method_not_allowed
 from .faults import Faults
 from .resources import Registry, ResourceType
@@ -275,6 +276,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, doc)
             return
         rt, namespace, name, sub = self._parse_resource(group, version, rest)
+        if rt.storage_key == "/pods" and sub == "log" and name is not None:
+            pod_logs.respond(self, namespace or "", name, query)  # sandbox point 2: simulated logs
+            return
         ctype = self.headers.get("Content-Type", "")
         if ctype.startswith("application/vnd.kubernetes.protobuf"):
             if method != "POST" or name is not None:

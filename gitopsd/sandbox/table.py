@@ -196,6 +196,10 @@ def _printer_columns(rt: ResourceType) -> tuple[list[tuple[str, str]], Cells]:
 def table(
     rt: ResourceType, objects: list[dict[str, Any]], list_meta: dict[str, Any], include: str = "Metadata"
 ) -> dict[str, Any]:
+    if rt.storage_key == "/events" and not rt.printer_columns:
+        from .eventtable import event_table  # sandbox point 2: the real Event columns
+
+        return event_table(objects, list_meta, include)
     extra, cells = (
         _printer_columns(rt) if rt.printer_columns else COLUMNS.get(rt.storage_key, ([], lambda o: []))
     )

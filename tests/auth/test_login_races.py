@@ -161,38 +161,37 @@ def test_a_login_that_cannot_be_recorded_fails_closed(tmp_path: Path, scan: Secr
 
 def test_a_password_change_ends_sessions_issued_in_the_same_second(tmp_path: Path, scan: SecretScan) -> None:
     """Whole-second timestamps let a session issued in the second of a password change survive it.
-    The loop aims each login to end just after a second boundary so the change lands in that same
-    second, checks from the token's own iat that it did, and requires that case at least once."""
+
+    Deterministic: rather than racing the clock, the test signs session tokens with the daemon's own
+    key (as the daemon would have issued them) dated in the very second the password changed (the
+    account's password_mtime): one under the generation before the change (refused), one under the
+    current generation (accepted). A real login before and after the change is checked too."""
     daemon = start_daemon(tmp_path)
     scan.logs.append(daemon.log_path)
     scan.secret(daemon.token)
     try:
         password = scan.secret("alice-password-0")
         set_password(daemon, "alice", password)
-        started = time.time()
-        scan.secret(login(daemon, "alice", password))
-        login_takes = time.time() - started
-        same_second = 0
-        for i in range(12):
-            # Start so that the login ends a little after a second boundary.
-            time.sleep((-time.time() - login_takes + 0.15) % 1.0)
-            started = time.time()
-            token = scan.secret(login(daemon, "alice", password))
-            login_takes = min(login_takes, time.time() - started)
-            new = scan.secret(f"alice-password-{i + 1}")
-            _change_own_password(daemon, token, password, new)
-            changed_by = time.time()
-            password = new
-            err = scan.error("old session", rpc_error(_user_info, daemon, token))
-            assert err.code() == grpc.StatusCode.UNAUTHENTICATED, f"iteration {i}: the old session survived"
-            assert "password was changed" in (err.details() or "")
-            # A session issued after the change works.
-            assert _user_info(daemon, scan.secret(login(daemon, "alice", password))).username == "alice"
-            # iat <= the change's second <= changed_by: equal ends mean the very same second.
-            same_second += int(changed_by) == _issued_at(token)
-            if same_second >= 3:
-                break
-        assert same_second >= 1, "no login and password change fell in the same second: case not exercised"
+        before = scan.secret(login(daemon, "alice", password))
+        new = scan.secret("alice-password-1")
+        _change_own_password(daemon, before, password, new)
+        err = scan.error("old session", rpc_error(_user_info, daemon, before))
+        assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "password was changed" in (err.details() or "")
+
+        conn = sqlite3.connect(f"file:{daemon.data_dir / 'gitopsd.db'}?mode=ro", uri=True)
+        changed_at, generation = conn.execute(
+            "SELECT password_mtime, session_generation FROM accounts WHERE name = 'alice'"
+        ).fetchone()
+        conn.close()
+        signer = TokenSigner(load_or_create_key(daemon.data_dir / "auth"))
+        stale, _ = signer.issue("alice", 3600, now=int(changed_at), generation=int(generation) - 1)
+        current, _ = signer.issue("alice", 3600, now=int(changed_at), generation=int(generation))
+        err = scan.error("same-second session", rpc_error(_user_info, daemon, scan.secret(stale)))
+        assert err.code() == grpc.StatusCode.UNAUTHENTICATED, "a session of the changed second survived"
+        assert _user_info(daemon, scan.secret(current)).username == "alice"
+        # A session issued after the change by a real login works.
+        assert _user_info(daemon, scan.secret(login(daemon, "alice", new))).username == "alice"
     finally:
         daemon.stop()
 

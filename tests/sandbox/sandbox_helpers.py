@@ -44,3 +44,7 @@ def configmap(name: str, namespace: str = "default", **data: str) -> dict[str, A
         "metadata": {"name": name, "namespace": namespace},
         "data": data,
     }
+
+
+# The ConfigMap the root-ca-cert-publisher puts in every namespace (a real cluster does too).
+ROOT_CA = "kube-root-ca.crt"

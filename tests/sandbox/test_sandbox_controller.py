@@ -87,16 +87,21 @@ def test_job_completes_and_its_pod_succeeds(api_client: client.ApiClient, core: 
 
 
 def test_job_fails_when_annotated(api_client: client.ApiClient, core: client.CoreV1Api) -> None:
+    """As a real Job: each failed pod is replaced until more than backoffLimit have failed."""
     batch = client.BatchV1Api(api_client)
-    batch.create_namespaced_job(
-        "default",
-        _job("broken", {"sandbox.gitopsd.io/job-result": "fail", "sandbox.gitopsd.io/job-duration": "0.3"}),
-    )
-    job = wait_for(lambda: (j := batch.read_namespaced_job("broken", "default")).status.failed == 1 and j)
-    failed = [c for c in job.status.conditions if c.type == "Failed"]
-    assert failed and failed[0].status == "True" and not job.status.succeeded
-    [pod] = core.list_namespaced_pod("default", label_selector="job-name=broken").items
-    assert pod.status.phase == "Failed"
+    job = _job("broken", {"sandbox.gitopsd.io/job-result": "fail", "sandbox.gitopsd.io/job-duration": "0.1"})
+    job["spec"]["backoffLimit"] = 1
+    batch.create_namespaced_job("default", job)
+
+    def failed_job():
+        j = batch.read_namespaced_job("broken", "default")
+        return any(c.type == "Failed" and c.status == "True" for c in j.status.conditions or []) and j
+
+    job = wait_for(failed_job)
+    assert job.status.failed == 2 and not job.status.succeeded
+    assert [c.reason for c in job.status.conditions] == ["BackoffLimitExceeded", "BackoffLimitExceeded"]
+    pods = core.list_namespaced_pod("default", label_selector="job-name=broken").items
+    assert sorted(p.status.phase for p in pods) == ["Failed", "Failed"]
 
 
 def test_job_duration_annotation_delays_completion(api_client: client.ApiClient) -> None:

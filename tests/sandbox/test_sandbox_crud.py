@@ -6,7 +6,7 @@ import json
 
 import pytest
 from kubernetes import client
-from sandbox_helpers import configmap, deployment, wait_for
+from sandbox_helpers import ROOT_CA, configmap, deployment, wait_for
 
 
 def _status(err: pytest.ExceptionInfo[client.ApiException]) -> dict:
@@ -117,8 +117,11 @@ def test_label_selectors(core: client.CoreV1Api) -> None:
         core.create_namespaced_config_map("default", cm)
 
     def names(selector: str) -> list[str]:
+        # Every namespace also holds kube-root-ca.crt (unlabelled), as on a real cluster.
         return [
-            i.metadata.name for i in core.list_namespaced_config_map("default", label_selector=selector).items
+            i.metadata.name
+            for i in core.list_namespaced_config_map("default", label_selector=selector).items
+            if i.metadata.name != ROOT_CA
         ]
 
     assert names("tier=web") == ["a", "c"]
@@ -139,7 +142,7 @@ def test_field_selectors_and_all_namespaces(core: client.CoreV1Api) -> None:
     core.create_namespaced_config_map("team", configmap("one", namespace="team"))
     core.create_namespaced_config_map("team", configmap("two", namespace="team"))
     every = core.list_config_map_for_all_namespaces()
-    assert [(i.metadata.namespace, i.metadata.name) for i in every.items] == [
+    assert [(i.metadata.namespace, i.metadata.name) for i in every.items if i.metadata.name != ROOT_CA] == [
         ("default", "one"),
         ("team", "one"),
         ("team", "two"),
@@ -147,7 +150,7 @@ def test_field_selectors_and_all_namespaces(core: client.CoreV1Api) -> None:
     by_name = core.list_config_map_for_all_namespaces(field_selector="metadata.name=one")
     assert [i.metadata.namespace for i in by_name.items] == ["default", "team"]
     by_ns = core.list_config_map_for_all_namespaces(
-        field_selector="metadata.namespace=team,metadata.name!=one"
+        field_selector=f"metadata.namespace=team,metadata.name!=one,metadata.name!={ROOT_CA}"
     )
     assert [i.metadata.name for i in by_ns.items] == ["two"]
 
@@ -165,7 +168,8 @@ def test_list_pagination_with_limit_and_continue(core: client.CoreV1Api) -> None
         token = page.metadata._continue
         if not token:
             break
-    assert seen == [f"cm-{n}" for n in range(7)] and pages == 3
+    # kube-root-ca.crt (in every namespace, as on a real cluster) sorts after cm-*: 8 items, 3 pages.
+    assert seen == [*(f"cm-{n}" for n in range(7)), ROOT_CA] and pages == 3
 
 
 def test_deleting_a_namespace_deletes_its_contents(core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
@@ -176,7 +180,8 @@ def test_deleting_a_namespace_deletes_its_contents(core: client.CoreV1Api, apps:
     core.delete_namespace("doomed")
     # The namespace goes Terminating; the namespace controller empties it, then it disappears.
     wait_for(lambda: not any(n.metadata.name == "doomed" for n in core.list_namespace().items))
-    assert core.list_config_map_for_all_namespaces().items[0].metadata.name == "survivor"
+    left = {(i.metadata.namespace, i.metadata.name) for i in core.list_config_map_for_all_namespaces().items}
+    assert ("default", "survivor") in left and not any(ns == "doomed" for ns, _ in left)
     assert apps.list_deployment_for_all_namespaces().items == []
     assert apps.list_replica_set_for_all_namespaces().items == []
 
@@ -268,7 +273,8 @@ def test_official_client_deletes_of_every_core_kind_parse(
     assert core.delete_namespaced_service_account("sa", "default").metadata.name == "sa"
     assert core.delete_namespaced_persistent_volume_claim("pvc", "default").metadata.name == "pvc"
     core.delete_namespaced_secret("sec", "default")
-    assert core.list_namespaced_pod("default").items == []
+    # A scheduled pod terminates for its (shortened) grace period before it is gone, as on a real cluster.
+    wait_for(lambda: core.list_namespaced_pod("default").items == [])
     assert core.list_namespaced_service("default").items == []
     assert core.list_namespaced_secret("default").items == []
 
@@ -279,4 +285,4 @@ def test_delete_collection_by_label(core: client.CoreV1Api) -> None:
         cm["metadata"]["labels"] = {"team": team}
         core.create_namespaced_config_map("default", cm)
     core.delete_collection_namespaced_config_map("default", label_selector="team=b")
-    assert [c.metadata.name for c in core.list_namespaced_config_map("default").items] == ["c0"]
+    assert [c.metadata.name for c in core.list_namespaced_config_map("default").items] == ["c0", ROOT_CA]

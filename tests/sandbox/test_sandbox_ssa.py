@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from kubernetes import client, dynamic
 from sandbox_helpers import configmap, deployment
 
@@ -101,7 +102,9 @@ def test_update_by_another_manager_then_apply_conflicts(apps: client.AppsV1Api, 
 def test_dry_run_changes_nothing(raw, core: client.CoreV1Api) -> None:
     code, obj = _apply(raw, CM, configmap("cm", a="1"), "gitopsd", dry=True)
     assert code == 201 and obj["data"] == {"a": "1"}
-    assert core.list_namespaced_config_map("default").items == []
+    with pytest.raises(client.ApiException) as err:
+        core.read_namespaced_config_map("cm", "default")
+    assert err.value.status == 404
     _apply(raw, CM, configmap("cm", a="1"), "gitopsd")
     before = core.read_namespaced_config_map("cm", "default")
     code, obj = _apply(raw, CM, configmap("cm", a="2"), "gitopsd", dry=True)

@@ -80,8 +80,13 @@ def test_watch_list_sends_initial_events_then_bookmark(raw, core: client.CoreV1A
         "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1",
     )
     events = [json.loads(line) for line in body.splitlines() if line.strip()]
-    assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
-    assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    # x and kube-root-ca.crt (every namespace has it, as on a real cluster), then the bookmark.
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in events[:2]] == [
+        ("ADDED", "kube-root-ca.crt"),
+        ("ADDED", "x"),
+    ]
+    assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK"]
+    assert events[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
 
 def test_selector_watch_sees_objects_leave_and_enter(raw, core: client.CoreV1Api) -> None:

@@ -36,8 +36,15 @@ def v1(small: SandboxCluster, tmp_path: Path) -> Iterator[client.CoreV1Api]:
         api.close()
 
 
+MINE = {"test": "watchcache"}
+ONLY_MINE = "test=watchcache"
+
+
 def _cm(v1: client.CoreV1Api, name: str, **data: str) -> str:
-    out = v1.create_namespaced_config_map("default", {"metadata": {"name": name}, "data": data})
+    # Labelled: the namespace also holds the kube-root-ca.crt ConfigMap every namespace gets.
+    out = v1.create_namespaced_config_map(
+        "default", {"metadata": {"name": name, "labels": MINE}, "data": data}
+    )
     return str(out.metadata.resource_version)
 
 
@@ -105,7 +112,7 @@ def test_bookmarks_are_sent_when_asked(small: SandboxCluster, v1: client.CoreV1A
     # sendInitialEvents: the initial ADDED events end with an annotated bookmark.
     path = (
         "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true"
-        "&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan"
+        "&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&labelSelector=test%3Dwatchcache"
     )
     code, events = _stream(small, path, 3)
     types = [e["type"] for e in events]
@@ -121,46 +128,60 @@ def test_bookmarks_are_sent_when_asked(small: SandboxCluster, v1: client.CoreV1A
 def test_list_pages_are_a_snapshot_of_the_first_page(v1: client.CoreV1Api) -> None:
     for n in range(4):
         _cm(v1, f"cm-{n}", v="old")
-    page1 = v1.list_namespaced_config_map("default", limit=2)
+    page1 = v1.list_namespaced_config_map("default", label_selector=ONLY_MINE, limit=2)
     assert [c.metadata.name for c in page1.items] == ["cm-0", "cm-1"]
     v1.patch_namespaced_config_map("cm-2", "default", {"data": {"v": "new"}})
     v1.delete_namespaced_config_map("cm-3", "default")
     _cm(v1, "cm-4")
-    page2 = v1.list_namespaced_config_map("default", limit=2, _continue=page1.metadata._continue)
+    page2 = v1.list_namespaced_config_map(
+        "default", label_selector=ONLY_MINE, limit=2, _continue=page1.metadata._continue
+    )
     assert [(c.metadata.name, c.data["v"]) for c in page2.items] == [("cm-2", "old"), ("cm-3", "old")]
     assert page2.metadata.resource_version == page1.metadata.resource_version
     # Exact serves that same snapshot; NotOlderThan the latest.
     exact = v1.list_namespaced_config_map(
-        "default", resource_version=page1.metadata.resource_version, resource_version_match="Exact"
+        "default",
+        label_selector=ONLY_MINE,
+        resource_version=page1.metadata.resource_version,
+        resource_version_match="Exact",
     )
     assert [c.metadata.name for c in exact.items] == ["cm-0", "cm-1", "cm-2", "cm-3"]
     latest = v1.list_namespaced_config_map(
-        "default", resource_version=page1.metadata.resource_version, resource_version_match="NotOlderThan"
+        "default",
+        label_selector=ONLY_MINE,
+        resource_version=page1.metadata.resource_version,
+        resource_version_match="NotOlderThan",
     )
     assert [c.metadata.name for c in latest.items] == ["cm-0", "cm-1", "cm-2", "cm-4"]
     with pytest.raises(ApiException) as err:
-        v1.list_namespaced_config_map("default", resource_version_match="Exact")
+        v1.list_namespaced_config_map("default", label_selector=ONLY_MINE, resource_version_match="Exact")
     assert err.value.status == 422 and "forbidden unless resourceVersion is provided" in err.value.body
     with pytest.raises(ApiException) as err:
-        v1.list_namespaced_config_map("default", resource_version="999999", resource_version_match="Exact")
+        v1.list_namespaced_config_map(
+            "default", label_selector=ONLY_MINE, resource_version="999999", resource_version_match="Exact"
+        )
     assert err.value.status == 504 and "Too large resource version" in err.value.body
 
 
 def test_expired_continue_token_is_410_with_an_inconsistent_token(v1: client.CoreV1Api) -> None:
     for n in range(3):
         _cm(v1, f"cm-{n}")
-    page1 = v1.list_namespaced_config_map("default", limit=1)
+    page1 = v1.list_namespaced_config_map("default", label_selector=ONLY_MINE, limit=1)
     for n in range(WINDOW + 2):
         v1.patch_namespaced_config_map("cm-2", "default", {"data": {"n": str(n)}})
     with pytest.raises(ApiException) as err:
-        v1.list_namespaced_config_map("default", limit=1, _continue=page1.metadata._continue)
+        v1.list_namespaced_config_map(
+            "default", label_selector=ONLY_MINE, limit=1, _continue=page1.metadata._continue
+        )
     assert err.value.status == 410
     status = json.loads(err.value.body)
     assert status["reason"] == "Expired"
     assert status["message"].startswith(
         "The provided continue parameter is too old to display a consistent list result."
     )
-    rest = v1.list_namespaced_config_map("default", _continue=status["metadata"]["continue"])
+    rest = v1.list_namespaced_config_map(
+        "default", label_selector=ONLY_MINE, _continue=status["metadata"]["continue"]
+    )
     assert [c.metadata.name for c in rest.items] == ["cm-1", "cm-2"]
     assert rest.items[1].data == {"n": str(WINDOW + 1)}
 
