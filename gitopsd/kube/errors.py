@@ -51,6 +51,17 @@ class Conflict(KubeError):
     default_reason = "Conflict"
 
 
+# How kube-apiserver words a refused change of a field that cannot change after creation.
+_IMMUTABLE_MARKERS = (
+    "immutable",  # "field is immutable", "spec is immutable after creation", PV sources
+    "may not change once set",  # Service spec.clusterIP(s)
+    "updates to statefulset spec for fields other than",  # StatefulSet
+    "pod updates may not change fields other than",  # Pod spec
+    "cannot change roleref",  # RoleBinding / ClusterRoleBinding
+    ": forbidden: updates to",  # StorageClass parameters, provisioner...
+)
+
+
 class Invalid(KubeError):
     """422 (and 400 bad requests): the object was refused; ``immutable`` tells whether a field is immutable."""
 
@@ -59,7 +70,10 @@ class Invalid(KubeError):
 
     @property
     def immutable(self) -> bool:
-        return "immutable" in self.message.lower()
+        """Whether the refusal is of a change the API server never allows in place (only a delete and
+        re-create can make it): what `--force` / Replace needs to know."""
+        text = self.message.lower()
+        return any(marker in text for marker in _IMMUTABLE_MARKERS)
 
 
 class Expired(KubeError):

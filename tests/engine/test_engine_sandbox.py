@@ -210,7 +210,7 @@ IMMUTABLE = (
 def test_immutable_field_fails_without_force_and_is_recreated_with_force(
     kube_client: KubeClient, sandbox
 ) -> None:
-    # The sandbox does not enforce immutability itself: it answers the 422 a real API server gives.
+    # A 422 worded as a real API server words it, injected (the Deployment selector case).
     sync(kube_client, [DEPLOYMENT])
     moved = copy.deepcopy(DEPLOYMENT)
     moved["spec"]["selector"] = {"matchLabels": {"app": "mon-app", "tier": "web"}}
@@ -231,6 +231,39 @@ def test_immutable_field_fails_without_force_and_is_recreated_with_force(
     live = kube_client.get("apps/v1", "Deployment", "mon-app", NS)
     assert live["metadata"]["uid"] != uid_before
     assert live["spec"]["selector"]["matchLabels"] == {"app": "mon-app", "tier": "web"}
+
+
+STATEFULSET = yaml.safe_load(
+    """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres:16}]}
+"""
+)
+
+
+def test_a_statefulset_change_the_server_forbids_is_recreated_with_force(kube_client: KubeClient) -> None:
+    # The sandbox refuses it as kube-apiserver does ("spec: Forbidden: updates to statefulset spec for
+    # fields other than ..."), without the word "immutable": --force must still replace it.
+    sync(kube_client, [STATEFULSET])
+    moved = copy.deepcopy(STATEFULSET)
+    moved["spec"]["serviceName"] = "db-headless"
+    _, results = sync(kube_client, [moved])
+    failed = results[("StatefulSet", "db")]
+    assert failed.status == "SyncFailed" and "updates to statefulset spec" in failed.message
+    uid_before = kube_client.get("apps/v1", "StatefulSet", "db", NS)["metadata"]["uid"]
+    _, results = sync(kube_client, [moved], force=True)
+    assert results[("StatefulSet", "db")].status == "Synced", results[("StatefulSet", "db")].message
+    assert "deleted and recreated" in results[("StatefulSet", "db")].message
+    live = kube_client.get("apps/v1", "StatefulSet", "db", NS)
+    assert live["metadata"]["uid"] != uid_before and live["spec"]["serviceName"] == "db-headless"
 
 
 def test_bad_objects_and_unknown_kind_fail_alone(kube_client: KubeClient) -> None:
