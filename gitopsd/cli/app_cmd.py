@@ -13,7 +13,7 @@ import yaml
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.cli import app_ops_cmd
 from gitopsd.cli.client import Client, CLIError, error_line
-from gitopsd.cli.output import dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
 from gitopsd.protojson import to_document
 
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -62,13 +62,7 @@ def add_parsers(
 
     get = appsub.add_parser("get", parents=[common], help="show an application")
     get.add_argument("name")
-    get.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(get)
     get.add_argument("--show-yaml", action="store_true", help="print the application as Argo CD-style YAML")
     get.add_argument("--refresh", action="store_true", help="compare again before showing")
     get.add_argument(
@@ -77,13 +71,7 @@ def add_parsers(
     get.set_defaults(func=cmd_get)
 
     lst = appsub.add_parser("list", parents=[common], help="list applications")
-    lst.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "name", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(lst, ["wide", "name", "json", "yaml"])
     lst.add_argument("-p", "--project", action="append", default=[], help="only these projects (repeatable)")
     lst.add_argument("-l", "--selector", default="", help="label selector, e.g. team=web")
     lst.add_argument("-r", "--repo", default="", help="only applications from this repository")

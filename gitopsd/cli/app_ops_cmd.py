@@ -18,7 +18,7 @@ import yaml
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.cli.client import Client, CLIError
-from gitopsd.cli.output import dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
 from gitopsd.protojson import to_document
 
 COMPLETED = ("Succeeded", "Failed", "Error")
@@ -50,13 +50,7 @@ def add_parsers(
     sync.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for the operation (default 600)"
     )
-    sync.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(sync)
     sync.set_defaults(func=cmd_sync)
 
     diff = appsub.add_parser(
@@ -76,13 +70,7 @@ def add_parsers(
 
     hist = appsub.add_parser("history", parents=[common], help="show the deployment history")
     hist.add_argument("name")
-    hist.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(hist)
     hist.set_defaults(func=cmd_history)
 
     events = appsub.add_parser(
@@ -92,13 +80,7 @@ def add_parsers(
     )
     events.add_argument("name")
     events.add_argument("--limit", type=int, default=50, help="the newest N events (default 50, at most 200)")
-    events.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(events)
     events.set_defaults(func=cmd_events)
 
     rb = appsub.add_parser(
@@ -110,13 +92,7 @@ def add_parsers(
     rb.add_argument("--prune", action="store_true", help="delete resources Git no longer has")
     rb.add_argument("--async", dest="async_", action="store_true", help="start the operation and return")
     rb.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
-    rb.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(rb)
     rb.set_defaults(func=cmd_rollback)
 
     st = appsub.add_parser("set", parents=[common], help="change an application's parameters")

@@ -23,7 +23,7 @@ from gitopsd.api.gitopsd.v1 import session_pb2 as sesspb
 from gitopsd.api.gitopsd.v1 import session_pb2_grpc as sessgrpc
 from gitopsd.cli import userconfig
 from gitopsd.cli.client import Client, CLIError, Connection, connection_for, fetch_certificate
-from gitopsd.cli.output import dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -59,32 +59,14 @@ def add_parsers(
     account = sub.add_parser("account", help="manage local accounts")
     asub = account.add_subparsers(dest="account_command", metavar="COMMAND", required=True)
     info = asub.add_parser("get-user-info", parents=[common], help="who am I")
-    info.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(info)
     info.set_defaults(func=cmd_user_info)
     lst = asub.add_parser("list", parents=[common], help="list accounts")
-    lst.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "name", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(lst, ["wide", "name", "json", "yaml"])
     lst.set_defaults(func=cmd_account_list)
     get = asub.add_parser("get", parents=[common], help="show an account and its API keys (ids only)")
     get.add_argument("--account", default="", help="account name (default: yourself)")
-    get.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(get)
     get.set_defaults(func=cmd_account_get)
     upd = asub.add_parser("update-password", parents=[common], help="change a password (yours by default)")
     upd.add_argument(

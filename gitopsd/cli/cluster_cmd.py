@@ -11,7 +11,7 @@ import re
 
 from gitopsd.api.gitopsd.v1 import cluster_pb2 as clpb
 from gitopsd.cli.client import Client, CLIError
-from gitopsd.cli.output import dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
 from gitopsd.protojson import to_document
 
 
@@ -31,24 +31,12 @@ def add_parsers(
     add.set_defaults(func=cmd_add)
 
     lst = csub.add_parser("list", parents=[common], help="list clusters with a fresh connection check")
-    lst.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "server", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(lst, ["wide", "server", "json", "yaml"])
     lst.set_defaults(func=cmd_list)
 
     get = csub.add_parser("get", parents=[common], help="show a cluster (by name or server URL)")
     get.add_argument("cluster")
-    get.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(get)
     get.set_defaults(func=cmd_get)
 
     rm = csub.add_parser("rm", parents=[common], help="remove a cluster (by name or server URL)")

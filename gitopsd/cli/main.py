@@ -21,14 +21,19 @@ from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, proj_cmd, repo_cmd
 from gitopsd.cli.client import Client, CLIError, connection_for, error_line, normalize_server, server_address
+from gitopsd.cli.output import add_output_flag
 
 
 def _common_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--server", help="daemon address HOST:PORT or unix:///path.sock (env GITOPSD_SERVER)")
     common.add_argument("--grpc-timeout", type=float, default=60.0, help=argparse.SUPPRESS)
-    common.add_argument("--auth-token", help="token to use instead of the saved session (env GITOPSD_AUTH_TOKEN)")
-    common.add_argument("--server-ca", help="PEM file to verify the daemon's certificate (env GITOPSD_SERVER_CA)")
+    common.add_argument(
+        "--auth-token", help="token to use instead of the saved session (env GITOPSD_AUTH_TOKEN)"
+    )
+    common.add_argument(
+        "--server-ca", help="PEM file to verify the daemon's certificate (env GITOPSD_SERVER_CA)"
+    )
     common.add_argument("--insecure", action="store_true", help="skip verifying the daemon's TLS certificate")
     common.add_argument("--plaintext", action="store_true", help="talk to a plaintext (non-TLS) listener")
     return common
@@ -68,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     version = sub.add_parser("version", parents=[common], help="print the client and server versions")
     version.add_argument("--client", action="store_true", help="client version only")
-    version.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide", help="output format (default: a table)")
+    add_output_flag(version)
     version.set_defaults(func=cmd_version)
     return parser
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -47,3 +48,16 @@ def dump(value: Any, fmt: str, out: TextIO = sys.stdout) -> None:
         )
     else:
         raise ValueError(fmt)
+
+
+def add_output_flag(
+    parser: argparse.ArgumentParser, choices: Sequence[str] = ("wide", "json", "yaml"), default: str = "wide"
+) -> None:
+    """The `-o/--output` flag of a read command (argocd's): a table by default, or JSON/YAML."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=list(choices),
+        default=default,
+        help=f"output format: {', '.join(choices)} (default {default}: {'a table' if default == 'wide' else default})",
+    )

@@ -13,7 +13,7 @@ from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.cli import proj_role_cmd
 from gitopsd.cli.app_cmd import read_documents
 from gitopsd.cli.client import Client, CLIError, error_line
-from gitopsd.cli.output import dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
 from gitopsd.protojson import to_document
 
 
@@ -32,23 +32,11 @@ def add_parsers(
 
     get = psub.add_parser("get", parents=[common], help="show a project")
     get.add_argument("name")
-    get.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(get)
     get.set_defaults(func=cmd_get)
 
     lst = psub.add_parser("list", parents=[common], help="list projects")
-    lst.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "name", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(lst, ["wide", "name", "json", "yaml"])
     lst.set_defaults(func=cmd_list)
 
     delete = psub.add_parser(

@@ -8,7 +8,7 @@ import sys
 
 from gitopsd.api.gitopsd.v1 import repository_pb2 as repopb
 from gitopsd.cli.client import Client, CLIError
-from gitopsd.cli.output import dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
 from gitopsd.protojson import to_document
 
 
@@ -39,24 +39,12 @@ def add_parsers(
     add.set_defaults(func=cmd_add)
 
     lst = rsub.add_parser("list", parents=[common], help="list repositories with a connection check")
-    lst.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "url", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(lst, ["wide", "url", "json", "yaml"])
     lst.set_defaults(func=cmd_list)
 
     get = rsub.add_parser("get", parents=[common], help="show a repository")
     get.add_argument("url")
-    get.add_argument(
-        "-o",
-        "--output",
-        choices=["wide", "json", "yaml"],
-        default="wide",
-        help="output format (default: a table)",
-    )
+    add_output_flag(get)
     get.set_defaults(func=cmd_get)
 
     rm = rsub.add_parser("rm", parents=[common], help="remove a repository's entry")
