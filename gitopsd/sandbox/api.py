@@ -692,6 +692,7 @@ class Api:
             raise method_not_allowed()
         opts = decode_object(req.body) if req.body.strip() else {}
         policy, grace = deletions.parse_options(req.query, opts)
+        warns = deletions.delete_warnings(rt, policy)  # the Job orphan warning
         dry = req.dry_run or opts.get("dryRun") == ["All"]
         kept: Entry | None = None
         with self.store.lock:
@@ -716,15 +717,15 @@ class Api:
             if not dry:
                 kept = self._delete_entry(rt, old, policy, grace)
         if kept is not None:
-            return Reply(200, entry_bytes(kept, rt))  # still there (finalizers, grace period): the object
+            return Reply(200, entry_bytes(kept, rt), warns)  # still there (finalizers, grace period): the object
         if rt.storage_key == NAMESPACES:
             gone = json.loads(old.raw)
             gone.setdefault("status", {})["phase"] = "Terminating"
-            return Reply(200, encode(gone))
+            return Reply(200, encode(gone), warns)
         if rt.storage_key in RETURNS_DELETED:
             # These kinds answer a delete with the object itself, as the real server does
             # (the official client deserializes their replies as the kind, not a Status).
-            return Reply(200, entry_bytes(old, rt))
+            return Reply(200, entry_bytes(old, rt), warns)
         details: dict[str, Any] = {"name": req.name, "kind": rt.plural, "uid": meta.get("uid")}
         if rt.group:
             details["group"] = rt.group
@@ -735,12 +736,13 @@ class Api:
             "status": "Success",
             "details": details,
         }
-        return Reply(200, encode(status))
+        return Reply(200, encode(status), warns)
 
     def delete_collection(self, req: Request) -> Reply:
         rt = req.rt
         opts = decode_object(req.body) if req.body.strip() else {}
         policy, grace = deletions.parse_options(req.query, opts)
+        warns = deletions.delete_warnings(rt, policy)  # the Job orphan warning
         predicate = object_filter(req.query.get("labelSelector"), req.query.get("fieldSelector"))
         with self.store.lock:
             entries, _ = self.store.list_entries(rt.storage_key, req.namespace if rt.namespaced else None)
@@ -749,7 +751,7 @@ class Api:
                 for e in entries:
                     self._delete_entry(rt, e, policy, grace)
         head = encode({"kind": rt.list_kind, "apiVersion": rt.group_version, "metadata": {}})
-        return Reply(200, head[:-1] + b',"items":[' + b",".join(entry_bytes(e, rt) for e in entries) + b"]}")
+        return Reply(200, head[:-1] + b',"items":[' + b",".join(entry_bytes(e, rt) for e in entries) + b"]}", warns)
 
     def _delete_entry(
         self, rt: ResourceType, entry: Entry, policy: str | None, grace: int | None = None

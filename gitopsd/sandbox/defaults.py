@@ -140,6 +140,18 @@ def _replicaset(obj: dict[str, Any]) -> None:
     _template(spec)
 
 
+def _replicationcontroller(obj: dict[str, Any]) -> None:
+    # SetDefaults_ReplicationController: selector and labels from the template's labels.
+    spec = _sub(obj, "spec")
+    _d(spec, "replicas", 1)
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if labels and not spec.get("selector"):
+        spec["selector"] = dict(labels)
+    if labels and not (obj.get("metadata") or {}).get("labels"):
+        _sub(obj, "metadata")["labels"] = dict(labels)
+    _template(spec)
+
+
 def _job_spec(spec: dict[str, Any]) -> None:
     _d(spec, "parallelism", 1)
     _d(spec, "completions", 1)
@@ -256,6 +268,8 @@ def apply_defaults(
         _daemonset(obj)
     elif key == ("apps", "replicasets"):
         _replicaset(obj)
+    elif key == ("", "replicationcontrollers"):
+        _replicationcontroller(obj)
     elif key == ("batch", "jobs"):
         _job_spec(_sub(obj, "spec"))
     elif key == ("batch", "cronjobs"):
@@ -282,6 +296,7 @@ def apply_defaults(
 _INITIAL_STATUS: dict[tuple[str, str], dict[str, Any]] = {
     ("apps", "statefulsets"): {"replicas": 0, "availableReplicas": 0},
     ("apps", "replicasets"): {"replicas": 0},
+    ("", "replicationcontrollers"): {"replicas": 0},
     ("apps", "daemonsets"): {
         "currentNumberScheduled": 0,
         "numberMisscheduled": 0,

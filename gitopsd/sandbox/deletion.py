@@ -61,6 +61,22 @@ def default_policy(rt: ResourceType) -> str:
     return "Background"
 
 
+# What batch/v1 Job's REST.Delete / DeleteCollection warn when the client leaves the propagation to
+# that version's default, which orphans the Job's pods.
+JOB_ORPHAN_WARNING = (
+    "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background "
+    "to remove them or set propagationPolicy=Orphan to suppress this warning"
+)
+
+
+def delete_warnings(rt: ResourceType, policy: str | None) -> tuple[str, ...]:
+    """The Warning headers of a DELETE whose policy (None: neither propagationPolicy nor
+    orphanDependents given) is ``policy``."""
+    if policy is None and (rt.group_version, rt.kind) == ("batch/v1", "Job"):
+        return (JOB_ORPHAN_WARNING,)
+    return ()
+
+
 def parse_options(query: Mapping[str, str], opts: Mapping[str, Any]) -> tuple[str | None, int | None]:
     """(propagation policy or None for the kind's default, grace period seconds or None) of a DELETE."""
     policy = query.get("propagationPolicy") or opts.get("propagationPolicy")

@@ -30,6 +30,7 @@ _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 # Which storage key an owner kind lives under (for walking ownerReferences up).
 OWNER_KINDS = {
     "ReplicaSet": "apps/replicasets",
+    "ReplicationController": "/replicationcontrollers",
     "Deployment": "apps/deployments",
     "StatefulSet": "apps/statefulsets",
     "DaemonSet": "apps/daemonsets",

@@ -23,7 +23,7 @@ from ..api import Api, Request
 from ..errors import ApiError
 from ..resources import Registry, ResourceType
 from ..store import Event
-from . import daemonset, deployment, job, misc, namespace, replicaset, statefulset
+from . import daemonset, deployment, job, misc, namespace, replicaset, replicationcontroller, statefulset
 from .common import MANAGER, OWNER_KINDS, controller_of
 from .events import Recorder
 from .kubelet import Kubelet
@@ -53,6 +53,7 @@ class Controller:
         self._handlers: dict[str, Callable[[Controller, str, str], None]] = {
             "apps/deployments": deployment.sync,
             "apps/replicasets": replicaset.sync,
+            "/replicationcontrollers": replicationcontroller.sync,
             "apps/statefulsets": statefulset.sync,
             "apps/daemonsets": daemonset.sync,
             "batch/jobs": job.sync,

@@ -21,7 +21,15 @@ COMPONENT = "replicaset-controller"
 
 
 def sync(ctl: Controller, ns: str, name: str) -> None:
-    rs = ctl.get(SKEY, ns, name)
+    reconcile(ctl, SKEY, "apps/v1", "ReplicaSet", ns, name)
+
+
+def reconcile(
+    ctl: Controller, skey: str, api_version: str, kind: str, ns: str, name: str, component: str = COMPONENT
+) -> None:
+    """Keep ``spec.replicas`` pods of a ReplicaSet or a ReplicationController (the real
+    ReplicationManager is the ReplicaSet controller run on the v1 kind)."""
+    rs = ctl.get(skey, ns, name)
     if rs is None or (rs.get("metadata") or {}).get("deletionTimestamp"):
         return
     spec = rs.get("spec") or {}
@@ -30,26 +38,26 @@ def sync(ctl: Controller, ns: str, name: str) -> None:
     diff = want - len(pods)
     template = spec.get("template") or {}
     if diff > 0:
-        ref = owner_ref("apps/v1", "ReplicaSet", rs["metadata"])
+        ref = owner_ref(api_version, kind, rs["metadata"])
         for _ in range(diff):
             created = ctl.create("/pods", ns, new_pod(template, rs, ref))
             if created is not None:
                 pods.append(created)
                 ctl.events.record(
-                    rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", COMPONENT
+                    rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", component
                 )
     elif diff < 0:
         doomed = sorted(pods, key=deletion_rank)[:-diff]
         for pod in doomed:
             pname = pod["metadata"]["name"]
             if ctl.delete("/pods", ns, pname):
-                ctl.events.record(rs, "SuccessfulDelete", f"Deleted pod: {pname}", COMPONENT)
+                ctl.events.record(rs, "SuccessfulDelete", f"Deleted pod: {pname}", component)
         gone = {p["metadata"]["uid"] for p in doomed}
         pods = [p for p in pods if p["metadata"]["uid"] not in gone]
-    write_status(ctl, rs, pods)
+    write_status(ctl, rs, pods, skey)
 
 
-def write_status(ctl: Controller, rs: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+def write_status(ctl: Controller, rs: dict[str, Any], pods: list[dict[str, Any]], skey: str = SKEY) -> None:
     meta = rs["metadata"]
     # Re-read: a create above may have already changed what counts.
     current = [p for p in ctl.owned(rs, "/pods") if active(p)] or pods
@@ -79,4 +87,4 @@ def write_status(ctl: Controller, rs: dict[str, Any], pods: list[dict[str, Any]]
         drop_zero(status, "fullyLabeledReplicas", "readyReplicas", "availableReplicas")
         o["status"] = status
 
-    ctl.mutate(SKEY, meta.get("namespace", ""), meta["name"], fn)
+    ctl.mutate(skey, meta.get("namespace", ""), meta["name"], fn)
