@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything gitopsd, its demo and its tests need, on a fresh Debian machine with
 # Python 3.11: Debian packages (git, systemd for unit checks, docker-registry for OCI chart tests,
-# openssh-server for the ssh git tests) and a virtualenv in .venv with gitopsd installed editable
-# with its dev extras.
+# openssh-server for the ssh git tests, zsh, fish and man-db for the completion and man page tests)
+# and a virtualenv in .venv with gitopsd installed editable with its dev extras.
 # Safe to run again: it only installs what is missing.
 # --system: only the Debian packages (CI runs that as root, the rest as an unprivileged user).
 set -euo pipefail
@@ -14,6 +14,10 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)  # the repository fetch size limit
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# The completion tests load `gitopsd completion zsh|fish` into real shells; the man page test renders it.
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
+command -v man >/dev/null 2>&1 || missing+=(man-db)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   sudo=""

@@ -278,6 +278,11 @@ class AppController:
             wanted = [(COMPARISON_ERROR, f"{self.connections.describe(app.spec.destination)}: {exc}")]
         except AppError as exc:
             wanted = [(COMPARISON_ERROR, str(exc))]
+        known = {(c.type, c.message) for c in app.status.conditions}
+        for ctype, message in wanted:
+            if ctype in (COMPARISON_ERROR, INVALID_SPEC) and (ctype, message) not in known:
+                # Once per new error, not at every poll while it lasts (the condition shows it meanwhile).
+                log.warning("comparison failed", extra=fields(app=name, condition=ctype, reason=message))
 
         def change(status: apppb.ApplicationStatus) -> None:
             keep = [(c.type, c.message) for c in status.conditions if c.type == SYNC_ERROR]
@@ -541,12 +546,28 @@ class AppController:
         self._publish_operation(name, state)
         for observe_op in self.on_operation_finished:
             observe_op(name, state.phase, time.monotonic() - op_started)
-        log.info(
-            "sync finished",
-            extra=fields(
-                app=name, phase=state.phase, revision=state.sync_result.revision[:12], message=state.message
-            ),
-        )
+        if state.phase == SUCCEEDED:
+            log.info(
+                "sync finished",
+                extra=fields(
+                    app=name,
+                    phase=state.phase,
+                    revision=state.sync_result.revision[:12],
+                    message=state.message,
+                ),
+            )
+        else:
+            # What an operator greps for: a failed sync is a warning, an internal error an error.
+            log.log(
+                logging.ERROR if state.phase == ops.ERROR else logging.WARNING,
+                "sync failed",
+                extra=fields(
+                    app=name,
+                    phase=state.phase,
+                    revision=state.sync_result.revision[:12] or state.operation.sync.revision,
+                    reason=state.message,
+                ),
+            )
         if not self._closed.is_set():
             try:
                 # The operation has just resolved the revision: no need to ask the repository again

@@ -19,7 +19,7 @@ import grpc
 
 from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
-from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, proj_cmd, repo_cmd
+from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, completion, proj_cmd, repo_cmd
 from gitopsd.cli.client import Client, CLIError, connection_for, error_line, normalize_server, server_address
 from gitopsd.cli.output import add_output_flag
 
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     version.add_argument("--client", action="store_true", help="client version only")
     add_output_flag(version)
     version.set_defaults(func=cmd_version)
+    completion.add_parsers(sub)
     return parser
 
 
@@ -143,8 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["__complete"]:
+        # What the completion scripts run at a Tab: hidden, and without building the whole parser.
+        return completion.complete(words[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
+    if getattr(args, "local", None) in ("completion", "manpage"):
+        return completion.run(parser, args)
     if getattr(args, "local", None) == "serve":
         from gitopsd.server.cli import run as run_serve
 

@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="log level (config log_level, default info)",
     )
     parser.add_argument(
+        "--log-format",
+        choices=["logfmt", "json"],
+        help="one logfmt line or one JSON object per event on stderr (config log_format, default logfmt)",
+    )
+    parser.add_argument(
         "--plaintext",
         action="store_true",
         default=None,
@@ -44,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 "listen": args.listen,
                 "http_listen": args.http_listen,
                 "log_level": args.log_level,
+                "log_format": args.log_format,
             },
         )
         if args.plaintext:
@@ -51,5 +57,5 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"gitopsd serve: config: {exc}\n")
         return 2
-    setup_logging(config.log_level)
+    setup_logging(config.log_level, config.log_format)
     return serve(config)

@@ -169,6 +169,8 @@ class Config:
     http_listen: str = "127.0.0.1:8080"
     data_dir: str = "/var/lib/gitopsd"
     log_level: str = "info"
+    # logfmt (one `key=value` line per event) or json (one object per line); the same keys either way.
+    log_format: str = "logfmt"
     # Seconds in-flight RPCs get to finish on SIGTERM.
     shutdown_grace: int = 10
     # The cluster named in-cluster (https://kubernetes.default.svc): a kubeconfig
@@ -198,6 +200,7 @@ class Config:
 
 
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
+_LOG_FORMATS = ("logfmt", "json")
 
 
 def _coerce(value: Any, typ: Any, key: str) -> Any:
@@ -285,6 +288,8 @@ def load_config(
         )
     if config.log_level not in _LOG_LEVELS:
         raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(sorted(_LOG_LEVELS))}")
+    if config.log_format not in _LOG_FORMATS:
+        raise ConfigError(f"log_format: {config.log_format!r} is not one of {', '.join(_LOG_FORMATS)}")
     if config.webhook.max_body_bytes < 1:
         raise ConfigError("webhook.max_body_bytes: must be at least 1")
     if config.webhook.read_timeout < 1:

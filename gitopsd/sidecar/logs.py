@@ -1,43 +1,20 @@
-"""One-line structured logs (JSON objects) on stderr for sidecars.
+"""Logging of a renderer sidecar: the daemon's event formats (gitopsd.logs), JSON lines by default.
 
-Fields passed with `extra={"fields": {...}}` are merged into the line. Callers never pass
-credentials; messages from tools are scrubbed before they are logged.
+JSON is the default because a supervising daemon reads these lines and relays each one as an event
+of its own, with its level and fields (gitopsd/sources/sidecar_logs.py); `--log-format logfmt` suits
+a sidecar whose stderr goes straight to the journal. Fields passed with `extra={"fields": {...}}` are
+merged into the line. Callers never pass credentials; messages from tools are scrubbed before they
+are logged.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
-import time
-from typing import Any
+from gitopsd.logs import FORMATS, LEVELS
+from gitopsd.logs import setup_logging as _setup
 
-LEVELS = ("debug", "info", "warning", "error")
+__all__ = ["FORMATS", "LEVELS", "setup_logging"]
 
 
-class JsonLineFormatter(logging.Formatter):
-    """Formats a record as one JSON object per line: ts, level, logger, msg and extra fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            line.update(fields)
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
-
-
-def setup_logging(level: str) -> None:
-    """Send all logs as JSON lines to stderr at `level` (debug, info, warning, error)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLineFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+def setup_logging(level: str, fmt: str = "json") -> None:
+    """Send all logs to stderr at `level` (debug, info, warning, error), one `fmt` line per event."""
+    _setup(level, fmt)

@@ -1,7 +1,7 @@
 """The gRPC server around a renderer: Renderer servicer, grpc.health.v1, reflection, signals.
 
 A renderer supplies a `RenderBackend`; `run_sidecar()` parses nothing itself: `add_common_arguments`
-declares the flags every sidecar shares (--listen, --log-level, --work-dir, --timeout) and
+declares the flags every sidecar shares (--listen, --log-level, --log-format, --work-dir, --timeout) and
 `SidecarOptions.from_args` turns them into values.
 """
 
@@ -31,7 +31,7 @@ from gitopsd.api.gitopsd.v1 import renderer_pb2, renderer_pb2_grpc
 from gitopsd.sidecar.errors import RenderError, credential_variants, scrub_secrets, truncate_message
 from gitopsd.sidecar.limits import DEFAULT_LIMITS, Limits, effective_limits
 from gitopsd.sidecar.listen import ListenAddress, bind_private_unix_socket, parse_listen
-from gitopsd.sidecar.logs import LEVELS, setup_logging
+from gitopsd.sidecar.logs import FORMATS, LEVELS, setup_logging
 
 log = logging.getLogger("gitopsd.sidecar")
 
@@ -59,6 +59,8 @@ class SidecarOptions:
     listen: ListenAddress
     work_dir: Path
     log_level: str = "info"
+    # json (read by a supervising daemon) or logfmt.
+    log_format: str = "json"
     limits: Limits = DEFAULT_LIMITS
     max_workers: int = 8
     grace_seconds: float = 5.0
@@ -84,6 +86,7 @@ class SidecarOptions:
             listen=args.listen,
             work_dir=work_dir.resolve(),
             log_level=args.log_level,
+            log_format=args.log_format,
             limits=limits,
             owns_work_dir=owns,
             parent_pid=int(args.parent_pid),
@@ -108,7 +111,7 @@ def _listen_arg(text: str) -> ListenAddress:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_listen: str) -> None:
-    """Declare --listen, --log-level, --work-dir, --timeout and the size limits."""
+    """Declare --listen, --log-level, --log-format, --work-dir, --timeout and the size limits."""
     parser.add_argument(
         "--listen",
         type=_listen_arg,
@@ -116,6 +119,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_listen: str) -
         help=f"unix:///abs/path.sock or HOST:PORT (default {default_listen})",
     )
     parser.add_argument("--log-level", choices=LEVELS, default="info", help="log level (default info)")
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default="json",
+        help="one JSON object (default; what a supervising gitopsd relays) or one logfmt line per event",
+    )
     parser.add_argument(
         "--work-dir",
         default="",
@@ -187,7 +196,8 @@ class RendererServicer(renderer_pb2_grpc.RendererServicer):
         except RenderError as exc:
             fields.update(outcome=exc.code.name, ms=round((time.monotonic() - started) * 1000, 1))
             message = truncate_message(scrub_secrets(exc.message, secrets))
-            log.info("render failed: %s", message, extra={"fields": fields})
+            # A refused source is the user's to fix, not a fault of the sidecar: a warning.
+            log.warning("render failed: %s", message, extra={"fields": fields})
             context.abort(exc.code, message)
         except Exception as exc:  # a bug in the renderer must not take the server down
             fields.update(outcome="INTERNAL", ms=round((time.monotonic() - started) * 1000, 1))
@@ -246,7 +256,7 @@ def render_dir(work_dir: Path) -> Iterator[Path]:
 
 def run_sidecar(backend: RenderBackend, options: SidecarOptions, name: str) -> int:
     """Serve until SIGTERM/SIGINT, then stop gracefully; returns the process exit code."""
-    setup_logging(options.log_level)
+    setup_logging(options.log_level, options.log_format)
     try:
         server, health_servicer = build_server(backend, options)
     except (OSError, ValueError, RuntimeError) as exc:

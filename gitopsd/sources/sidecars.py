@@ -22,8 +22,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
+from gitopsd.sources import sidecar_logs
 from gitopsd.sources.detect import SourceType
 from gitopsd.sources.errors import RendererUnavailableError, SourceSpecError
 from gitopsd.sources.renderer_client import RendererClient
@@ -296,6 +296,8 @@ class SidecarSupervisor:
             # credentials, under --max-memory-bytes (gitopsd_kustomize.render, gitopsd.sidecar.childproc).
             # Our sidecars stop by themselves when the daemon is gone, even after a SIGKILL.
             argv += ["--parent-pid", str(os.getpid())]
+            # JSON lines, which sidecar_logs relays as events of the daemon's log in its own format.
+            argv += ["--log-format", "json"]
             argv += ["--max-memory-bytes", str(self.config.max_memory_bytes)]
         try:
             m.proc = subprocess.Popen(
@@ -319,7 +321,7 @@ class SidecarSupervisor:
         m.client.forget_capabilities()
         stream = m.proc.stdout
         if stream is not None:
-            threading.Thread(target=_pump_log, args=(m.name, stream), daemon=True).start()
+            threading.Thread(target=sidecar_logs.pump, args=(m.name, stream), daemon=True).start()
         log.info("renderer %s started (pid %d)", m.name, m.proc.pid)
 
     def _wait_ready(self, m: _Managed, deadline: float) -> None:
@@ -431,12 +433,3 @@ class SidecarSupervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
         # The exit is picked up by the next monitor pass, which schedules the restart.
-
-
-def _pump_log(name: str, stream: IO[bytes]) -> None:
-    logger = logging.getLogger(f"gitopsd.sidecar.{name}")
-    with contextlib.suppress(ValueError, OSError):
-        for raw in iter(stream.readline, b""):
-            logger.info("%s", raw.decode("utf-8", "replace").rstrip())
-    with contextlib.suppress(OSError):
-        stream.close()

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.warm_workers < 0 or args.max_workers < 1 or args.max_index_bytes < 1:
         parser.error("--warm-workers must be >= 0, --max-workers and --max-index-bytes >= 1")
     options = SidecarOptions.from_args(args)
-    setup_logging(options.log_level)
+    setup_logging(options.log_level, options.log_format)
     backend = HelmRenderer(
         options.work_dir,
         warm_workers=args.warm_workers,

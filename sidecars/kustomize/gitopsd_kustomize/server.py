@@ -35,7 +35,7 @@ def _non_negative_int(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     options = SidecarOptions.from_args(args)
-    setup_logging(options.log_level)
+    setup_logging(options.log_level, options.log_format)
     try:
         backend = KustomizeRenderer(
             options.work_dir,
