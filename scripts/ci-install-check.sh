@@ -153,6 +153,15 @@ check "every unit's ExecStart binary and Documentation= file exist" \
              bin=$(sed -n "s/^ExecStart=\([^ ]*\).*/\1/p" "$u"); [ -x "$bin" ] || { echo "$u: $bin"; exit 1; }
              for d in $(sed -n "s/^Documentation=//p" "$u"); do
                [ -f "${d#file://}" ] || { echo "$u: $d"; exit 1; }; done; done'
+generated_docs() {  # the man page and completions are there when this CLI can generate them
+  if /opt/gitopsd/bin/gitopsd manpage --help >/dev/null 2>&1; then
+    [ -s /usr/local/share/man/man1/gitopsd.1 ] || { echo "no man page"; return 1; }
+  fi
+  if /opt/gitopsd/bin/gitopsd completion --help >/dev/null 2>&1; then
+    [ -s /usr/share/bash-completion/completions/gitopsd ] || { echo "no bash completion"; return 1; }
+  fi
+}
+check "the man page and shell completions the CLI can generate are installed" generated_docs
 verify() {
   local out
   out=$(cd /etc/systemd/system && systemd-analyze verify gitopsd.service gitopsd-helm.service \
@@ -194,7 +203,9 @@ check "the upgraded daemon stops cleanly" stop_started_daemon
 check "install.sh --uninstall runs" scripts/install.sh --uninstall
 check "uninstall removed the program, links, units and docs" \
   bash -c '! ls -d /opt/gitopsd /usr/local/bin/gitopsd /usr/local/bin/gitopsd-helm /usr/local/bin/gitopsd-kustomize \
-             /etc/systemd/system/gitopsd*.service /usr/share/doc/gitopsd 2>/dev/null | grep .'
+             /etc/systemd/system/gitopsd*.service /usr/share/doc/gitopsd /usr/local/share/man/man1/gitopsd.1 \
+             /usr/share/bash-completion/completions/gitopsd /usr/local/share/zsh/site-functions/_gitopsd \
+             /usr/share/fish/vendor_completions.d/gitopsd.fish 2>/dev/null | grep .'
 check "uninstall kept the data, the configuration and the user" \
   bash -c "[ -f $DATA/gitopsd.db ] && [ -f $CONFIG ] && id gitopsd"
 check "install.sh --uninstall --purge runs" scripts/install.sh --uninstall --purge

@@ -13,6 +13,7 @@
 #   /etc/gitopsd      0750 root:gitopsd      gitopsd.yaml 0640 root:gitopsd (only when absent)
 #   /etc/systemd/system/gitopsd*.service     ExecStart pointed at BINDIR
 #   /usr/share/doc/gitopsd/                  the README the units' Documentation= names
+#   the man page and bash/zsh/fish completions, when the CLI can generate them
 #
 # Idempotent: run it again to repair, or with a newer --source to upgrade; the data dir and
 # the configuration are kept. --uninstall removes the program, links, units and docs, and keeps
@@ -32,6 +33,10 @@ DATA=/var/lib/gitopsd
 ETC=/etc/gitopsd
 CACHE=/var/cache/gitopsd
 USER_NAME=gitopsd
+MANPAGE=/usr/local/share/man/man1/gitopsd.1
+COMPLETION_BASH=/usr/share/bash-completion/completions/gitopsd
+COMPLETION_ZSH=/usr/local/share/zsh/site-functions/_gitopsd
+COMPLETION_FISH=/usr/share/fish/vendor_completions.d/gitopsd.fish
 COMMANDS=(gitopsd gitopsd-helm gitopsd-kustomize)
 UNITS=(gitopsd.service gitopsd-helm.service gitopsd-kustomize.service)
 mode=install
@@ -48,7 +53,7 @@ while [ $# -gt 0 ]; do
     --source) SOURCE=${2:?--source needs a wheel, sdist or directory}; shift 2 ;;
     --uninstall) mode=uninstall; shift ;;
     --purge) purge=yes; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -72,7 +77,7 @@ uninstall() {
       rm -f "$BINDIR/$cmd"
     fi
   done
-  rm -f /usr/local/share/man/man1/gitopsd.1
+  rm -f "$MANPAGE" "$COMPLETION_BASH" "$COMPLETION_ZSH" "$COMPLETION_FISH"
   rm -rf "$DOCDIR"
   if [ -f "$PREFIX/.gitopsd-install" ]; then
     rm -rf "$PREFIX"
@@ -159,12 +164,24 @@ fi
 install -D -m 0644 "$here/README.md" "$DOCDIR/README.md"
 install -m 0644 "$here/systemd/README.md" "$DOCDIR/INSTALL.md"
 install -m 0644 "$here/examples/gitopsd.yaml" "$DOCDIR/gitopsd.yaml.example"
-# The man page, where this version of the CLI can write one.
+# The man page and shell completions, where this version of the CLI can generate them.
+generated() {  # generated DEST COMMAND...: DEST from COMMAND's output when it succeeds with some
+  local out
+  out=$(mktemp)
+  if "${@:2}" >"$out" 2>/dev/null && [ -s "$out" ]; then
+    install -D -m 0644 "$out" "$1"
+  else
+    say "could not generate $1 (${*:2}); skipped"
+  fi
+  rm -f "$out"
+}
 if "$PREFIX/bin/gitopsd" manpage --help >/dev/null 2>&1; then
-  mkdir -p /usr/local/share/man/man1
-  "$PREFIX/bin/gitopsd" manpage >/usr/local/share/man/man1/gitopsd.1.tmp &&
-    mv /usr/local/share/man/man1/gitopsd.1.tmp /usr/local/share/man/man1/gitopsd.1 ||
-    say "could not write the man page (gitopsd manpage failed); continuing"
+  generated "$MANPAGE" "$PREFIX/bin/gitopsd" manpage
+fi
+if "$PREFIX/bin/gitopsd" completion --help >/dev/null 2>&1; then
+  generated "$COMPLETION_BASH" "$PREFIX/bin/gitopsd" completion bash
+  generated "$COMPLETION_ZSH" "$PREFIX/bin/gitopsd" completion zsh
+  generated "$COMPLETION_FISH" "$PREFIX/bin/gitopsd" completion fish
 fi
 mkdir -p "$UNITDIR"
 for unit in "${UNITS[@]}"; do
