@@ -3,7 +3,7 @@
 #
 #   scripts/install.sh [--prefix /opt/gitopsd] [--bindir /usr/local/bin] [--python /usr/bin/python3.11]
 #                      [--source PATH]     # a wheel, an sdist or a source tree (default: this tree)
-#   scripts/install.sh --uninstall [--purge]
+#   scripts/install.sh --uninstall [--purge] [--prefix ...] [--bindir ...]   # the same paths as the install
 #
 # What it lays out (systemd/README.md walks through each step):
 #   PREFIX            a virtualenv holding gitopsd and its dependencies (root-owned, 0755)
