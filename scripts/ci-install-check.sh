@@ -11,11 +11,19 @@
 # counts them and the exit code is non-zero when any failed.
 #
 # It refuses to run where gitopsd is already installed: the check ends by removing the install.
+# The check must not run twice at once on one machine (both would use the same paths).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
 
 [ "$(id -u)" = 0 ] || { echo "ci-install-check: run as root" >&2; exit 1; }
+# Present while a check runs: what an interrupted check left is removed, a real install never.
+MARKER=/var/lib/gitopsd-install-check.running
+if [ -e "$MARKER" ]; then
+  echo "ci-install-check: removing what an interrupted check left behind" >&2
+  scripts/install.sh --uninstall --purge >/dev/null 2>&1 || true
+  rm -f "$MARKER"
+fi
 for path in /opt/gitopsd /etc/gitopsd /var/lib/gitopsd /etc/systemd/system/gitopsd.service; do
   if [ -e "$path" ]; then
     echo "ci-install-check: $path exists: gitopsd is installed here, and this check would remove it" >&2
@@ -27,6 +35,7 @@ if id gitopsd >/dev/null 2>&1; then
   exit 1
 fi
 
+touch "$MARKER"
 UNIT=/etc/systemd/system/gitopsd.service
 CONFIG=/etc/gitopsd/gitopsd.yaml
 DATA=/var/lib/gitopsd
@@ -71,7 +80,7 @@ stop_started_daemon() {  # the check: a daemon was running, and SIGTERM ended it
 }
 cleanup() {
   stop_daemon >/dev/null 2>&1
-  scripts/install.sh --uninstall --purge >/dev/null 2>&1
+  scripts/install.sh --uninstall --purge >/dev/null 2>&1 && rm -f "$MARKER"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
