@@ -19,7 +19,7 @@ import grpc
 
 from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
-from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, proj_cmd, repo_cmd
+from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, proj_cmd, repo_cmd, repocreds_cmd
 from gitopsd.cli.client import Client, CLIError, connection_for, error_line, normalize_server, server_address
 from gitopsd.cli.output import add_output_flag
 
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     app_cmd.add_parsers(sub, common)
     cluster_cmd.add_parsers(sub, common)
     repo_cmd.add_parsers(sub, common)
+    repocreds_cmd.add_parsers(sub, common)
     proj_cmd.add_parsers(sub, common)
     auth_cmd.add_parsers(sub, common)
 
