@@ -50,7 +50,9 @@ class RepoCredsStore:
         if creds.password and not creds.username:
             raise InvalidArgument("username: required with a password")
         if not (creds.password or creds.ssh_private_key or creds.tls_client_cert_key):
-            raise InvalidArgument("a credential template needs --password, --ssh-private-key-path or a TLS client key")
+            raise InvalidArgument(
+                "a credential template needs --password, --ssh-private-key-path or a TLS client key"
+            )
         public = repopb.RepoCreds(url=prefix, type=kind)
         secret = encode_secret(
             {
