@@ -19,7 +19,7 @@ import grpc
 
 from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
-from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, proj_cmd, repo_cmd, repocreds_cmd
+from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, context_cmd, proj_cmd, repo_cmd, repocreds_cmd
 from gitopsd.cli.client import Client, CLIError, connection_for, error_line, normalize_server, server_address
 from gitopsd.cli.output import add_output_flag
 
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     repocreds_cmd.add_parsers(sub, common)
     proj_cmd.add_parsers(sub, common)
     auth_cmd.add_parsers(sub, common)
+    context_cmd.add_parsers(sub)
 
     version = sub.add_parser("version", parents=[common], help="print the client and server versions")
     version.add_argument("--client", action="store_true", help="client version only")
@@ -154,6 +155,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from gitopsd.sandbox.cli import run as run_sandbox
 
         return run_sandbox(args)
+    if getattr(args, "local", None) == "context":
+        return context_cmd.run(args)
     if getattr(args, "local", None) == "admin-initial-password":
         return auth_cmd.run_initial_password(args)
     # `login SERVER` names its server; every other command finds it (flag, env, saved login).
