@@ -248,8 +248,8 @@ class AppController:
         self._after_refresh(result)
         return self.apps.get(name)
 
-    def _resolve_now(self, app: apppb.Application) -> None:
-        source = _source_of(app)
+    def _resolve_now(self, app: apppb.Application, source: apppb.ApplicationSource | None = None) -> None:
+        source = source if source is not None else _source_of(app)
         if source.chart or self.renderer.repo_cache is None:
             return
         try:
@@ -584,6 +584,11 @@ class AppController:
                 app = self.apps.get(name)
             except NotFound:
                 return ops.FAILED, "the application was deleted"
+            if not state.operation.initiated_by.automated:
+                # A user's sync deploys what the branch points to now, as a user's refresh does: a push a
+                # second ago must not wait out the ls-remote cache's interval. Automated syncs follow a
+                # refresh that has just resolved it.
+                self._resolve_now(app, sync.source)
             try:
                 render = self.render(app, revision=sync.revision or None, source=sync.source)
                 state.sync_result.revision = render.revision

@@ -3,7 +3,8 @@
 Public repositories need no entry. An entry holds credentials (sealed in the
 `secret` column, never returned) and the last connection check. The sources
 layer finds credentials through `credentials_for(url, project)`, matching any spelling
-of the same repository (trailing .git, scp-style ssh, host case). An entry with a
+of the same repository (trailing .git, scp-style ssh, host case), then the credential
+templates of repocreds.py by URL prefix. An entry with a
 `project` is project-scoped (as in Argo CD): its credentials serve that project's
 applications only; other projects fetch the URL without credentials. One entry per URL.
 """
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.api.gitopsd.v1 import repository_pb2 as repopb
 from gitopsd.app.errors import AlreadyExists, InvalidArgument, NotFound
+from gitopsd.app.repocreds import RepoCredsStore
 from gitopsd.app.secrets import encode_secret, secret_str
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.sources.gitauth import RepoCredentials
@@ -40,6 +42,7 @@ class Repositories:
         self._store = store
         self._check = check
         self._protected = protected or ProtectedPaths()
+        self.templates = RepoCredsStore(store)
 
     def add(self, repo: repopb.Repository, upsert: bool = False) -> repopb.Repository:
         url = repo.repo.strip()
@@ -143,14 +146,15 @@ class Repositories:
     def credentials_for(self, url: str, project: str) -> RepoCredentials | None:
         """The credentials an application of `project` may use for any spelling of url, or None.
 
-        A project-scoped entry answers its own project only (the others fetch anonymously)."""
+        A project-scoped entry answers its own project only (the others fetch anonymously). A URL
+        without an entry takes the credential template of its longest matching prefix, if any."""
         try:
             key = _key(url)
         except ValueError:
             return None
         row = self._store.query_one("SELECT manifest, secret FROM repositories WHERE key = ?", (key,))
         if row is None:
-            return None
+            return self.templates.credentials_for(url)
         scope = str(loads(row["manifest"]).get("project", ""))
         if scope and scope != project:
             return None

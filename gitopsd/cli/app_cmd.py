@@ -11,9 +11,11 @@ import grpc
 import yaml
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
-from gitopsd.cli import app_ops_cmd
+from gitopsd.cli import app_ops_cmd, app_sync_cmd
+from gitopsd.cli.app_sync_cmd import add_selection, selected_names
+from gitopsd.cli.app_view import cluster_of, print_app, source_of, sync_policy_text
 from gitopsd.cli.client import Client, CLIError, error_line
-from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_table
 from gitopsd.protojson import to_document
 
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -60,8 +62,8 @@ def add_parsers(
     )
     create.set_defaults(func=cmd_create)
 
-    get = appsub.add_parser("get", parents=[common], help="show an application")
-    get.add_argument("name")
+    get = appsub.add_parser("get", parents=[common], help="show applications")
+    add_selection(get, "show")
     add_output_flag(get)
     get.add_argument("--show-yaml", action="store_true", help="print the application as Argo CD-style YAML")
     get.add_argument("--refresh", action="store_true", help="compare again before showing")
@@ -78,7 +80,7 @@ def add_parsers(
     lst.set_defaults(func=cmd_list)
 
     delete = appsub.add_parser("delete", parents=[common], help="delete applications")
-    delete.add_argument("names", nargs="+", metavar="NAME")
+    add_selection(delete, "delete")
     delete.add_argument(
         "--cascade",
         action=argparse.BooleanOptionalAction,
@@ -88,6 +90,7 @@ def add_parsers(
     delete.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_delete)
 
+    app_sync_cmd.add_parsers(appsub, common)
     app_ops_cmd.add_parsers(appsub, common)
 
 
@@ -171,84 +174,22 @@ def cmd_create(args: argparse.Namespace, client: Client) -> int:
 # -- get / list -----------------------------------------------------------------------
 
 
-def sync_policy_text(app: apppb.Application) -> str:
-    auto = app.spec.sync_policy.automated
-    if not app.spec.sync_policy.HasField("automated") or (auto.HasField("enabled") and not auto.enabled):
-        return "Manual"
-    extras = [n for n, on in (("Prune", auto.prune), ("SelfHeal", auto.self_heal)) if on]
-    return f"Automated ({', '.join(extras)})" if extras else "Automated"
-
-
-def _cluster(app: apppb.Application) -> str:
-    return app.spec.destination.server or app.spec.destination.name
-
-
-def _source(app: apppb.Application) -> apppb.ApplicationSource:
-    return (
-        app.spec.source
-        if app.spec.HasField("source")
-        else (app.spec.sources[0] if app.spec.sources else apppb.ApplicationSource())
-    )
-
-
-def _sync_status_line(app: apppb.Application) -> str:
-    sync = app.status.sync
-    status = sync.status or "Unknown"
-    target = _source(app).target_revision or "HEAD"
-    line = status
-    if sync.revision:
-        line += f" from {target} ({sync.revision[:7]})"
-    if sync.reason and status == "OutOfSync":
-        line += f" ({sync.reason})"
-    return line
-
-
 def cmd_get(args: argparse.Namespace, client: Client) -> int:
     refresh = "hard" if args.hard_refresh else ("normal" if args.refresh else "")
-    app = client.apps.Get(
-        apppb.GetApplicationRequest(name=args.name, refresh=refresh), timeout=client.timeout
-    )
-    if args.output in ("json", "yaml") or args.show_yaml:
-        dump(to_document(app), "yaml" if args.show_yaml else args.output)
-        return 0
-    src = _source(app)
-    health = app.status.health
-    pairs: list[tuple[str, Any]] = [
-        ("Name", app.metadata.name),
-        ("Project", app.spec.project),
-        ("Server", _cluster(app)),
-        ("Namespace", app.spec.destination.namespace),
-        ("Repo", src.repo_url),
-        ("Target", src.target_revision or "HEAD"),
-        ("Path", src.path) if not src.chart else ("Chart", src.chart),
-        ("Sync Policy", sync_policy_text(app)),
-        ("Sync Status", _sync_status_line(app)),
-        ("Health Status", (health.status or "Unknown") + (f" ({health.message})" if health.message else "")),
+    apps = [
+        client.apps.Get(apppb.GetApplicationRequest(name=name, refresh=refresh), timeout=client.timeout)
+        for name in selected_names(args, client)
     ]
-    op = app.status.operation_state
-    if op.phase:
-        pairs += [
-            ("Operation", "Sync"),
-            ("Sync Revision", op.sync_result.revision),
-            ("Phase", op.phase),
-            ("Start", op.started_at),
-            ("Finished", op.finished_at),
-            ("Message", op.message),
-        ]
-    print_fields(pairs)
-    if app.status.conditions:
-        print()
-        print_table(
-            ["CONDITION", "MESSAGE", "LAST TRANSITION"],
-            [(c.type, c.message, c.last_transition_time) for c in app.status.conditions],
-        )
-    if app.status.resources:
-        print()
-        rows = [
-            (r.group, r.kind, r.namespace, r.name, r.status, r.health.status, r.hook, r.message)
-            for r in app.status.resources
-        ]
-        print_table(["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE"], rows)
+    if args.output in ("json", "yaml") or args.show_yaml:
+        docs = [to_document(a) for a in apps]
+        # One named application prints as an object (as before); a selection as a list.
+        single = len(args.names) == 1 and not (args.selector or args.project)
+        dump(docs[0] if single else docs, "yaml" if args.show_yaml else args.output)
+        return 0
+    for i, app in enumerate(apps):
+        if i:
+            print()
+        print_app(app, client)
     return 0
 
 
@@ -266,12 +207,12 @@ def cmd_list(args: argparse.Namespace, client: Client) -> int:
         return 0
     rows = []
     for app in reply.items:
-        src = _source(app)
+        src = source_of(app)
         conditions = ",".join(sorted({c.type for c in app.status.conditions})) or "<none>"
         rows.append(
             (
                 app.metadata.name,
-                _cluster(app),
+                cluster_of(app),
                 app.spec.destination.namespace,
                 app.spec.project,
                 app.status.sync.status or "Unknown",
@@ -305,7 +246,7 @@ def cmd_list(args: argparse.Namespace, client: Client) -> int:
 
 
 def cmd_delete(args: argparse.Namespace, client: Client) -> int:
-    for name in args.names:
+    for name in selected_names(args, client):
         if not args.yes and sys.stdin.isatty():
             what = "and all its resources " if args.cascade else ""
             answer = input(f"Are you sure you want to delete '{name}' {what}? [y/n] ")

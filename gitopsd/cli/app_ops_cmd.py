@@ -1,4 +1,4 @@
-"""`gitopsd app sync|diff|history|events|rollback|set|unset|wait|manifests|terminate-op`."""
+"""`gitopsd app diff|history|events|set|unset|manifests` (sync, rollback, wait, terminate-op: app_sync_cmd.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import grpc
 import yaml
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.cli.client import Client, CLIError
-from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_table
 from gitopsd.protojson import to_document
 
 COMPLETED = ("Succeeded", "Failed", "Error")
@@ -28,31 +25,6 @@ MAX_LOCAL_BYTES = 10 * 1024 * 1024
 def add_parsers(
     appsub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
-    sync = appsub.add_parser(
-        "sync", parents=[common], help="sync an application to its target (or a given) revision"
-    )
-    sync.add_argument("name")
-    sync.add_argument("--revision", default="", help="sync to this revision instead of the target")
-    sync.add_argument("--prune", action="store_true", help="delete resources Git no longer has")
-    sync.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
-    sync.add_argument(
-        "--force", action="store_true", help="force field conflicts; recreate objects with immutable changes"
-    )
-    sync.add_argument(
-        "--resource",
-        action="append",
-        default=[],
-        metavar="GROUP:KIND:NAME",
-        help="sync only this resource (NAME may be NAMESPACE/NAME; repeatable)",
-    )
-    sync.add_argument("--sync-option", action="append", default=[], help="e.g. Replace=true (repeatable)")
-    sync.add_argument("--async", dest="async_", action="store_true", help="start the sync and return")
-    sync.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds to wait for the operation (default 600)"
-    )
-    add_output_flag(sync)
-    sync.set_defaults(func=cmd_sync)
-
     diff = appsub.add_parser(
         "diff", parents=[common], help="diff live state against Git (exit 1 when they differ)"
     )
@@ -82,18 +54,6 @@ def add_parsers(
     events.add_argument("--limit", type=int, default=50, help="the newest N events (default 50, at most 200)")
     add_output_flag(events)
     events.set_defaults(func=cmd_events)
-
-    rb = appsub.add_parser(
-        "rollback", parents=[common], help="redeploy a history entry (default: the previous one)"
-    )
-    rb.add_argument("name")
-    rb.add_argument("id", nargs="?", type=int, default=0)
-    rb.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
-    rb.add_argument("--prune", action="store_true", help="delete resources Git no longer has")
-    rb.add_argument("--async", dest="async_", action="store_true", help="start the operation and return")
-    rb.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
-    add_output_flag(rb)
-    rb.set_defaults(func=cmd_rollback)
 
     st = appsub.add_parser("set", parents=[common], help="change an application's parameters")
     st.add_argument("name")
@@ -162,14 +122,6 @@ def add_parsers(
     un.add_argument("--values-literal", action="store_true", help="remove the inline Helm values")
     un.set_defaults(func=cmd_unset)
 
-    wait = appsub.add_parser("wait", parents=[common], help="wait until synced and/or healthy")
-    wait.add_argument("name")
-    wait.add_argument("--sync", action="store_true", help="until Synced")
-    wait.add_argument("--health", action="store_true", help="until Healthy")
-    wait.add_argument("--operation", action="store_true", help="until no operation is running")
-    wait.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
-    wait.set_defaults(func=cmd_wait)
-
     man = appsub.add_parser("manifests", parents=[common], help="print the rendered manifests")
     man.add_argument("name")
     man.add_argument(
@@ -177,152 +129,6 @@ def add_parsers(
     )
     man.set_defaults(func=cmd_manifests)
 
-    term = appsub.add_parser("terminate-op", parents=[common], help="stop the running operation")
-    term.add_argument("name")
-    term.set_defaults(func=cmd_terminate)
-
-
-# -- sync and rollback ---------------------------------------------------------------------
-
-
-def _parse_resource(text: str) -> apppb.SyncOperationResource:
-    parts = text.split(":")
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        raise CLIError(
-            f"--resource {text!r}: expected GROUP:KIND:NAME (GROUP may be empty, NAME may be NAMESPACE/NAME)"
-        )
-    group, kind, name = parts
-    namespace = ""
-    if "/" in name:
-        namespace, name = name.split("/", 1)
-    return apppb.SyncOperationResource(group=group, kind=kind, name=name, namespace=namespace)
-
-
-class _Progress:
-    """Follows the Watch stream of one application and prints each resource result as it lands."""
-
-    def __init__(self, client: Client, name: str, quiet: bool) -> None:
-        self.client = client
-        self.name = name
-        self.quiet = quiet
-        self.final: apppb.Application | None = None
-        self.started_at = ""
-        self._done = threading.Event()
-        self._ready = threading.Event()
-        self._stream = client.apps.Watch(apppb.WatchApplicationsRequest(name=name), timeout=None)
-        self._thread = threading.Thread(target=self._follow, daemon=True)
-        self._thread.start()
-
-    def _follow(self) -> None:
-        try:
-            for event in self._stream:
-                if event.type == "RESOURCE" and not self.quiet:
-                    r = event.resource
-                    stamp = datetime.now().strftime("%Y-%m-%dT%H:%M:%S%z")
-                    hook = f" {r.hook_type} hook" if r.hook_type else ""
-                    print(
-                        f"{stamp}  {r.group or '-':<10} {r.kind:<22} {r.namespace or '-':<14} {r.name:<30} "
-                        f"{r.status}{hook}  {r.message}",
-                        flush=True,
-                    )
-                op = event.application.status.operation_state
-                if self.started_at and op.started_at == self.started_at and op.phase in COMPLETED:
-                    self.final = event.application
-                    self._done.set()
-                    return
-        except grpc.RpcError:
-            self._done.set()
-
-    def wait(self, started: apppb.Application, timeout: float) -> apppb.Application | None:
-        self.started_at = started.status.operation_state.started_at
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._done.wait(1.0):
-                break
-            # The stream may have missed the end (reconnects): ask directly now and then.
-            app = self.client.apps.Get(
-                apppb.GetApplicationRequest(name=self.name), timeout=self.client.timeout
-            )
-            op = app.status.operation_state
-            if op.started_at == self.started_at and op.phase in COMPLETED:
-                self.final = app
-                break
-        self._stream.cancel()
-        return self.final
-
-
-def _run_and_wait(client: Client, args: argparse.Namespace, start: Any) -> int:
-    progress = None if args.async_ else _Progress(client, args.name, quiet=args.output != "wide")
-    started = start()
-    op = started.status.operation_state
-    if args.async_:
-        print(f"operation started on '{args.name}' (phase {op.phase})")
-        return 0
-    assert progress is not None
-    final = progress.wait(started, args.timeout)
-    if final is None:
-        raise CLIError(
-            f"timed out after {args.timeout:.0f}s waiting for the operation on {args.name!r} "
-            f"(it goes on; gitopsd app get {args.name} shows it)",
-            code=1,
-        )
-    if args.output in ("json", "yaml"):
-        dump(to_document(final.status.operation_state), args.output)
-    else:
-        print_operation(final)
-    return 0 if final.status.operation_state.phase == "Succeeded" else 1
-
-
-def print_operation(app: apppb.Application) -> None:
-    op = app.status.operation_state
-    print()
-    print_fields(
-        [
-            ("Name", app.metadata.name),
-            ("Project", app.spec.project),
-            ("Server", app.spec.destination.server or app.spec.destination.name),
-            ("Namespace", app.spec.destination.namespace),
-            ("Operation", "Sync" + (" (dry run)" if op.operation.sync.dry_run else "")),
-            ("Sync Revision", op.sync_result.revision),
-            ("Phase", op.phase),
-            ("Start", op.started_at),
-            ("Finished", op.finished_at),
-            ("Message", op.message),
-        ]
-    )
-    rows = [
-        (r.group, r.kind, r.namespace, r.name, r.status, r.hook_type, r.message)
-        for r in op.sync_result.resources
-    ]
-    if rows:
-        print()
-        print_table(["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HOOK", "MESSAGE"], rows)
-
-
-def cmd_sync(args: argparse.Namespace, client: Client) -> int:
-    request = apppb.SyncApplicationRequest(
-        name=args.name,
-        revision=args.revision,
-        prune=args.prune,
-        dry_run=args.dry_run,
-        force=args.force,
-        resources=[_parse_resource(r) for r in args.resource],
-        sync_options=args.sync_option,
-    )
-    return _run_and_wait(client, args, lambda: client.apps.Sync(request, timeout=client.timeout))
-
-
-def cmd_rollback(args: argparse.Namespace, client: Client) -> int:
-    request = apppb.RollbackApplicationRequest(
-        name=args.name, id=args.id, dry_run=args.dry_run, prune=args.prune
-    )
-    return _run_and_wait(client, args, lambda: client.apps.Rollback(request, timeout=client.timeout))
-
-
-def cmd_terminate(args: argparse.Namespace, client: Client) -> int:
-    client.apps.TerminateOperation(apppb.TerminateOperationRequest(name=args.name), timeout=client.timeout)
-    print(f"Application '{args.name}' operation terminating")
-    return 0
 
 
 # -- diff and manifests ---------------------------------------------------------------------
@@ -539,31 +345,3 @@ def cmd_unset(args: argparse.Namespace, client: Client) -> int:
 
     _update(client, args.name, change)
     return 0
-
-
-def cmd_wait(args: argparse.Namespace, client: Client) -> int:
-    want_sync, want_health = args.sync, args.health
-    if not (args.sync or args.health or args.operation):
-        want_sync = want_health = True
-
-    def done(app: apppb.Application) -> bool:
-        op_busy = app.status.operation_state.phase in ("Running", "Terminating")
-        return (
-            (not want_sync or app.status.sync.status == "Synced")
-            and (not want_health or app.status.health.status == "Healthy")
-            and not op_busy
-        )
-
-    deadline = time.monotonic() + args.timeout
-    while True:
-        app = client.apps.Get(apppb.GetApplicationRequest(name=args.name), timeout=client.timeout)
-        if done(app):
-            print(f"application '{args.name}': {app.status.sync.status}, {app.status.health.status}")
-            return 0
-        if time.monotonic() > deadline:
-            raise CLIError(
-                f"timed out after {args.timeout:.0f}s: '{args.name}' is {app.status.sync.status or 'Unknown'} "
-                f"and {app.status.health.status or 'Unknown'}",
-                code=1,
-            )
-        time.sleep(0.5)

@@ -19,7 +19,16 @@ import grpc
 
 from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
-from gitopsd.cli import app_cmd, auth_cmd, cluster_cmd, completion, proj_cmd, repo_cmd
+from gitopsd.cli import (
+    app_cmd,
+    auth_cmd,
+    cluster_cmd,
+    completion,
+    context_cmd,
+    proj_cmd,
+    repo_cmd,
+    repocreds_cmd,
+)
 from gitopsd.cli.client import Client, CLIError, connection_for, error_line, normalize_server, server_address
 from gitopsd.cli.output import add_output_flag
 
@@ -68,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     app_cmd.add_parsers(sub, common)
     cluster_cmd.add_parsers(sub, common)
     repo_cmd.add_parsers(sub, common)
+    repocreds_cmd.add_parsers(sub, common)
     proj_cmd.add_parsers(sub, common)
     auth_cmd.add_parsers(sub, common)
+    context_cmd.add_parsers(sub)
 
     version = sub.add_parser("version", parents=[common], help="print the client and server versions")
     version.add_argument("--client", action="store_true", help="client version only")
@@ -160,6 +171,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from gitopsd.sandbox.cli import run as run_sandbox
 
         return run_sandbox(args)
+    if getattr(args, "local", None) == "context":
+        return context_cmd.run(args)
     if getattr(args, "local", None) == "admin-initial-password":
         return auth_cmd.run_initial_password(args)
     # `login SERVER` names its server; every other command finds it (flag, env, saved login).

@@ -20,9 +20,14 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: Text
 
 
 def print_fields(pairs: Sequence[tuple[str, Any]], out: TextIO = sys.stdout) -> None:
-    """`Name:               value` lines (the label column is 20 wide, as argocd's)."""
+    """`Name:               value` lines (the label column is 20 wide, as argocd's, wider when a
+    label is longer so values stay aligned); an empty label prints a blank separator line."""
+    width = max([20, *(len(label) + 2 for label, _ in pairs)])
     for label, value in pairs:
-        out.write(f"{label + ':':<20}{'' if value is None else value}\n".rstrip() + "\n")
+        if not label:
+            out.write("\n")
+            continue
+        out.write(f"{label + ':':<{width}}{'' if value is None else value}".rstrip() + "\n")
 
 
 class _Dumper(yaml.SafeDumper):

@@ -1,4 +1,5 @@
-"""`gitopsd proj ...`: AppProjects from Argo CD YAML (create, get, list, delete)."""
+"""`gitopsd proj ...`: AppProjects from Argo CD YAML (create, get, list, delete); roles in
+proj_role_cmd.py, sources, destinations and windows in proj_edit_cmd.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import grpc
 
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
-from gitopsd.cli import proj_role_cmd
+from gitopsd.cli import proj_edit_cmd, proj_role_cmd
 from gitopsd.cli.app_cmd import read_documents
 from gitopsd.cli.client import Client, CLIError, error_line
 from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
@@ -45,6 +46,7 @@ def add_parsers(
     delete.add_argument("name")
     delete.set_defaults(func=cmd_delete)
     proj_role_cmd.add_parsers(psub, common)
+    proj_edit_cmd.add_parsers(psub, common)
 
 
 def cmd_create(args: argparse.Namespace, client: Client) -> int:

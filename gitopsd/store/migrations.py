@@ -199,12 +199,30 @@ def _v5_seal_secrets(conn: sqlite3.Connection, box: SecretBox) -> None:
             )
 
 
+def _v6_repo_creds(conn: sqlite3.Connection) -> None:
+    """Credential templates (Argo CD's repocreds): credentials by URL prefix, sealed like a
+    repository's (`secret` is written through Store.seal with the table name `repo_creds`)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE repo_creds (
+            prefix TEXT PRIMARY KEY,         -- the URL prefix as given
+            manifest TEXT NOT NULL,          -- everything but credentials
+            secret TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core,
     _v2_audit,
     _v3_auth,
     _v4_login_slots_and_session_generation,
     SealingMigration(_v5_seal_secrets),
+    _v6_repo_creds,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

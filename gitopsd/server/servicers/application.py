@@ -261,7 +261,12 @@ class ApplicationServicer(appgrpc.ApplicationServiceServicer):
         # The log outlives a deleted application: only its name is needed (RBAC checked it).
         if not request.name:
             raise InvalidArgument("name: required")
-        return apppb.ListEventsResponse(items=self._apps.event_log.list(request.name, request.limit))
+        items = self._apps.event_log.list(request.name, request.limit)
+        if not items:
+            # A name with no log at all: an application that exists and has no events yet, or none
+            # that ever existed (a typo), which is NOT_FOUND as `app get` says.
+            self._apps.get(request.name)
+        return apppb.ListEventsResponse(items=items)
 
     async def Watch(  # type: ignore[override]  # served by the asyncio server (grpc_server.py)
         self, request: apppb.WatchApplicationsRequest, context: grpc.aio.ServicerContext[Any, Any]

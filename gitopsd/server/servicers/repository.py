@@ -1,7 +1,9 @@
 """RepositoryService: repositories and their credentials (write-only), refs and revision resolution.
 
 ListRefs and ResolveRevision ask the repository with its entry's own credentials (as its
-connection check does), authorized by `repositories, get, URL`."""
+connection check does), authorized by `repositories, get, URL`. Credential templates
+(CreateCredentials/ListCredentials/DeleteCredentials) are authorized on `repositories` with the
+prefix as object."""
 
 from __future__ import annotations
 
@@ -83,3 +85,24 @@ class RepositoryServicer(repogrpc.RepositoryServiceServicer):
             message=info.message,
             target_revision=request.revision or "HEAD",
         )
+
+    @rpc
+    def CreateCredentials(
+        self, request: repopb.CreateRepoCredsRequest, context: grpc.ServicerContext
+    ) -> repopb.RepoCreds:
+        if not request.HasField("creds"):
+            raise InvalidArgument("creds: required")
+        return self._repos.templates.add(request.creds, upsert=request.upsert)
+
+    @rpc
+    def ListCredentials(
+        self, request: repopb.ListRepoCredsRequest, context: grpc.ServicerContext
+    ) -> repopb.RepoCredsList:
+        return repopb.RepoCredsList(items=self._repos.templates.list())
+
+    @rpc
+    def DeleteCredentials(
+        self, request: repopb.DeleteRepoCredsRequest, context: grpc.ServicerContext
+    ) -> common_pb2.Empty:
+        self._repos.templates.delete(request.url)
+        return common_pb2.Empty()

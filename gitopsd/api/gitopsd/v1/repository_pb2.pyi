@@ -86,3 +86,47 @@ class ResolveRevisionRequest(_message.Message):
     repo: str
     revision: str
     def __init__(self, repo: _Optional[str] = ..., revision: _Optional[str] = ...) -> None: ...
+
+class RepoCreds(_message.Message):
+    __slots__ = ("url", "type", "username", "password", "ssh_private_key", "tls_client_cert_data", "tls_client_cert_key", "has_credentials")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    SSH_PRIVATE_KEY_FIELD_NUMBER: _ClassVar[int]
+    TLS_CLIENT_CERT_DATA_FIELD_NUMBER: _ClassVar[int]
+    TLS_CLIENT_CERT_KEY_FIELD_NUMBER: _ClassVar[int]
+    HAS_CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    type: str
+    username: str
+    password: str
+    ssh_private_key: str
+    tls_client_cert_data: str
+    tls_client_cert_key: str
+    has_credentials: bool
+    def __init__(self, url: _Optional[str] = ..., type: _Optional[str] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., ssh_private_key: _Optional[str] = ..., tls_client_cert_data: _Optional[str] = ..., tls_client_cert_key: _Optional[str] = ..., has_credentials: _Optional[bool] = ...) -> None: ...
+
+class RepoCredsList(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[RepoCreds]
+    def __init__(self, items: _Optional[_Iterable[_Union[RepoCreds, _Mapping]]] = ...) -> None: ...
+
+class CreateRepoCredsRequest(_message.Message):
+    __slots__ = ("creds", "upsert")
+    CREDS_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_FIELD_NUMBER: _ClassVar[int]
+    creds: RepoCreds
+    upsert: bool
+    def __init__(self, creds: _Optional[_Union[RepoCreds, _Mapping]] = ..., upsert: _Optional[bool] = ...) -> None: ...
+
+class ListRepoCredsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteRepoCredsRequest(_message.Message):
+    __slots__ = ("url",)
+    URL_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    def __init__(self, url: _Optional[str] = ...) -> None: ...

@@ -70,6 +70,21 @@ class RepositoryServiceStub:
                 request_serializer=gitopsd_dot_v1_dot_repository__pb2.ResolveRevisionRequest.SerializeToString,
                 response_deserializer=gitopsd_dot_v1_dot_common__pb2.CommitInfo.FromString,
                 _registered_method=True)
+        self.CreateCredentials = channel.unary_unary(
+                '/gitopsd.v1.RepositoryService/CreateCredentials',
+                request_serializer=gitopsd_dot_v1_dot_repository__pb2.CreateRepoCredsRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_repository__pb2.RepoCreds.FromString,
+                _registered_method=True)
+        self.ListCredentials = channel.unary_unary(
+                '/gitopsd.v1.RepositoryService/ListCredentials',
+                request_serializer=gitopsd_dot_v1_dot_repository__pb2.ListRepoCredsRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_repository__pb2.RepoCredsList.FromString,
+                _registered_method=True)
+        self.DeleteCredentials = channel.unary_unary(
+                '/gitopsd.v1.RepositoryService/DeleteCredentials',
+                request_serializer=gitopsd_dot_v1_dot_repository__pb2.DeleteRepoCredsRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class RepositoryServiceServicer:
@@ -120,6 +135,26 @@ class RepositoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCredentials(self, request, context):
+        """Credential templates (Argo CD's repocreds): credentials for every repository whose URL
+        starts with a prefix and that has no entry of its own. Write-only like a repository's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCredentials(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCredentials(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RepositoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -157,6 +192,21 @@ def add_RepositoryServiceServicer_to_server(servicer, server):
                     servicer.ResolveRevision,
                     request_deserializer=gitopsd_dot_v1_dot_repository__pb2.ResolveRevisionRequest.FromString,
                     response_serializer=gitopsd_dot_v1_dot_common__pb2.CommitInfo.SerializeToString,
+            ),
+            'CreateCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCredentials,
+                    request_deserializer=gitopsd_dot_v1_dot_repository__pb2.CreateRepoCredsRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_repository__pb2.RepoCreds.SerializeToString,
+            ),
+            'ListCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCredentials,
+                    request_deserializer=gitopsd_dot_v1_dot_repository__pb2.ListRepoCredsRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_repository__pb2.RepoCredsList.SerializeToString,
+            ),
+            'DeleteCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCredentials,
+                    request_deserializer=gitopsd_dot_v1_dot_repository__pb2.DeleteRepoCredsRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -348,6 +398,87 @@ class RepositoryService:
             '/gitopsd.v1.RepositoryService/ResolveRevision',
             gitopsd_dot_v1_dot_repository__pb2.ResolveRevisionRequest.SerializeToString,
             gitopsd_dot_v1_dot_common__pb2.CommitInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.RepositoryService/CreateCredentials',
+            gitopsd_dot_v1_dot_repository__pb2.CreateRepoCredsRequest.SerializeToString,
+            gitopsd_dot_v1_dot_repository__pb2.RepoCreds.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.RepositoryService/ListCredentials',
+            gitopsd_dot_v1_dot_repository__pb2.ListRepoCredsRequest.SerializeToString,
+            gitopsd_dot_v1_dot_repository__pb2.RepoCredsList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.RepositoryService/DeleteCredentials',
+            gitopsd_dot_v1_dot_repository__pb2.DeleteRepoCredsRequest.SerializeToString,
+            gitopsd_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

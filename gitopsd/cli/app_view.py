@@ -1,0 +1,171 @@
+"""How the CLI shows one application, as argocd does: the summary header (`app get`, `app sync`,
+`app wait`), the resource table with health, and the operation block. Shared by app_cmd.py and
+app_sync_cmd.py so every command prints the same words."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+import grpc
+
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.cli.client import Client
+from gitopsd.cli.output import print_fields, print_table
+
+RESOURCE_COLUMNS = ["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE"]
+
+
+def source_of(app: apppb.Application) -> apppb.ApplicationSource:
+    return (
+        app.spec.source
+        if app.spec.HasField("source")
+        else (app.spec.sources[0] if app.spec.sources else apppb.ApplicationSource())
+    )
+
+
+def cluster_of(app: apppb.Application) -> str:
+    return app.spec.destination.server or app.spec.destination.name
+
+
+def sync_policy_text(app: apppb.Application) -> str:
+    auto = app.spec.sync_policy.automated
+    if not app.spec.sync_policy.HasField("automated") or (auto.HasField("enabled") and not auto.enabled):
+        return "Manual"
+    extras = [n for n, on in (("Prune", auto.prune), ("SelfHeal", auto.self_heal)) if on]
+    return f"Automated ({', '.join(extras)})" if extras else "Automated"
+
+
+def sync_status_line(app: apppb.Application) -> str:
+    """`Synced to main (abc1234)`, `OutOfSync from main (abc1234) (why)`, as argocd words it."""
+    sync = app.status.sync
+    status = sync.status or "Unknown"
+    target = source_of(app).target_revision or "HEAD"
+    line = status
+    if sync.revision:
+        line += f" {'to' if status == 'Synced' else 'from'} {target} ({sync.revision[:7]})"
+    if sync.reason and status == "OutOfSync":
+        line += f" ({sync.reason})"
+    return line
+
+
+def health_line(app: apppb.Application) -> str:
+    health = app.status.health
+    return (health.status or "Unknown") + (f" ({health.message})" if health.message else "")
+
+
+def _sync_window(client: Client | None, app: apppb.Application) -> str:
+    """The SyncWindow line when the app's project has windows (not enforced yet: said so)."""
+    if client is None:
+        return ""
+    try:
+        proj = client.projects.Get(
+            common_pb2.NameRequest(name=app.spec.project or "default"), timeout=client.timeout
+        )
+    except grpc.RpcError:
+        return ""  # not allowed to read the project: the header goes without the line
+    count = len(proj.spec.sync_windows)
+    if not count:
+        return ""
+    return f"Sync Allowed ({count} window{'s' if count != 1 else ''} defined, not enforced by gitopsd yet)"
+
+
+def header_pairs(app: apppb.Application, client: Client | None = None) -> list[tuple[str, Any]]:
+    src = source_of(app)
+    pairs: list[tuple[str, Any]] = [
+        ("Name", app.metadata.name),
+        ("Project", app.spec.project or "default"),
+        ("Server", cluster_of(app)),
+        ("Namespace", app.spec.destination.namespace),
+    ]
+    url = app.metadata.annotations.get("link.argocd.argoproj.io/external-link", "")
+    if url:
+        pairs.append(("URL", url))
+    pairs += [
+        ("Repo", src.repo_url),
+        ("Target", src.target_revision or "HEAD"),
+        ("Path", src.path) if not src.chart else ("Chart", src.chart),
+    ]
+    window = _sync_window(client, app)
+    if window:
+        pairs.append(("SyncWindow", window))
+    pairs += [
+        ("Sync Policy", sync_policy_text(app)),
+        ("Sync Status", sync_status_line(app)),
+        ("Health Status", health_line(app)),
+    ]
+    return pairs
+
+
+def operation_pairs(app: apppb.Application) -> list[tuple[str, Any]]:
+    op = app.status.operation_state
+    if not op.phase:
+        return []
+    return [
+        ("Operation", "Sync" + (" (dry run)" if op.operation.sync.dry_run else "")),
+        ("Sync Revision", op.sync_result.revision),
+        ("Phase", op.phase),
+        ("Start", op.started_at),
+        ("Finished", op.finished_at),
+        ("Message", op.message),
+    ]
+
+
+def _key(group: str, kind: str, namespace: str, name: str) -> tuple[str, str, str, str]:
+    return (group, kind, namespace, name)
+
+
+def status_rows(app: apppb.Application) -> list[tuple[str, ...]]:
+    """The application's resources: sync status and health of each."""
+    return [
+        (r.group, r.kind, r.namespace, r.name, r.status, r.health.status, r.hook, r.message)
+        for r in app.status.resources
+    ]
+
+
+def operation_rows(app: apppb.Application) -> list[tuple[str, ...]]:
+    """The last operation's results with each resource's health now; a hook shows its phase."""
+    health = {_key(r.group, r.kind, r.namespace, r.name): r.health.status for r in app.status.resources}
+    rows: list[tuple[str, ...]] = []
+    for r in app.status.operation_state.sync_result.resources:
+        status = r.hook_phase if r.hook_type else r.status
+        rows.append(
+            (
+                r.group,
+                r.kind,
+                r.namespace,
+                r.name,
+                status,
+                health.get(_key(r.group, r.kind, r.namespace, r.name), ""),
+                r.hook_type,
+                r.message,
+            )
+        )
+    return rows
+
+
+def print_app(
+    app: apppb.Application,
+    client: Client | None = None,
+    *,
+    operation: bool = True,
+    rows: list[tuple[str, ...]] | None = None,
+    out: TextIO = sys.stdout,
+) -> None:
+    """Header, operation block, conditions, then the resource table (rows, default: the app's own)."""
+    pairs = header_pairs(app, client)
+    if operation and app.status.operation_state.phase:
+        pairs += [("", None), *operation_pairs(app)]
+    print_fields(pairs, out=out)
+    if app.status.conditions:
+        out.write("\n")
+        print_table(
+            ["CONDITION", "MESSAGE", "LAST TRANSITION"],
+            [(c.type, c.message, c.last_transition_time) for c in app.status.conditions],
+            out=out,
+        )
+    table = status_rows(app) if rows is None else rows
+    if table:
+        out.write("\n")
+        print_table(RESOURCE_COLUMNS, table, out=out)
