@@ -50,7 +50,8 @@ class KubeClient(KubeTransport):
     def _dynamic(self) -> DynamicClient:
         if self._dyn is None:
             try:
-                self._dyn = DynamicClient(self._api, cache_file=self._discovery_file)
+                # The kubernetes package ships no annotations for its dynamic client.
+                self._dyn = DynamicClient(self._api, cache_file=self._discovery_file)  # type: ignore[no-untyped-call]
             except (DynamicApiError, ApiException) as exc:
                 if exc.status:
                     raise status_error(exc.status, exc.body, "API discovery") from None

@@ -117,7 +117,7 @@ class KubeTransport:
 
     def close(self) -> None:
         try:
-            self._api.close()
+            self._api.close()  # type: ignore[no-untyped-call]  # the kubernetes package is unannotated
         except Exception:  # closing a pool that never connected can fail harmlessly
             pass
         if self._tls_dir is not None:
