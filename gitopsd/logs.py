@@ -39,10 +39,15 @@ def safe_key(key: object) -> str:
     return "_" + text if text in CORE_KEYS else text
 
 
-def _quote(value: Any) -> str:
-    if not isinstance(value, str):
-        # Nested values (a relayed sidecar field) as compact JSON; numbers and booleans as they print.
-        value = json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
+def _quote(raw: Any) -> str:
+    # Nested values (a relayed sidecar field) as compact JSON; numbers and booleans as they print.
+    value: str = (
+        raw
+        if isinstance(raw, str)
+        else json.dumps(raw, default=str)
+        if isinstance(raw, (dict, list))
+        else str(raw)
+    )
     if value and value.isprintable() and not any(c in value for c in ' "=\\'):
         return value
     out = []

@@ -8,6 +8,7 @@ reconciler can write status without touching the user's spec.
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterable
 
@@ -19,7 +20,7 @@ from gitopsd.app.events import EventBus
 from gitopsd.app.project_rules import application_denial
 from gitopsd.app.projects import Projects
 from gitopsd.app.selectors import parse_selector
-from gitopsd.app.validation import API_VERSION, validate_application
+from gitopsd.app.validation import API_VERSION, SERVER_SET_FIELDS, validate_application
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.sources.localrepos import ProtectedPaths
 from gitopsd.store import Store, dumps, loads, utcnow
@@ -42,15 +43,14 @@ class Applications:
 
     # -- reading ---------------------------------------------------------------
 
-    def _from_row(self, row: object) -> apppb.Application:
-        r = row  # sqlite3.Row
-        app = parse_document(loads(r["manifest"]), apppb.Application())  # type: ignore[index]
-        parse_document(loads(r["status"]), app.status)  # type: ignore[index]
+    def _from_row(self, r: sqlite3.Row) -> apppb.Application:
+        app = parse_document(loads(r["manifest"]), apppb.Application())
+        parse_document(loads(r["status"]), app.status)
         meta = app.metadata
-        meta.uid = r["uid"]  # type: ignore[index]
-        meta.resource_version = str(r["resource_version"])  # type: ignore[index]
-        meta.generation = r["generation"]  # type: ignore[index]
-        meta.creation_timestamp = r["created_at"]  # type: ignore[index]
+        meta.uid = r["uid"]
+        meta.resource_version = str(r["resource_version"])
+        meta.generation = r["generation"]
+        meta.creation_timestamp = r["created_at"]
         return app
 
     def get(self, name: str) -> apppb.Application:
@@ -101,8 +101,8 @@ class Applications:
         clean.kind = clean.kind or "Application"
         if not clean.spec.project:
             clean.spec.project = "default"
-        for field in ("uid", "resource_version", "generation", "creation_timestamp"):
-            clean.metadata.ClearField(field)  # type: ignore[arg-type]
+        for field in SERVER_SET_FIELDS:
+            clean.metadata.ClearField(field)
         return clean
 
     def _check_project(self, app: apppb.Application) -> None:
@@ -206,12 +206,12 @@ class Applications:
         return result
 
     def _write_spec(
-        self, conn: object, clean: apppb.Application, manifest: str, row: object, now: str
+        self, conn: sqlite3.Connection, clean: apppb.Application, manifest: str, row: sqlite3.Row, now: str
     ) -> None:
-        old = json.loads(row[0])  # type: ignore[index]
+        old = json.loads(row[0])
         spec_changed = old.get("spec") != to_document(clean).get("spec")
-        generation = row[2] + (1 if spec_changed else 0)  # type: ignore[index]
-        conn.execute(  # type: ignore[attr-defined]
+        generation = row[2] + (1 if spec_changed else 0)
+        conn.execute(
             "UPDATE applications SET project = ?, manifest = ?, resource_version = ?, generation = ?, updated_at = ? WHERE name = ?",
             (clean.spec.project, manifest, self._next_rv(conn), generation, now, clean.metadata.name),
         )
@@ -260,9 +260,9 @@ class Applications:
         return app
 
     @staticmethod
-    def _next_rv(conn: object) -> int:
+    def _next_rv(conn: sqlite3.Connection) -> int:
         # One counter across all applications, like etcd's revision: a watcher can order events.
-        row = conn.execute("SELECT COALESCE(MAX(resource_version), 0) + 1 FROM applications").fetchone()  # type: ignore[attr-defined]
+        row = conn.execute("SELECT COALESCE(MAX(resource_version), 0) + 1 FROM applications").fetchone()
         return int(row[0])
 
     def _publish(self, event_type: str, app: apppb.Application) -> None:

@@ -6,11 +6,12 @@ roles and tokens belong to the projects/auth feature; this module stores them.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from gitopsd.app.validation import API_VERSION, validate_name
+from gitopsd.app.validation import API_VERSION, SERVER_SET_FIELDS, validate_name
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.store import Store, dumps, loads, utcnow
 
@@ -59,11 +60,11 @@ class Projects:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def _from_row(self, row: object) -> projpb.AppProject:
-        project = parse_document(loads(row["manifest"]), projpb.AppProject())  # type: ignore[index]
-        project.metadata.uid = row["uid"]  # type: ignore[index]
-        project.metadata.resource_version = str(row["resource_version"])  # type: ignore[index]
-        project.metadata.creation_timestamp = row["created_at"]  # type: ignore[index]
+    def _from_row(self, row: sqlite3.Row) -> projpb.AppProject:
+        project = parse_document(loads(row["manifest"]), projpb.AppProject())
+        project.metadata.uid = row["uid"]
+        project.metadata.resource_version = str(row["resource_version"])
+        project.metadata.creation_timestamp = row["created_at"]
         return project
 
     def exists(self, name: str) -> bool:
@@ -92,8 +93,8 @@ class Projects:
         clean.api_version = clean.api_version or API_VERSION
         clean.kind = clean.kind or "AppProject"
         clean.ClearField("status")
-        for field in ("uid", "resource_version", "generation", "creation_timestamp"):
-            clean.metadata.ClearField(field)  # type: ignore[arg-type]
+        for field in SERVER_SET_FIELDS:
+            clean.metadata.ClearField(field)
         return dumps(to_document(clean))
 
     def create(self, project: projpb.AppProject, upsert: bool = False) -> projpb.AppProject:

@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.controller import AppController
 from gitopsd.app.errors import NotFound
 from gitopsd.logs import fields
@@ -56,7 +58,7 @@ class Reconciler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
-        self.on_refreshed: list = []  # callables taking the refreshed Application
+        self.on_refreshed: list[Callable[[apppb.Application], object]] = []  # run after each refresh
         self._pass: _Pass | None = None
         self._pass_lock = threading.Lock()
 

@@ -80,7 +80,7 @@ def comparison_conditions(result: ComparisonResult) -> list[tuple[str, str]]:
     return wanted
 
 
-def images_of(manifests: Iterable[dict]) -> list[str]:  # type: ignore[type-arg]
+def images_of(manifests: Iterable[dict[str, Any]]) -> list[str]:
     images: set[str] = set()
 
     def walk(node: object) -> None:

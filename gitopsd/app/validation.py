@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.errors import InvalidArgument
@@ -10,6 +11,15 @@ from gitopsd.engine.ignore import InvalidJqExpression, compile_jq
 from gitopsd.sources.giturl import split_credentials
 
 API_VERSION = "argoproj.io/v1alpha1"
+
+# ObjectMeta fields the daemon sets itself and strips from what a user sends or exports (typed as
+# the protobuf stubs' ClearField names).
+SERVER_SET_FIELDS: tuple[Literal["uid", "resource_version", "generation", "creation_timestamp"], ...] = (
+    "uid",
+    "resource_version",
+    "generation",
+    "creation_timestamp",
+)
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")

@@ -12,7 +12,9 @@ generation they were issued under, so every earlier session ends, whatever the c
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,14 +90,22 @@ def parse_accounts(declared: dict[str, str]) -> dict[str, AccountSpec]:
     return specs
 
 
+def _int_column(row: Mapping[str, object], column: str) -> int:
+    """An INTEGER column of an accounts row; NULL (never set) reads as 0."""
+    value = row.get(column) or 0
+    if not isinstance(value, int | str):
+        raise TypeError(f"accounts.{column}: not an integer: {type(value).__name__}")
+    return int(value)
+
+
 def _session_is_current(claims: Claims, row: dict[str, object]) -> bool:
     """False once the account's password changed after the session was issued."""
-    generation = int(row.get("session_generation") or 0)  # type: ignore[call-overload]
+    generation = _int_column(row, "session_generation")
     if claims.generation is not None:
         return claims.generation == generation
     # A session token from before generations (schema v4): any change since then ends it, and
     # so does one in its own second or later (whole seconds: in doubt, the session ends).
-    return generation == 0 and claims.issued_at > int(row.get("password_mtime") or 0)  # type: ignore[call-overload]
+    return generation == 0 and claims.issued_at > _int_column(row, "password_mtime")
 
 
 class Accounts:
@@ -164,7 +174,7 @@ class Accounts:
             stored = row.get("password_hash") if row else None
             # Read with the hash: a password change that lands during this check bumps the
             # generation, so the session issued below ends with it.
-            generation = int(row.get("session_generation") or 0) if row else 0  # type: ignore[call-overload]
+            generation = _int_column(row, "session_generation") if row else 0
             # One Argon2 verification whatever happens: the dummy hash stands in for a missing one.
             ok = self.passwords.verify(stored if isinstance(stored, str) else None, password)
         except BaseException:
@@ -262,9 +272,9 @@ class Accounts:
             raise NotFound(f"account {name!r} not found")
         return self._account(spec)
 
-    def _ensure_row(self, conn: object, name: str) -> None:
+    def _ensure_row(self, conn: sqlite3.Connection, name: str) -> None:
         now = utcnow()
-        conn.execute(  # type: ignore[attr-defined]
+        conn.execute(
             "INSERT OR IGNORE INTO accounts (name, created_at, updated_at) VALUES (?, ?, ?)", (name, now, now)
         )
 
@@ -310,7 +320,7 @@ class Accounts:
         token, claims = self.signer.issue(target, expires_in, token_id)
         with self._store.transaction() as conn:
             self._ensure_row(conn, target)
-            row = conn.execute("SELECT tokens FROM accounts WHERE name = ?", (target,)).fetchone()  # type: ignore[attr-defined]
+            row = conn.execute("SELECT tokens FROM accounts WHERE name = ?", (target,)).fetchone()
             tokens = loads(row[0]) or []
             if any(t["id"] == claims.token_id for t in tokens):
                 raise InvalidArgument(f"account {target!r} already has a token with id {claims.token_id!r}")
@@ -318,7 +328,7 @@ class Accounts:
             conn.execute(
                 "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
                 (dumps(tokens), utcnow(), target),
-            )  # type: ignore[attr-defined]
+            )
         return token
 
     def delete_token(self, caller: Principal, name: str, token_id: str) -> None:

@@ -117,7 +117,7 @@ def apply_ignores(obj: Obj, rules: Iterable[IgnoreRule], live: Mapping[str, Any]
     rules = list(rules)
     if not rules:
         return obj
-    out = deep_copy(obj)
+    out: Obj = deep_copy(obj)
     for rule in rules:
         for pointer in rule.json_pointers:
             remove_path(out, list(parse_pointer(pointer)))

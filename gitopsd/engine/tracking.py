@@ -79,7 +79,7 @@ def owner_app(obj: Mapping[str, Any], key: ResourceKey) -> str | None:
 
 def with_tracking(obj: Mapping[str, Any], app: str, key: ResourceKey) -> dict[str, Any]:
     """A deep copy of ``obj`` carrying our tracking annotation."""
-    out = deep_copy(dict(obj))
+    out: dict[str, Any] = deep_copy(dict(obj))
     meta = out.setdefault("metadata", {})
     annotations = meta.get("annotations")
     if not isinstance(annotations, dict):

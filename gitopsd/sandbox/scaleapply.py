@@ -11,16 +11,16 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import ssa
+from .apitypes import Reply, Request, now_iso, set_dig
 from .bodies import decode_object
 from .errors import bad_request, invalid, not_found
+from .store import encode
 
 if TYPE_CHECKING:
-    from .api import Api, Reply, Request
+    from .api_writes import ApiWrites  # which imports this module
 
 
-def apply_scale(api: Api, req: Request) -> Reply:
-    from .api import Reply, _set_dig, encode, now_iso
-
+def apply_scale(api: ApiWrites, req: Request) -> Reply:
     rt = req.rt
     assert req.name is not None
     applied = decode_object(req.body, yaml_ok=True)
@@ -37,7 +37,7 @@ def apply_scale(api: Api, req: Request) -> Reply:
             raise not_found(rt.plural, rt.group, req.name)
         api._check_rv(req, old, applied)
         parent: dict[str, Any] = {"apiVersion": rt.group_version, "kind": rt.kind, "metadata": {}}
-        _set_dig(parent, rt.scale_paths[0], replicas)
+        set_dig(parent, rt.scale_paths[0], replicas)
         new = ssa.server_side_apply(
             json.loads(old.raw),
             parent,

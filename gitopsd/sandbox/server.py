@@ -2,35 +2,34 @@
 
 A ThreadingHTTPServer with keep-alive; the TLS handshake happens in the connection's own thread
 so one slow client cannot stall the others, and every open connection is tracked so that
-stopping the server ends keep-alive connections and watches promptly.
+stopping the server ends keep-alive connections and watches promptly. Watch streaming itself is
+gitopsd.sandbox.watchstream's.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import ssl
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import discovery, openapi, protobuf, table, watchcache
-from .api import Api, Reply, Request, WatchStream, entry_bytes
+from . import discovery, openapi, protobuf, table
+from .api import Api, Reply, Request
 from .controllers import logs as pod_logs
 from .errors import ApiError, bad_request, method_not_allowed
 from .faults import Faults
 from .resources import Registry, ResourceType
 from .store import encode
 from .tls import token_matches
+from .watchstream import JSON, WatchStreamHandler
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 3 * 1024 * 1024 + 65536
 DRAIN_LIMIT = 32 * 1024 * 1024
-JSON = "application/json"
 PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
 VERSION = {
     "major": "1",
@@ -109,7 +108,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
                 pass
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(WatchStreamHandler):
     protocol_version = "HTTP/1.1"
     server_version = "gitopsd-sandbox"
     sys_version = ""
@@ -368,71 +367,3 @@ class Handler(BaseHTTPRequestHandler):
                 self._send_json(200, doc)
                 return
         raise _not_found_path()
-
-    # -- watch --------------------------------------------------------------------------------
-    def _write_chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def _stream(self, stream: WatchStream) -> None:
-        app = self.server.app
-        store = app.api.store
-        self.send_response(200)
-        self.send_header("Content-Type", JSON)
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Cache-Control", "no-cache, private")
-        self.end_headers()
-        deadline = time.monotonic() + stream.timeout
-        w = stream.watcher
-        bookmark_sent = stream.bookmark_rv is None
-        next_bookmark = time.monotonic() + (stream.bookmark_interval or 0)
-        try:
-            if stream.error is not None:
-                self._write_chunk(stream.error)
-                deadline = 0.0
-            while not app.stopping.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                if not bookmark_sent and w._queue.empty():
-                    bookmark_sent = True
-                    self._write_chunk(watchcache.bookmark_line(stream.rt, stream.bookmark_rv or 0, True))
-                    continue
-                if stream.bookmark_interval is not None and time.monotonic() >= next_bookmark:
-                    next_bookmark = time.monotonic() + stream.bookmark_interval
-                    with store.lock:  # no event can slip in between the check and the version
-                        rv = store.resource_version if w._queue.empty() else None
-                    if rv is not None:
-                        self._write_chunk(watchcache.bookmark_line(stream.rt, rv, False))
-                        continue
-                try:
-                    ev = w.next(min(remaining, 0.5, stream.bookmark_interval or 0.5))
-                except EOFError:
-                    break
-                if ev is None:
-                    continue
-                if stream.as_table:
-                    rows = table.table(
-                        stream.rt, [ev.entry.obj], {"resourceVersion": str(ev.entry.rv)}, stream.include
-                    )
-                    line = (
-                        json.dumps({"type": ev.type, "object": rows}, separators=(",", ":")).encode() + b"\n"
-                    )
-                elif ev.entry.obj.get("apiVersion") != stream.rt.group_version:
-                    line = (
-                        b'{"type":"'
-                        + ev.type.encode()
-                        + b'","object":'
-                        + entry_bytes(ev.entry, stream.rt)
-                        + b"}\n"
-                    )
-                else:
-                    line = ev.line()
-                self._write_chunk(line)
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
-            pass
-        finally:
-            store.unwatch(w)
-            self.close_connection = True

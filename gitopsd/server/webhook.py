@@ -5,201 +5,64 @@ Pure functions over headers and body bytes; the HTTP server (gitopsd/server/http
 the request and the matcher (gitopsd/server/webhook_match.py) picks the applications.
 Every payload is hostile until proven otherwise: any shape that is not what the provider
 documents becomes a `WebhookError` with status 400 and a message naming the field.
+
+The provider names and event types are gitopsd.server.webhook_types', the shared-secret checks
+gitopsd.server.webhook_auth'; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from gitopsd.server.config import WebhookConfig
-
-GITHUB = "github"
-GITLAB = "gitlab"
-BITBUCKET = "bitbucket"
-BITBUCKET_SERVER = "bitbucketserver"
-GOGS = "gogs"
-GITEA = "gitea"
-AZURE_DEVOPS = "azuredevops"
-UNKNOWN = "unknown"
-PROVIDERS = (GITHUB, GITLAB, BITBUCKET, BITBUCKET_SERVER, GOGS, GITEA, AZURE_DEVOPS)
-
-UNKNOWN_PROVIDER = (
-    "unknown webhook provider: no X-GitHub-Event, X-Gitlab-Event, X-Event-Key, X-Gitea-Event, "
-    "X-Gogs-Event or Azure DevOps (X-Vss-ActivityId) header"
+from gitopsd.server.webhook_auth import authenticate
+from gitopsd.server.webhook_types import (
+    AZURE_DEVOPS,
+    BITBUCKET,
+    BITBUCKET_SERVER,
+    BRANCH,
+    GITEA,
+    GITHUB,
+    GITLAB,
+    GOGS,
+    MAX_ITEMS,
+    PROVIDERS,
+    TAG,
+    UNKNOWN,
+    UNKNOWN_PROVIDER,
+    Headers,
+    Ignored,
+    PushedRef,
+    PushEvent,
+    WebhookError,
+    detect_provider,
 )
 
-# Refs or links one payload may list (a push of a few branches and tags has a handful).
-MAX_ITEMS = 1000
-
-BRANCH = "branch"
-TAG = "tag"
-
-
-class WebhookError(Exception):
-    """A request refused with an HTTP status and a message safe to send back."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True)
-class PushedRef:
-    kind: str  # BRANCH or TAG
-    name: str  # without refs/heads/ or refs/tags/
-
-
-@dataclass(frozen=True)
-class PushEvent:
-    provider: str
-    repo_urls: tuple[str, ...]
-    refs: tuple[PushedRef, ...]
-    # The repository's default branch when the payload says it ("" when it does not).
-    default_branch: str = ""
-
-
-@dataclass(frozen=True)
-class Ignored:
-    """A valid request that asks for nothing (ping, an event other than push)."""
-
-    provider: str
-    message: str
-
-
-class Headers:
-    """Request headers looked up case-insensitively (the first of repeated headers wins)."""
-
-    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
-        self._values: dict[str, str] = {}
-        for key, value in items:
-            self._values.setdefault(key.lower(), value)
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        return self._values.get(key.lower(), default)
-
-
-def detect_provider(headers: Headers) -> str:
-    """The provider named by the request's headers (UNKNOWN when none matches).
-
-    Gitea also sends GitHub's and Gogs' headers, and Bitbucket Cloud and Server share
-    X-Event-Key, so the order of the checks matters."""
-    if headers.get("X-Gitea-Event"):
-        return GITEA
-    if headers.get("X-Gogs-Event"):
-        return GOGS
-    if headers.get("X-GitHub-Event"):
-        return GITHUB
-    if headers.get("X-Gitlab-Event"):
-        return GITLAB
-    if headers.get("X-Event-Key"):
-        # Only Bitbucket Cloud sends the hook's UUID and a request UUID.
-        if headers.get("X-Hook-UUID") or headers.get("X-Request-UUID"):
-            return BITBUCKET
-        return BITBUCKET_SERVER
-    if headers.get("X-Vss-ActivityId") or headers.get("X-VSS-SubscriptionId"):
-        return AZURE_DEVOPS
-    return UNKNOWN
-
-
-# ---------------------------------------------------------------------- authentication
-
-
-def _hmac_hex(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _check_hmac(secret: str, body: bytes, header_value: str | None, header: str, prefix: str) -> None:
-    if not header_value:
-        raise WebhookError(401, f"missing {header} signature")
-    given = header_value.strip()
-    if prefix:
-        if not given.lower().startswith(prefix):
-            raise WebhookError(401, f"{header} is not a {prefix.rstrip('=')} signature")
-        given = given[len(prefix) :]
-    # compare_digest on ASCII bytes: constant time whatever the input (str needs ASCII).
-    expected = _hmac_hex(secret, body).encode()
-    if not hmac.compare_digest(expected, given.lower().encode("utf-8", "replace")):
-        raise WebhookError(401, f"{header} signature does not match")
-
-
-def _check_token(expected: str, given: str | None, header: str) -> None:
-    if not given:
-        raise WebhookError(401, f"missing {header}")
-    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
-        raise WebhookError(401, f"{header} does not match")
-
-
-def _check_basic_auth(username: str, password: str, authorization: str | None) -> None:
-    if not authorization or not authorization.lower().startswith("basic "):
-        raise WebhookError(401, "missing basic authentication")
-    try:
-        decoded = base64.b64decode(authorization[6:].strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise WebhookError(401, "basic authentication is not valid base64") from None
-    user, sep, pw = decoded.partition(b":")
-    # Both compared, always, so the time taken does not tell which one was wrong.
-    user_ok = hmac.compare_digest(username.encode(), user)
-    pw_ok = hmac.compare_digest(password.encode(), pw)
-    if not (sep and user_ok and pw_ok):
-        raise WebhookError(401, "basic authentication does not match")
-
-
-def _has_secret(provider: str, config: WebhookConfig) -> bool:
-    return bool(
-        {
-            GITHUB: config.github_secret,
-            GITLAB: config.gitlab_secret,
-            BITBUCKET: config.bitbucket_uuid or config.bitbucket_secret,
-            BITBUCKET_SERVER: config.bitbucketserver_secret,
-            GOGS: config.gogs_secret,
-            GITEA: config.gogs_secret,
-            AZURE_DEVOPS: config.azuredevops_username or config.azuredevops_password,
-        }.get(provider)
-    )
-
-
-def authenticate(provider: str, headers: Headers, body: bytes, config: WebhookConfig) -> None:
-    """Raises WebhookError(401) unless the request carries the provider's configured secret.
-
-    With no secret configured at all, every provider is accepted unsigned (as Argo CD). Once
-    any secret is set, a provider without one is refused: otherwise anyone could skip the
-    check by sending another provider's headers."""
-    if not _has_secret(provider, config):
-        if any(_has_secret(p, config) for p in PROVIDERS):
-            raise WebhookError(401, f"no secret is configured for {provider} webhooks")
-        return
-    if provider == GITHUB and config.github_secret:
-        _check_hmac(
-            config.github_secret, body, headers.get("X-Hub-Signature-256"), "X-Hub-Signature-256", "sha256="
-        )
-    elif provider == GITLAB and config.gitlab_secret:
-        _check_token(config.gitlab_secret, headers.get("X-Gitlab-Token"), "X-Gitlab-Token")
-    elif provider == BITBUCKET:
-        if config.bitbucket_uuid:
-            _check_token(config.bitbucket_uuid, headers.get("X-Hook-UUID"), "X-Hook-UUID")
-        if config.bitbucket_secret:
-            _check_hmac(
-                config.bitbucket_secret, body, headers.get("X-Hub-Signature"), "X-Hub-Signature", "sha256="
-            )
-    elif provider == BITBUCKET_SERVER and config.bitbucketserver_secret:
-        _check_hmac(
-            config.bitbucketserver_secret, body, headers.get("X-Hub-Signature"), "X-Hub-Signature", "sha256="
-        )
-    elif provider in (GOGS, GITEA) and config.gogs_secret:
-        header = "X-Gitea-Signature" if provider == GITEA else "X-Gogs-Signature"
-        _check_hmac(config.gogs_secret, body, headers.get(header), header, "")
-    elif provider == AZURE_DEVOPS and (config.azuredevops_username or config.azuredevops_password):
-        _check_basic_auth(
-            config.azuredevops_username, config.azuredevops_password, headers.get("Authorization")
-        )
+__all__ = [
+    "AZURE_DEVOPS",
+    "BITBUCKET",
+    "BITBUCKET_SERVER",
+    "BRANCH",
+    "GITEA",
+    "GITHUB",
+    "GITLAB",
+    "GOGS",
+    "MAX_ITEMS",
+    "PROVIDERS",
+    "TAG",
+    "UNKNOWN",
+    "UNKNOWN_PROVIDER",
+    "Headers",
+    "Ignored",
+    "PushEvent",
+    "PushedRef",
+    "WebhookError",
+    "authenticate",
+    "detect_provider",
+    "parse",
+    "parse_ref",
+]
 
 
 # ---------------------------------------------------------------------- payload access

@@ -1,0 +1,191 @@
+"""The application controller's shared core: its settings, the state every part of it holds (one lock
+per application, the running operations, self-heal backoff) and rendering and comparing one application.
+
+Below gitopsd.app.refreshing, gitopsd.app.sync_operations and gitopsd.app.controller, which build
+AppController on it one concern at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.app.applications import Applications
+from gitopsd.app.connections import Connections
+from gitopsd.app.errors import InvalidArgument
+from gitopsd.app.events import EventBus
+from gitopsd.app.operations import HistoryStore, OperationStore
+from gitopsd.app.projects import Projects
+from gitopsd.app.status import live_kinds, tracked_keys
+from gitopsd.engine.annotations import compare_options, option_true
+from gitopsd.engine.compare import CompareOptions
+from gitopsd.engine.health import LuaHealthChecks
+from gitopsd.engine.normalize import IgnoreSet
+from gitopsd.engine.reconcile import Comparison, compare_app
+from gitopsd.engine.schema import NO_KNOWN_TYPES, KnownTypeFields
+from gitopsd.kube.client import KubeClient
+from gitopsd.protojson import to_document
+from gitopsd.sources.render import RenderResult, SourceRenderer
+
+log = logging.getLogger("gitopsd.controller")
+
+
+@dataclass
+class ControllerSettings:
+    wave_timeout: float = 300.0
+    # How long `app delete --cascade` waits for its objects to be gone (finalizers, grace periods) before
+    # it answers that the application is kept until they are; below the CLI's 60 s call timeout.
+    delete_timeout: float = 45.0
+    # Self-heal backoff: 5 s doubling to 3 min, so a tug-of-war with another controller cannot hot-loop.
+    self_heal_base: float = 5.0
+    self_heal_max: float = 180.0
+    health_checks: LuaHealthChecks | None = None
+    known_types: KnownTypeFields = NO_KNOWN_TYPES
+
+
+@dataclass
+class Running:
+    name: str
+    state: apppb.OperationState
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+@dataclass
+class Heal:
+    attempts: int = 0
+    not_before: float = 0.0
+
+
+def source_of(app: apppb.Application) -> apppb.ApplicationSource:
+    if app.spec.HasField("source"):
+        return app.spec.source
+    if app.spec.sources:
+        return app.spec.sources[0]
+    raise InvalidArgument("spec.source: required")
+
+
+def is_automated(app: apppb.Application) -> bool:
+    policy = app.spec.sync_policy
+    if not policy.HasField("automated"):
+        return False
+    auto = policy.automated
+    return not (auto.HasField("enabled") and not auto.enabled)
+
+
+def commit_info(render: RenderResult) -> common_pb2.CommitInfo:
+    c = render.commit
+    if c is None:
+        return common_pb2.CommitInfo(sha=render.revision)
+    return common_pb2.CommitInfo(
+        sha=c.sha, author=c.author, date=c.date, message=c.message, target_revision=c.target_revision
+    )
+
+
+class ControllerCore:
+    """State and the render/compare steps shared by refreshes and sync operations."""
+
+    def __init__(
+        self,
+        apps: Applications,
+        renderer: SourceRenderer,
+        connections: Connections,
+        operations: OperationStore,
+        history: HistoryStore,
+        events: EventBus,
+        projects: Projects,
+        settings: ControllerSettings | None = None,
+    ) -> None:
+        self.apps = apps
+        self.projects = projects
+        self.renderer = renderer
+        self.connections = connections
+        self.operations = operations
+        self.history = history
+        self.events = events
+        self.settings = settings or ControllerSettings()
+        self._locks: dict[str, threading.Lock] = {}
+        self._status_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._running: dict[str, Running] = {}
+        self._heal: dict[str, Heal] = {}
+        self._closed = threading.Event()
+        # Observers for /metrics: (app name, seconds) after each comparison, and
+        # (app name, phase, seconds) when a sync operation ends. Must not raise.
+        self.on_reconciled: list[Callable[[str, float], None]] = []
+        self.on_operation_finished: list[Callable[[str, str, float], None]] = []
+
+    # -- locks ---------------------------------------------------------------------
+
+    def _lock(self, name: str, table: dict[str, threading.Lock]) -> threading.Lock:
+        with self._locks_guard:
+            return table.setdefault(name, threading.Lock())
+
+    def _update_status(
+        self, name: str, change: Callable[[apppb.ApplicationStatus], None]
+    ) -> apppb.Application:
+        """Read-modify-write of one application's status (comparisons and operations both write it)."""
+        with self._lock(name, self._status_locks):
+            app = self.apps.get(name)
+            status = apppb.ApplicationStatus()
+            status.CopyFrom(app.status)
+            change(status)
+            return self.apps.set_status(name, status, read=app)
+
+    # -- rendering and comparing -----------------------------------------------------
+
+    def render(
+        self,
+        app: apppb.Application,
+        revision: str | None = None,
+        hard: bool = False,
+        source: apppb.ApplicationSource | None = None,
+        local_files: Mapping[str, bytes] | None = None,
+        local_path: str = ".",
+    ) -> RenderResult:
+        src = source if source is not None else source_of(app)
+        return self.renderer.render(
+            app.metadata.name,
+            src,
+            app.spec.destination.namespace,
+            revision_override=revision or None,
+            hard=hard,
+            local_files=local_files,
+            local_path=local_path,
+            annotations=dict(app.metadata.annotations),
+            project=app.spec.project or "default",
+        )
+
+    def _compare_options(self, app: apppb.Application) -> CompareOptions:
+        ignore = IgnoreSet.build(to_document(i) for i in app.spec.ignore_differences)
+        if ignore.errors:
+            # An application stored before its expression was refused: an InvalidSpecError condition.
+            raise InvalidArgument("; ".join(ignore.errors))
+        app_options = compare_options({"metadata": {"annotations": dict(app.metadata.annotations)}})
+        return CompareOptions(
+            ignore=ignore,
+            health=self.settings.health_checks,
+            known_types=self.settings.known_types,
+            include_mutation_webhook=option_true(app_options, "IncludeMutationWebhook"),
+        )
+
+    def compare(
+        self, app: apppb.Application, render: RenderResult, hard: bool = False
+    ) -> tuple[KubeClient, Comparison]:
+        _, client = self.connections.for_destination(app.spec.destination)
+        if hard:
+            # A hard refresh trusts no cached live state: the app's kinds are listed again first.
+            client.relist(live_kinds(app.status, render.manifests))
+        comparison = compare_app(
+            client,
+            render.manifests,
+            app=app.metadata.name,
+            namespace=app.spec.destination.namespace,
+            tracked=tracked_keys(app.status),
+            options=self._compare_options(app),
+        )
+        return client, comparison
