@@ -15,95 +15,27 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitopsd.sources import sidecar_logs
 from gitopsd.sources.detect import SourceType
 from gitopsd.sources.errors import RendererUnavailableError, SourceSpecError
 from gitopsd.sources.renderer_client import RendererClient
+from gitopsd.sources.sidecar_config import (
+    BUILTIN_COMMANDS,
+    MAX_SOCKET_PATH,
+    ManagedSidecar,
+    SidecarConfig,
+    SidecarStatus,
+    find_command,
+)
+
+__all__ = ["BUILTIN_COMMANDS", "SidecarConfig", "SidecarStatus", "SidecarSupervisor", "find_command"]
 
 log = logging.getLogger(__name__)
-
-# sun_path holds 108 bytes on Linux, with the terminating NUL.
-_MAX_SOCKET_PATH = 100
-
-BUILTIN_COMMANDS: dict[str, str] = {"helm": "gitopsd-helm", "kustomize": "gitopsd-kustomize"}
-
-
-@dataclass(frozen=True)
-class SidecarConfig:
-    """Config keys under `sources.sidecars`."""
-
-    # Where managed sidecars' sockets go (0700).
-    socket_dir: Path
-    # name -> target ("unix:///run/gitopsd/helm.sock" or "127.0.0.1:7001") of sidecars run
-    # by someone else (systemd). A builtin renderer named here is not started.
-    endpoints: Mapping[str, str] = field(default_factory=dict)
-    # Config management plugins: name -> target; `source.plugin.name` selects one.
-    plugins: Mapping[str, str] = field(default_factory=dict)
-    # Start the builtin sidecars that have no endpoint (a plain `gitopsd serve`).
-    manage_builtins: bool = True
-    # Extra or overriding managed sidecars: name -> argv (the supervisor appends
-    # `--listen unix://<socket_dir>/<name>.sock`).
-    commands: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    render_timeout: float = 90.0
-    ready_timeout: float = 30.0
-    restart_backoff_initial: float = 0.5
-    restart_backoff_max: float = 30.0
-    # Uptime after which the backoff starts from the beginning again.
-    backoff_reset_after: float = 30.0
-    health_interval: float = 5.0
-    health_timeout: float = 2.0
-    # Consecutive failed health checks before a managed sidecar is killed as hung.
-    hung_after_failures: int = 3
-    stop_grace: float = 5.0
-    # Largest gRPC message (files sent to a renderer); 0 = repository limit + overhead.
-    max_message_bytes: int = 0
-    # Memory limit of each render child of the builtin sidecars (passed as --max-memory-bytes).
-    max_memory_bytes: int = 1024 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class SidecarStatus:
-    name: str
-    target: str
-    managed: bool
-    # starting, ready, down (restart pending), unhealthy, stopped
-    state: str
-    pid: int | None
-    restarts: int
-    message: str
-
-
-def find_command(name: str) -> str | None:
-    """A console script next to the running interpreter (the venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which(name)
-
-
-class _Managed:
-    def __init__(self, name: str, argv: list[str], socket: Path, client: RendererClient) -> None:
-        self.name = name
-        self.argv = argv
-        self.socket = socket
-        self.client = client
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.state = "stopped"
-        self.message = ""
-        self.restarts = 0
-        self.started_at = 0.0
-        self.next_start = 0.0
-        self.backoff = 0.0
-        self.failed_checks = 0
-        self.last_check = 0.0
 
 
 class SidecarSupervisor:
@@ -114,7 +46,7 @@ class SidecarSupervisor:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._managed: dict[str, _Managed] = {}
+        self._managed: dict[str, ManagedSidecar] = {}
         self._external: dict[str, RendererClient] = {}
         self._external_state: dict[str, str] = {}
         self._external_checked: dict[str, float] = {}
@@ -132,7 +64,7 @@ class SidecarSupervisor:
         self.socket_dir = Path(config.socket_dir)
         self._own_socket_dir: Path | None = None
         longest = max((len(str(self.socket_dir / f"{n}.sock")) for n in commands), default=0)
-        if longest > _MAX_SOCKET_PATH:
+        if longest > MAX_SOCKET_PATH:
             # A unix socket path is limited to 107 bytes: a deep data dir gets a short one.
             self._own_socket_dir = Path(tempfile.mkdtemp(prefix="gitopsd-renderers-"))
             log.info(
@@ -142,7 +74,7 @@ class SidecarSupervisor:
         for name, argv in commands.items():
             sock = self.socket_dir / f"{name}.sock"
             client = self._new_client(name, f"unix://{sock}")
-            self._managed[name] = _Managed(name, argv, sock, client)
+            self._managed[name] = ManagedSidecar(name, argv, sock, client)
 
     def _new_client(self, name: str, target: str) -> RendererClient:
         return RendererClient(
@@ -281,7 +213,7 @@ class SidecarSupervisor:
 
     # ------------------------------------------------------------------ processes
 
-    def _spawn(self, m: _Managed) -> None:
+    def _spawn(self, m: ManagedSidecar) -> None:
         with contextlib.suppress(FileNotFoundError):
             m.socket.unlink()
         argv = [*m.argv, "--listen", f"unix://{m.socket}"]
@@ -324,7 +256,7 @@ class SidecarSupervisor:
             threading.Thread(target=sidecar_logs.pump, args=(m.name, stream), daemon=True).start()
         log.info("renderer %s started (pid %d)", m.name, m.proc.pid)
 
-    def _wait_ready(self, m: _Managed, deadline: float) -> None:
+    def _wait_ready(self, m: ManagedSidecar, deadline: float) -> None:
         while time.monotonic() < deadline and not self._stop.is_set():
             proc = m.proc
             if proc is None or proc.poll() is not None:
@@ -337,7 +269,7 @@ class SidecarSupervisor:
                 return
             time.sleep(0.05)
 
-    def _reap(self, m: _Managed) -> bool:
+    def _reap(self, m: ManagedSidecar) -> bool:
         """Notices an exited sidecar (under the lock); True when it just went down."""
         proc = m.proc
         if proc is None or proc.poll() is None:
@@ -354,7 +286,7 @@ class SidecarSupervisor:
         log.warning("renderer %s: %s", m.name, m.message)
         return True
 
-    def _schedule_restart(self, m: _Managed) -> None:
+    def _schedule_restart(self, m: ManagedSidecar) -> None:
         cfg = self.config
         uptime = time.monotonic() - m.started_at if m.started_at else 0.0
         if uptime > cfg.backoff_reset_after:
@@ -364,7 +296,7 @@ class SidecarSupervisor:
         )
         m.next_start = time.monotonic() + m.backoff
 
-    def _terminate(self, m: _Managed) -> None:
+    def _terminate(self, m: ManagedSidecar) -> None:
         proc = m.proc
         if proc is None or proc.poll() is not None:
             return
@@ -425,7 +357,7 @@ class SidecarSupervisor:
                         "ready" if client.healthy(timeout=cfg.health_timeout) else "unhealthy"
                     )
 
-    def _kill_hung(self, m: _Managed, why: str) -> None:
+    def _kill_hung(self, m: ManagedSidecar, why: str) -> None:
         log.warning("renderer %s: %s; killing it", m.name, why)
         with self._lock:
             proc = m.proc
