@@ -52,9 +52,15 @@ def add_parsers(
     rm.set_defaults(func=cmd_rm)
 
 
-def cmd_add(args: argparse.Namespace, client: Client) -> int:
+def credentials_from_flags(
+    args: argparse.Namespace, *, key_replaces_password: bool = False
+) -> tuple[str, str]:
+    """(password, ssh private key) of `repo add` / `repocreds add`: the password prompted for when
+    --username comes without one (unless a key is given and may stand in for it), the key read from
+    --ssh-private-key-path."""
     password = args.password or ""
-    if args.username and not password:
+    wants_password = args.username and not password
+    if wants_password and not (key_replaces_password and args.ssh_private_key_path):
         if not sys.stdin.isatty():
             raise CLIError("--password is required with --username when not run from a terminal")
         password = getpass.getpass("Password: ")
@@ -65,6 +71,11 @@ def cmd_add(args: argparse.Namespace, client: Client) -> int:
                 key = f.read()
         except OSError as exc:
             raise CLIError(f"cannot read {args.ssh_private_key_path}: {exc.strerror}") from None
+    return password, key
+
+
+def cmd_add(args: argparse.Namespace, client: Client) -> int:
+    password, key = credentials_from_flags(args)
     repo = repopb.Repository(
         repo=args.url,
         type=args.type or "",

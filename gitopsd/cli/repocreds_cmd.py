@@ -6,12 +6,11 @@ longest prefix its URL starts with. Credentials are sent once and never shown.""
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
 
 from gitopsd.api.gitopsd.v1 import repository_pb2 as repopb
-from gitopsd.cli.client import Client, CLIError
+from gitopsd.cli.client import Client
 from gitopsd.cli.output import add_output_flag, dump, print_table
+from gitopsd.cli.repo_cmd import credentials_from_flags
 from gitopsd.protojson import to_document
 
 
@@ -40,18 +39,7 @@ def add_parsers(
 
 
 def cmd_add(args: argparse.Namespace, client: Client) -> int:
-    password = args.password
-    if args.username and not password and not args.ssh_private_key_path:
-        if not sys.stdin.isatty():
-            raise CLIError("--password is required with --username when not run from a terminal")
-        password = getpass.getpass("Password: ")
-    key = ""
-    if args.ssh_private_key_path:
-        try:
-            with open(args.ssh_private_key_path, encoding="utf-8") as f:
-                key = f.read()
-        except OSError as exc:
-            raise CLIError(f"cannot read {args.ssh_private_key_path}: {exc.strerror}") from None
+    password, key = credentials_from_flags(args, key_replaces_password=True)
     creds = repopb.RepoCreds(
         url=args.url, type=args.type, username=args.username, password=password, ssh_private_key=key
     )
