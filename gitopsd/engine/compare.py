@@ -232,9 +232,7 @@ def _compare_one(
     live_n = _normalized(live, root, rules, live)
     # What others (mutating webhooks, controllers) added and Git never set is not drift.
     foreign = foreign_additions(live, desired_n)
-    if foreign and (
-        options.include_mutation_webhook or option_true(d.compare_options, "IncludeMutationWebhook")
-    ):
+    if foreign and (options.include_mutation_webhook or option_true(d.compare_options, "IncludeMutationWebhook")):
         foreign = []
     if foreign:
         live_n = drop_paths(live_n, foreign)
@@ -306,9 +304,7 @@ def _compare_one(
             key=key,
             status=status,
             message=message,
-            lazy_diff=partial(unified_diff, masked_live, masked_target, _diff_name(key))
-            if status != SYNCED
-            else "",
+            lazy_diff=partial(unified_diff, masked_live, masked_target, _diff_name(key)) if status != SYNCED else "",
             live_yaml_obj=masked_live,
             target_yaml_obj=masked_target,
             desired=d,

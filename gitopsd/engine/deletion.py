@@ -58,12 +58,7 @@ def delete(
     (the answer was a Status, or 404: somebody deleted it first)."""
     try:
         answer = client.delete(
-            key.api_version,
-            key.kind,
-            key.name,
-            key.namespace or None,
-            propagation=propagation,
-            dry_run=dry_run,
+            key.api_version, key.kind, key.name, key.namespace or None, propagation=propagation, dry_run=dry_run
         )
     except NotFound:
         return None

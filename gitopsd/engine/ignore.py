@@ -40,9 +40,7 @@ def compile_jq(expression: str) -> Any:
         raise InvalidJqExpression(f"jq path expression longer than {MAX_JQ_LENGTH} characters")
     refused = _REFUSED.search(expression)
     if refused:
-        raise InvalidJqExpression(
-            f"jq path expression {expression!r}: {refused.group(0)!r} is not allowed here"
-        )
+        raise InvalidJqExpression(f"jq path expression {expression!r}: {refused.group(0)!r} is not allowed here")
     try:
         jq.compile(expression)  # on its own first: ".a) | (.b" must not escape the del( ) around it
         return jq.compile(f"del({expression})")
@@ -129,6 +127,8 @@ def apply_ignores(obj: Obj, rules: Iterable[IgnoreRule], live: Mapping[str, Any]
             for path in managed_paths(live, rule.managed_fields_managers):
                 remove_path(out, path)
     return out
+
+
 
 
 def _jq_delete(obj: Obj, expression: str) -> Obj:

@@ -26,9 +26,7 @@ Schema = Mapping[str, Any]
 @functools.lru_cache(maxsize=1)
 def definitions() -> dict[str, Any]:
     """All type definitions (862 in 1.37), read once."""
-    root = (
-        resources.files("kubernetes_validate") / "kubernetes-json-schema" / _SCHEMA_DIR / "_definitions.json"
-    )
+    root = resources.files("kubernetes_validate") / "kubernetes-json-schema" / _SCHEMA_DIR / "_definitions.json"
     data: dict[str, Any] = json.loads(root.read_text())["$defs"]
     return data
 
@@ -106,9 +104,7 @@ _DEFAULT_KNOWN = {("argoproj.io", "Rollout"): ((("spec", "template", "spec"), "i
 NO_KNOWN_TYPES = KnownTypeFields(_DEFAULT_KNOWN)
 
 
-def root_schema(
-    group: str, version: str, kind: str, known: KnownTypeFields = NO_KNOWN_TYPES
-) -> Schema | None:
+def root_schema(group: str, version: str, kind: str, known: KnownTypeFields = NO_KNOWN_TYPES) -> Schema | None:
     """The schema of a whole object of this kind, or None when nothing in it needs typed normalization."""
     name = _kinds().get((group, version, kind))
     if name:
