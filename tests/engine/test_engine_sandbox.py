@@ -346,9 +346,7 @@ def test_no_change_compare_reads_in_bulk(kube_client: KubeClient) -> None:
 
 
 @pytest.mark.parametrize("status", [403, 500])
-def test_api_errors_on_one_kind_are_per_resource_and_5xx_fail_the_comparison(
-    kube_client: KubeClient, sandbox, status: int
-) -> None:
+def test_api_errors_on_one_kind_are_per_resource_and_5xx_fail_the_comparison(kube_client: KubeClient, sandbox, status: int) -> None:
     sync(kube_client, [DEPLOYMENT, cm("c")])
     sandbox.faults.add(
         path_contains="/configmaps", status=status, message=f"injected {status}", times=None, method="GET"

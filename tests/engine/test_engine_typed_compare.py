@@ -84,18 +84,14 @@ def test_bad_jq_expression_is_named() -> None:
     assert "is not valid" in error
 
 
-@pytest.mark.parametrize(
-    "expression", ["[range(1e9)]", "def f: f; f", '"x" * 100000000', "$ENV.HOME", "input"]
-)
+@pytest.mark.parametrize("expression", ["[range(1e9)]", "def f: f; f", '"x" * 100000000', "$ENV.HOME", "input"])
 def test_jq_expressions_that_could_loop_or_read_outside_are_refused(expression: str) -> None:
     (error,) = IgnoreSet.build([{"kind": "ConfigMap", "jqPathExpressions": [expression]}]).errors
     assert "is not allowed here" in error
 
 
 def test_known_type_fields_config_errors_name_the_key() -> None:
-    with pytest.raises(
-        ValueError, match=r"example.com/Widget.*knownTypeFields\[0\].type.*core/v1/NoSuchType"
-    ):
+    with pytest.raises(ValueError, match=r"example.com/Widget.*knownTypeFields\[0\].type.*core/v1/NoSuchType"):
         KnownTypeFields.parse(
             {"example.com/Widget": {"knownTypeFields": "- {field: spec.x, type: core/v1/NoSuchType}"}}
         )
