@@ -69,6 +69,8 @@ def env_with_tree(sandbox, sandbox_kubeconfig: Path, tmp_path: Path):  # type: i
     tree = tmp_path / "resource_customizations" / "example.com" / "Widget"
     tree.mkdir(parents=True)
     (tree / "health.lua").write_text(WIDGET_HEALTH)
+    (tree / "actions" / "restart").mkdir(parents=True)
+    (tree / "actions" / "restart" / "action.lua").write_text("return obj\n")
     config = tmp_path / "gitopsd.yaml"
     config.write_text(
         yaml.safe_dump({"resource_customizations_dir": str(tmp_path / "resource_customizations")})
@@ -112,6 +114,11 @@ def test_certificate_reported_degraded_then_healthy_and_tree_check_applies(
     env_with_tree: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
 ) -> None:
     cli = env_with_tree.cli
+    # What the tree holds that gitopsd does not use is said once, at start.
+    assert (
+        "actions of example.com/Widget ignored (gitopsd runs no resource actions)"
+        in env_with_tree.daemon.log()
+    )
     repo = git_repos.create("certs")
     repo.commit(
         {
