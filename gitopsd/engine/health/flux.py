@@ -3,7 +3,8 @@ OCIRepository, Bucket, HelmChart, image and notification kinds) by the condition
 
 Flux follows kstatus: ``spec.suspend`` stops reconciliation (Suspended); ``status.observedGeneration`` behind
 ``metadata.generation`` means the new spec is not handled yet; ``Stalled`` True is a failure that retrying will
-not fix; ``Reconciling`` True is work in progress; then ``Ready`` decides. An OCI HelmRepository is a static
+not fix; ``Reconciling`` True is work in progress, unless its reason is ProgressingWithRetry while Ready is False (a failed
+attempt waiting for its retry: Degraded); then ``Ready`` decides. An OCI HelmRepository is a static
 object that Flux does not reconcile, so it has no conditions and is Healthy as it is.
 """
 
@@ -32,6 +33,15 @@ def assess(obj: dict[str, Any]) -> HealthResult:
     if stalled is not None and stalled.get("status") == "True":
         return HealthResult(HealthStatus.DEGRADED, message_of(stalled))
     reconciling = condition(obj, "Reconciling")
+    ready_ = condition(obj, "Ready")
+    if (
+        reconciling is not None
+        and text(reconciling.get("reason")) == "ProgressingWithRetry"
+        and ready_ is not None
+        and ready_.get("status") == "False"
+    ):
+        # A failed attempt that Flux will retry: still a failure until a retry succeeds.
+        return HealthResult(HealthStatus.DEGRADED, message_of(ready_))
     if reconciling is not None and reconciling.get("status") == "True":
         return HealthResult(HealthStatus.PROGRESSING, message_of(reconciling) or "Reconciliation in progress")
     return ready(obj, "Waiting for reconciliation")
