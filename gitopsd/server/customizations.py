@@ -89,11 +89,15 @@ def _data_block(value: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _group_kind(key: str, suffix: str) -> str:
-    # argocd-cm keys cannot hold "/": GROUP_KIND, split at the last "_" (API groups never hold one).
-    group, sep, kind = suffix.rpartition("_")
-    if not sep or not kind:
-        raise ValueError(f"argocd_cm: {key!r}: expected ...GROUP_KIND (e.g. cert-manager.io_Certificate)")
-    return f"{group}/{kind}" if group else kind
+    # argocd-cm keys cannot hold "/": GROUP_KIND, or KIND alone for the core group (as Argo CD reads them).
+    parts = suffix.split("_")
+    if len(parts) == 1 and suffix:
+        return suffix
+    if len(parts) == 2 and all(parts):
+        return f"{parts[0]}/{parts[1]}"
+    raise ValueError(
+        f"argocd_cm: {key!r}: expected ...GROUP_KIND or ...KIND (e.g. cert-manager.io_Certificate, Service)"
+    )
 
 
 def _from_argocd_cm(value: Mapping[str, Any], out: Customizations) -> None:
@@ -135,6 +139,10 @@ def _from_nested(block: Mapping[str, Any], where: str, out: Customizations) -> N
             )
         for name, value in settings.items():
             if name in _FIELDS:
+                if name == "knownTypeFields" and "*" in str(group_kind):
+                    raise ValueError(
+                        f"{where}[{str(group_kind)!r}].knownTypeFields: wildcards work for health.lua only"
+                    )
                 if name == "health.lua" and not isinstance(value, str):
                     raise ValueError(
                         f"{where}[{str(group_kind)!r}].health.lua: expected a Lua script (a string)"

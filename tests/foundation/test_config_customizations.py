@@ -124,6 +124,20 @@ def test_precedence_tree_then_argocd_cm_then_own_key(tmp_path: Path) -> None:
         assert assess_health(obj, checks) == HealthResult(HealthStatus.HEALTHY, expected)
 
 
+def test_argocd_cm_core_kind_key_is_the_kind_alone(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path, {"argocd_cm": {"resource.customizations.health.Service": _script("Suspended", "core")}}
+    )
+    checks = LuaHealthChecks(customizations_of(config).health_scripts())
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s"},
+        "spec": {"type": "ClusterIP"},
+    }
+    assert assess_health(service, checks) == HealthResult(HealthStatus.SUSPENDED, "core")
+
+
 def test_argocd_cm_from_the_environment_as_yaml(tmp_path: Path) -> None:
     env = {
         "GITOPSD_ARGOCD_CM": "resource.customizations.health.example.com_Widget: 'return {status=\"Healthy\"}'"
@@ -140,8 +154,8 @@ def test_argocd_cm_from_the_environment_as_yaml(tmp_path: Path) -> None:
             "resource_customizations_dir: '/nonexistent/rc' is not a directory",
         ),
         (
-            {"argocd_cm": {"resource.customizations.health.Certificate": "return {}"}},
-            "argocd_cm: 'resource.customizations.health.Certificate': expected ...GROUP_KIND",
+            {"argocd_cm": {"resource.customizations.health.a_b_Certificate": "return {}"}},
+            "argocd_cm: 'resource.customizations.health.a_b_Certificate': expected ...GROUP_KIND or ...KIND",
         ),
         (
             {"argocd_cm": {"resource.customizations": "a: [unclosed"}},
@@ -160,6 +174,14 @@ def test_argocd_cm_from_the_environment_as_yaml(tmp_path: Path) -> None:
             "resource_customizations['example.com/W'].knownTypeFields[0].type",
         ),
         ({"argocd_cm": "- a list"}, "argocd_cm: expected a mapping"),
+        (
+            {
+                "resource_customizations": {
+                    "*.crossplane.io/*": {"knownTypeFields": "- {field: spec.t, type: core/v1/PodSpec}"}
+                }
+            },
+            "resource_customizations['*.crossplane.io/*'].knownTypeFields: wildcards work for health.lua only",
+        ),
     ],
 )
 def test_bad_customizations_name_the_key(tmp_path: Path, data: dict[str, object], expected: str) -> None:
