@@ -3,14 +3,15 @@
 A Certificate is being issued while its ``Issuing`` condition is True (a first issuance also shows Ready False
 with reason DoesNotExist, which is not a failure); a failed issuance (Issuing False, reason Failed) is Degraded with its reason; otherwise ``Ready`` tells. A CertificateRequest
 is Ready True when issued, Ready False with reason Pending while waiting, and failed when Ready says Failed or
-``Denied``/``InvalidRequest`` are True. Issuers are usable when Ready.
+``Denied``/``InvalidRequest`` are True. Issuers are usable when Ready. ACME ``Order`` and ``Challenge``
+(``acme.cert-manager.io``) carry the ACME state: valid is done, invalid/errored/expired failed, the rest pending.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gitopsd.engine.health._util import condition, text
+from gitopsd.engine.health._util import condition, dig, text
 from gitopsd.engine.health.conditions import condition_lag, message_of, ready
 from gitopsd.engine.health.status import HealthResult, HealthStatus
 
@@ -44,7 +45,28 @@ def issuer(obj: dict[str, Any]) -> HealthResult:
     return condition_lag(obj, "Ready") or ready(obj, "Waiting for the issuer to be initialized")
 
 
+_ACME_STATES = {
+    "valid": HealthStatus.HEALTHY,
+    "invalid": HealthStatus.DEGRADED,
+    "errored": HealthStatus.DEGRADED,
+    "expired": HealthStatus.DEGRADED,
+}
+
+
+def acme(obj: dict[str, Any]) -> HealthResult:
+    state = text(dig(obj, "status", "state"))
+    reason = text(dig(obj, "status", "reason"))
+    status = _ACME_STATES.get(state, HealthStatus.PROGRESSING)
+    if status is HealthStatus.PROGRESSING:
+        return HealthResult(
+            status, reason or (f"ACME state {state}" if state else "Waiting for the ACME server")
+        )
+    return HealthResult(status, reason)
+
+
 CHECKS = {
+    ("acme.cert-manager.io", "Order"): acme,
+    ("acme.cert-manager.io", "Challenge"): acme,
     ("cert-manager.io", "Certificate"): certificate,
     ("cert-manager.io", "CertificateRequest"): certificate_request,
     ("cert-manager.io", "Issuer"): issuer,
