@@ -70,9 +70,12 @@ def test_nothing_else_of_the_host_is_reachable(script: str, expected_in_message:
     assert expected_in_message in result.message
 
 
-def test_os_date_refuses_bad_formats_instead_of_crashing() -> None:
+def test_os_date_refuses_bad_or_huge_formats_instead_of_crashing_or_stalling() -> None:
     result = run_health_script('return {status = "Healthy", message = os.date("%Ez")}', OBJ)
     assert result.status is HealthStatus.UNKNOWN and "invalid conversion specifier" in result.message
+    # Formatting runs in C where the instruction budget cannot stop it: a huge format is refused up front.
+    result = run_health_script('return {status = "Healthy", message = os.date(string.rep("%Y", 4e6))}', OBJ)
+    assert result.status is HealthStatus.UNKNOWN and "date format too long" in result.message
 
 
 def test_messages_are_not_clipped_at_500_characters_but_capped_at_16_kib() -> None:

@@ -47,6 +47,11 @@ for _, k in ipairs({"byte", "char", "format", "len", "lower", "upper", "rep", "r
   safe_string[k] = string[k]
 end
 for _, k in ipairs({"find", "match", "gmatch", "gsub"}) do safe_string[k] = guard(string[k]) end
+-- os.date formats in C, out of the hook's reach: a bounded format keeps each call short.
+local function safe_date(fmt, ...)
+  if type(fmt) == "string" and #fmt > 1024 then error("date format too long", 2) end
+  return os_date(fmt, ...)
+end
 local safe_table = {}
 for _, k in ipairs({"concat", "insert", "remove", "sort", "unpack", "pack", "move"}) do safe_table[k] = table[k] end
 -- Lua 5.1's table.getn (Argo CD's interpreter is 5.1; its own scripts use it).
@@ -66,7 +71,7 @@ end
 local env = {
   obj = obj, string = safe_string, table = safe_table, math = safe_math, unpack = table.unpack,
   -- Only the clock of os: reading the time cannot touch the host (os.date checks its format string).
-  os = {time = os_time, date = os_date, clock = os_clock},
+  os = {time = os_time, date = safe_date, clock = os_clock},
   utf8 = {char = utf8.char, len = utf8.len, codepoint = utf8.codepoint, offset = utf8.offset},
   pairs = pairs, ipairs = ipairs, next = next, select = select, type = type, tostring = tostring,
   tonumber = tonumber, error = error, pcall = safe_pcall, assert = assert,
