@@ -18,16 +18,16 @@ OBJ = {
 }
 
 
-def test_argo_cd_style_script_with_table_getn_and_unpack() -> None:
+def test_argo_cd_style_script_with_lua_51_helpers() -> None:
     script = """
 hs = {}
 local n = table.getn(obj.status.conditions)
 local a, b = unpack({"x", "y"})
 hs.status = "Healthy"
-hs.message = n .. " conditions " .. a .. b
+hs.message = n .. " conditions " .. a .. b .. " " .. math.floor(math.pow(2, 10))
 return hs
 """
-    assert run_health_script(script, OBJ) == HealthResult(HealthStatus.HEALTHY, "2 conditions xy")
+    assert run_health_script(script, OBJ) == HealthResult(HealthStatus.HEALTHY, "2 conditions xy 1024")
 
 
 def test_os_clock_functions_are_available() -> None:

@@ -1,6 +1,6 @@
 """Custom health checks in Lua 5.4 (lupa), as Argo CD's ``resource.customizations`` health.lua.
 
-Scripts written for Argo CD (whose Lua is 5.1) run unchanged: ``table.getn`` and ``unpack`` exist, and of ``os``
+Scripts written for Argo CD (whose Lua is 5.1) run unchanged: ``table.getn``, ``unpack`` and ``math.pow`` exist, and of ``os``
 only the clock functions ``os.time``, ``os.date`` and ``os.clock``. Scripts are untrusted configuration: each
 check runs in a fresh Lua state with nothing else of os, no io/require/dofile/loadfile/load/string.dump/debug, a
 memory cap, an instruction budget (debug.sethook inside a coroutine) and a wall-clock cap. Whatever the script
@@ -58,6 +58,7 @@ for _, k in ipairs({"concat", "insert", "remove", "sort", "unpack", "pack", "mov
 safe_table.getn = function(t) return #t end
 local safe_math = {}
 for k, v in pairs(math) do if k ~= "random" and k ~= "randomseed" then safe_math[k] = v end end
+safe_math.pow = function(x, y) return x ^ y end  -- Lua 5.1's, gone from 5.4
 
 -- pcall must not swallow the budget/time errors raised by the hook: once exhausted, re-raise.
 local exhausted = nil
