@@ -5,7 +5,7 @@ only the clock functions ``os.time``, ``os.date`` and ``os.clock``. Scripts are 
 check runs in a fresh Lua state with nothing else of os, no io/require/dofile/loadfile/load/string.dump/debug, a
 memory cap, an instruction budget (debug.sethook inside a coroutine) and a wall-clock cap. Whatever the script
 does, the outcome is a HealthResult: Unknown with the error when the script fails, loops or exhausts memory.
-Messages are kept up to 16 KiB (Argo CD does not clip them; the cap only bounds what one script can store).
+Messages are kept up to 16 KiB: far above any real message, a cap only on what one script can make us store.
 
 Keys are ``group/Kind`` (``Kind`` alone for the core group) and may hold ``*`` wildcards, as Argo CD allows:
 ``*.crossplane.io/*``, ``example.com/*``. An exact key wins over a wildcard one; among wildcards, the most
