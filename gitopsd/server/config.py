@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from gitopsd.engine.schema import KnownTypeFields
+from gitopsd.server.customizations import Customizations, load_customizations
 
 
 class ConfigError(Exception):
@@ -193,6 +194,10 @@ class Config:
     #  "argoproj.io/Rollout": {"knownTypeFields": "- {field: spec.template, type: core/v1/PodTemplateSpec}"}}.
     # knownTypeFields names the built-in type of CRD fields, so compare normalizes them as built-in kinds.
     resource_customizations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Argo CD's resource_customizations/ tree (GROUP/KIND/health.lua files); empty: none. See customizations.py.
+    resource_customizations_dir: str = ""
+    # The data block of an argocd-cm ConfigMap (or the whole ConfigMap): its resource.customizations keys.
+    argocd_cm: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_path(self) -> Path:
@@ -221,7 +226,7 @@ def _coerce(value: Any, typ: Any, key: str) -> Any:
         if isinstance(value, (dict, list)) or value is None:
             raise ConfigError(f"{key}: expected a string, got {type(value).__name__}")
         return str(value)
-    if isinstance(value, str) and typ in (dict[str, str], dict[str, dict[str, str]]):
+    if isinstance(value, str) and typ in (dict[str, str], dict[str, dict[str, str]], dict[str, Any]):
         try:
             value = yaml.safe_load(value)
         except yaml.YAMLError as exc:
@@ -260,6 +265,13 @@ def _env_overrides(obj: Any, prefix: str, environ: dict[str, str]) -> dict[str, 
         elif name in environ:
             out[f.name] = environ[name]
     return out
+
+
+def customizations_of(config: Config) -> Customizations:
+    """Every resource customization of the config (directory, argocd-cm block, own key), merged."""
+    return load_customizations(
+        config.resource_customizations_dir, config.argocd_cm, config.resource_customizations
+    )
 
 
 def load_config(
@@ -315,7 +327,7 @@ def load_config(
     if config.grpc.workers < 1 or config.grpc.max_streams_per_user < 1:
         raise ConfigError("grpc.workers and grpc.max_streams_per_user: must be at least 1")
     try:
-        KnownTypeFields.parse(config.resource_customizations)
+        KnownTypeFields.parse(customizations_of(config).by_kind)
     except (ValueError, yaml.YAMLError) as exc:
         raise ConfigError(str(exc)) from None
     if bool(config.tls.cert_file) != bool(config.tls.key_file):

@@ -35,7 +35,7 @@ from gitopsd.kube.incluster import in_cluster_credentials
 from gitopsd.logs import fields
 from gitopsd.server import tls
 from gitopsd.server.auth_interceptor import AuthInterceptor
-from gitopsd.server.config import Config
+from gitopsd.server.config import Config, customizations_of
 from gitopsd.server.grpc_server import GrpcServer, Servicers
 from gitopsd.server.http import HttpHandlers, HttpServer
 from gitopsd.server.metrics import Metrics
@@ -153,12 +153,11 @@ class Daemon:
         )
         self.connections = Connections(self.clusters, data / "kube-cache")
         self.clusters.on_change.append(self.connections.forget)
-        known_types = KnownTypeFields.parse(cfg.resource_customizations)  # checked by load_config
-        lua = {
-            gk: c.get("health.lua", "")
-            for gk, c in cfg.resource_customizations.items()
-            if c.get("health.lua")
-        }
+        customizations = customizations_of(cfg)  # checked by load_config
+        for note in customizations.notes:
+            log.warning(note)
+        known_types = KnownTypeFields.parse(customizations.by_kind)
+        lua = customizations.health_scripts()
         self.controller = AppController(
             apps,
             self.renderer,

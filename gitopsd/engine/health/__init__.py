@@ -1,4 +1,5 @@
-"""Resource health: built-in checks (one module per kind, Argo CD's rules and words) and Lua overrides.
+"""Resource health: built-in checks (one module per Kubernetes kind, one per project for the custom resources
+people run: Argo, cert-manager, Flux, Crossplane...; see registry.py) and Lua overrides, which win.
 
 ``assess_health(obj)`` returns a HealthResult, or None for kinds with no health notion (ConfigMap...),
 which then do not count in the application's health.
@@ -6,25 +7,11 @@ which then do not count in the application's health.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from gitopsd.engine.health import (
-    apiservice,
-    daemonset,
-    deployment,
-    hpa,
-    ingress,
-    job,
-    namespace,
-    pod,
-    pvc,
-    replicaset,
-    service,
-    statefulset,
-    workflow,
-)
 from gitopsd.engine.health.lua import LuaHealthChecks, LuaLimits, run_health_script
+from gitopsd.engine.health.registry import lookup
 from gitopsd.engine.health.status import HealthResult, HealthStatus, worst
 
 __all__ = [
@@ -36,28 +23,6 @@ __all__ = [
     "run_health_script",
     "worst",
 ]
-
-_Check = Callable[[dict[str, Any]], HealthResult]
-
-_BUILTIN: dict[tuple[str, str], _Check] = {
-    ("apps", "Deployment"): deployment.assess,
-    ("extensions", "Deployment"): deployment.assess,
-    ("apps", "StatefulSet"): statefulset.assess,
-    ("apps", "DaemonSet"): daemonset.assess,
-    ("extensions", "DaemonSet"): daemonset.assess,
-    ("apps", "ReplicaSet"): replicaset.assess,
-    ("extensions", "ReplicaSet"): replicaset.assess,
-    ("", "Pod"): pod.assess,
-    ("", "Service"): service.assess,
-    ("", "PersistentVolumeClaim"): pvc.assess,
-    ("", "Namespace"): namespace.assess,
-    ("networking.k8s.io", "Ingress"): ingress.assess,
-    ("extensions", "Ingress"): ingress.assess,
-    ("batch", "Job"): job.assess,
-    ("autoscaling", "HorizontalPodAutoscaler"): hpa.assess,
-    ("apiregistration.k8s.io", "APIService"): apiservice.assess,
-    ("argoproj.io", "Workflow"): workflow.assess,
-}
 
 
 def _group_kind(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -81,7 +46,7 @@ def assess_health(
         result = custom.assess(f"{group}/{kind}" if group else kind, obj)
         if result is not None:
             return result
-    check = _BUILTIN.get((group, kind))
+    check = lookup(group, kind)
     if check is None:
         return None
     try:

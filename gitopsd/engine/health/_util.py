@@ -39,3 +39,8 @@ def condition(obj: Any, type_: str) -> Mapping[str, Any] | None:
 
 def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def truthy(value: Any) -> bool:
+    """A boolean field or an annotation value: true, or the string "true" (any case)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")

@@ -1,13 +1,20 @@
 """Custom health checks in Lua 5.4 (lupa), as Argo CD's ``resource.customizations`` health.lua.
 
-Scripts are untrusted configuration: each check runs in a fresh Lua state with no os/io/require/load of
-bytecode/string.dump/debug, a memory cap, an instruction budget (debug.sethook inside a coroutine) and a
-wall-clock cap. Whatever the script does, the outcome is a HealthResult: Unknown with the error when the
-script fails, loops or exhausts memory.
+Scripts written for Argo CD (whose Lua is 5.1) run unchanged: ``table.getn``, ``unpack`` and ``math.pow`` exist, and of ``os``
+only the clock functions ``os.time``, ``os.date`` and ``os.clock``. Scripts are untrusted configuration: each
+check runs in a fresh Lua state with nothing else of os, no io/require/dofile/loadfile/load/string.dump/debug, a
+memory cap, an instruction budget (debug.sethook inside a coroutine) and a wall-clock cap. Whatever the script
+does, the outcome is a HealthResult: Unknown with the error when the script fails, loops or exhausts memory.
+Messages are kept up to 16 KiB: far above any real message, a cap only on what one script can make us store.
+
+Keys are ``group/Kind`` (``Kind`` alone for the core group) and may hold ``*`` wildcards, as Argo CD allows:
+``*.crossplane.io/*``, ``example.com/*``. An exact key wins over a wildcard one; among wildcards, the most
+specific (most characters that are not wildcards) wins.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +28,7 @@ from gitopsd.engine.health.status import HealthResult, HealthStatus
 # allow-listed environment and removes everything dangerous from the global table.
 _BOOTSTRAP = r"""
 local code, name, obj, budget, deadline, now, max_subject = ...
+local os_time, os_date, os_clock = os.time, os.date, os.clock
 local coroutine, debug, load, error, tostring, type, pcall = coroutine, debug, load, error, tostring, type, pcall
 local sethook, string, table, math, utf8 = debug.sethook, string, table, math, utf8
 local select, pairs, ipairs, next, rawget, rawset, rawequal, rawlen, tonumber, setmetatable, getmetatable =
@@ -39,10 +47,18 @@ for _, k in ipairs({"byte", "char", "format", "len", "lower", "upper", "rep", "r
   safe_string[k] = string[k]
 end
 for _, k in ipairs({"find", "match", "gmatch", "gsub"}) do safe_string[k] = guard(string[k]) end
+-- os.date formats in C, out of the hook's reach: a bounded format keeps each call short.
+local function safe_date(fmt, ...)
+  if type(fmt) == "string" and #fmt > 1024 then error("date format too long", 2) end
+  return os_date(fmt, ...)
+end
 local safe_table = {}
 for _, k in ipairs({"concat", "insert", "remove", "sort", "unpack", "pack", "move"}) do safe_table[k] = table[k] end
+-- Lua 5.1's table.getn (Argo CD's interpreter is 5.1; its own scripts use it).
+safe_table.getn = function(t) return #t end
 local safe_math = {}
 for k, v in pairs(math) do if k ~= "random" and k ~= "randomseed" then safe_math[k] = v end end
+safe_math.pow = function(x, y) return x ^ y end  -- Lua 5.1's, gone from 5.4
 
 -- pcall must not swallow the budget/time errors raised by the hook: once exhausted, re-raise.
 local exhausted = nil
@@ -54,7 +70,9 @@ local function safe_pcall(...)
 end
 
 local env = {
-  obj = obj, string = safe_string, table = safe_table, math = safe_math,
+  obj = obj, string = safe_string, table = safe_table, math = safe_math, unpack = table.unpack,
+  -- Only the clock of os: reading the time cannot touch the host (os.date checks its format string).
+  os = {time = os_time, date = safe_date, clock = os_clock},
   utf8 = {char = utf8.char, len = utf8.len, codepoint = utf8.codepoint, offset = utf8.offset},
   pairs = pairs, ipairs = ipairs, next = next, select = select, type = type, tostring = tostring,
   tonumber = tonumber, error = error, pcall = safe_pcall, assert = assert,
@@ -88,6 +106,11 @@ return true, status, message or ""
 """
 
 
+# The longest message a script may return (longer ones are clipped, ending in "...").
+MAX_MESSAGE = 16 * 1024
+_MATCH_CACHE = 4096
+
+
 @dataclass(frozen=True)
 class LuaLimits:
     max_memory: int = 32 * 1024 * 1024
@@ -110,20 +133,44 @@ def _to_lua(runtime: Any, value: Any, depth: int = 0) -> Any:
 
 
 class LuaHealthChecks:
-    """Health scripts keyed by ``group/Kind`` (``Kind`` alone for the core group), as Argo CD keys them."""
+    """Health scripts keyed by ``group/Kind`` (``Kind`` alone for the core group), as Argo CD keys them; keys
+    with ``*`` match many kinds."""
 
     def __init__(self, scripts: Mapping[str, str], limits: LuaLimits | None = None) -> None:
-        self._scripts = {str(k): str(v) for k, v in scripts.items()}
+        self._scripts = {str(k): str(v) for k, v in scripts.items() if "*" not in str(k)}
+        wildcards = [(str(k), str(v)) for k, v in scripts.items() if "*" in str(k)]
+        # Most specific first, then by key, so the choice never depends on the order of the config file.
+        wildcards.sort(key=lambda kv: (-len(kv[0].replace("*", "")), kv[0]))
+        self._wildcards = wildcards
+        self._matched: dict[str, tuple[str, str] | None] = {}
         self.limits = limits or LuaLimits()
 
+    def _script_for(self, group_kind: str) -> tuple[str, str] | None:
+        """(key, script) of the check for a kind: the exact key, else the most specific wildcard."""
+        script = self._scripts.get(group_kind)
+        if script is not None:
+            return group_kind, script
+        if not self._wildcards:
+            return None
+        if group_kind not in self._matched:
+            found = next(
+                ((key, code) for key, code in self._wildcards if fnmatch.fnmatchcase(group_kind, key)), None
+            )
+            if len(self._matched) >= _MATCH_CACHE:  # kinds come from clusters: keep the memo bounded
+                self._matched.clear()
+            self._matched[group_kind] = found
+        return self._matched[group_kind]
+
     def has(self, group_kind: str) -> bool:
-        return group_kind in self._scripts
+        return self._script_for(group_kind) is not None
 
     def assess(self, group_kind: str, obj: Mapping[str, Any]) -> HealthResult | None:
-        script = self._scripts.get(group_kind)
-        if script is None:
+        found = self._script_for(group_kind)
+        if found is None:
             return None
-        return run_health_script(script, obj, name=group_kind, limits=self.limits)
+        key, script = found
+        name = group_kind if key == group_kind else f"{key} ({group_kind})"
+        return run_health_script(script, obj, name=name, limits=self.limits)
 
 
 def run_health_script(
@@ -176,5 +223,5 @@ def run_health_script(
     return HealthResult(status, _clip(message))
 
 
-def _clip(text: str, limit: int = 500) -> str:
+def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
