@@ -28,6 +28,7 @@ from gitopsd.sources.detect import SourceType, detect_source_type, is_chart_sour
 from gitopsd.sources.directory import render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.giturl import redact_url
+from gitopsd.sources.helm_deps import dependency_credentials, dependency_repositories
 from gitopsd.sources.render_cache import (
     DIRECTORY_RENDERER,
     CacheEntry,
@@ -180,6 +181,7 @@ class SourceRenderer(RenderCache):
                 kube_version,
                 api_versions,
                 annotations,
+                project=project,
             )
         self._store(key, app_key, entry)
         return self._result(entry, commit, cache_hit=False)
@@ -195,6 +197,7 @@ class SourceRenderer(RenderCache):
         kube_version: str,
         api_versions: Sequence[str],
         annotations: Mapping[str, str],
+        project: str = "",
     ) -> CacheEntry:
         app_dir = resolve_app_path(root, app_rel)
         # Before anything looks into the tree (even detection's stat of a kustomization).
@@ -237,6 +240,11 @@ class SourceRenderer(RenderCache):
             revision=revision,
             limits=self.limits,
         )
+        if source_type == SourceType.HELM:
+            # Chart dependencies are built by the sidecar, with the credentials this project may use.
+            request.dependency_credentials.extend(
+                dependency_credentials(dependency_repositories(root, app_rel), self._lookup, project)
+            )
         manifests, more_warnings, _ = client.render(request, timeout=self.limits.render_timeout)
         manifests_json = self._checked_json(manifests, client.name)
         if source_type == SourceType.KUSTOMIZE:

@@ -162,6 +162,7 @@ class RendererClient:
         """Renders; returns (manifests, warnings, resolved chart version)."""
         deadline = timeout if timeout is not None else self.timeout
         secrets = [request.chart.password] if request.chart.password else []
+        secrets += [entry.password for entry in request.dependency_credentials if entry.password]
         scrub = Scrubber(secrets)
         try:
             reply = self._stub.Render(request, timeout=deadline)
