@@ -1,0 +1,102 @@
+"""An umbrella Helm chart in Git through the daemon: its file:// and HTTP-repository dependencies are
+built (with the credentials of `gitopsd repo add`), synced to the sandbox, fetched once for two
+applications; a dependency that cannot be fetched is a ComparisonError naming it, never an empty Synced app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fixtures.daemon import GitOpsEnv, wait_for
+from fixtures.gitrepos import GitRepos
+from fixtures.renderers import ChartRepo, write_tree
+from reconcile.apps import application, create, status
+
+PASSWORD = "umbrella-Pa55-7c1d"
+
+CACHE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-cache
+data:
+  version: {{ .Chart.Version | quote }}
+  size: {{ .Values.size | default "small" | quote }}
+"""
+
+WEB = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-web
+data:
+  replicas: {{ .Values.replicas | quote }}
+"""
+
+
+def _chart_yaml(name: str, *dependencies: dict[str, str]) -> str:
+    return json.dumps({"apiVersion": "v2", "name": name, "version": "1.0.0", "dependencies": list(dependencies)})
+
+
+def _tree(repo_url: str) -> dict[str, str]:
+    return {
+        # The umbrella: only dependencies, no templates of its own.
+        "charts/shop/Chart.yaml": _chart_yaml(
+            "shop",
+            {"name": "web", "version": "0.3.0", "repository": "file://../web"},
+            {"name": "cache", "version": "^1.0", "repository": repo_url},
+        ),
+        "charts/shop/values.yaml": "web: {replicas: 2}\ncache: {size: big}\n",
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.3.0\n",
+        "charts/web/values.yaml": "replicas: 1\n",
+        "charts/web/templates/cm.yaml": WEB,
+        "charts/broken/Chart.yaml": _chart_yaml(
+            "broken", {"name": "db", "version": "3.1.4", "repository": "http://127.0.0.1:9/charts"}
+        ),
+    }
+
+
+def test_umbrella_chart_dependencies_through_the_daemon(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, chart_repo: ChartRepo, kubectl, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    cli = gitops_env.cli
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        chart = write_tree(
+            tmp_path / f"cache-{version}" / "cache",
+            {"Chart.yaml": f"apiVersion: v2\nname: cache\nversion: {version}\n", "templates/cm.yaml": CACHE},
+        )
+        chart_repo.publish(chart, version)
+    chart_repo.require_auth("deploy", PASSWORD)
+    added = cli("repo", "add", chart_repo.url, "--type", "helm", "--username", "deploy", "--password", PASSWORD)
+    assert added.returncode == 0, added.stdout + added.stderr
+
+    repo = git_repos.create("umbrella")
+    repo.commit(_tree(chart_repo.url))
+    create(cli, tmp_path, application("shop", repo.url, "charts/shop", "shop"))
+    create(cli, tmp_path, application("shop-eu", repo.url, "charts/shop", "shop-eu"))
+    create(cli, tmp_path, application("broken", repo.url, "charts/broken", "broken"))
+
+    for name in ("shop", "shop-eu"):
+        wait_for(
+            lambda name=name: status(cli, name).get("sync", {}).get("status") == "OutOfSync",  # type: ignore[misc]
+            what=f"{name} compared",
+        )
+    synced = cli("app", "sync", "shop")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    cache = json.loads(kubectl("-n", "shop", "get", "configmap", "shop-cache", "-o", "json").stdout)
+    assert cache["data"] == {"version": "1.1.0", "size": "big"}  # the newest 1.x, with the umbrella's values
+    web = json.loads(kubectl("-n", "shop", "get", "configmap", "shop-web", "-o", "json").stdout)
+    assert web["data"] == {"replicas": "2"}
+    assert status(cli, "shop")["sync"]["status"] == "Synced"
+    # Two applications rendered the chart; the repository served its archive once.
+    assert [p for p in chart_repo.served if p.endswith(".tgz")] == ["/cache-1.1.0.tgz"]
+    assert PASSWORD not in gitops_env.daemon.log()
+
+    broken = wait_for(
+        lambda: (s := status(cli, "broken")).get("conditions") and s, what="the broken app's condition"
+    )
+    condition = broken["conditions"][0]
+    assert condition["type"] == "ComparisonError"
+    assert "dependency 'db' (version '3.1.4', repository http://127.0.0.1:9/charts)" in condition["message"]
+    assert broken.get("sync", {}).get("status") != "Synced"
+    assert cli("app", "sync", "broken").returncode != 0
