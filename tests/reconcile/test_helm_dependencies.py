@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
-from fixtures.renderers import ChartRepo, write_tree
+from fixtures.renderers import ChartRepo, OciRegistry, package_chart, write_tree
 from reconcile.apps import application, create, status
 
 PASSWORD = "umbrella-Pa55-7c1d"
@@ -100,3 +100,28 @@ def test_umbrella_chart_dependencies_through_the_daemon(
     assert "dependency 'db' (version '3.1.4', repository http://127.0.0.1:9/charts)" in condition["message"]
     assert broken.get("sync", {}).get("status") != "Synced"
     assert cli("app", "sync", "broken").returncode != 0
+
+
+def test_oci_dependency_with_credentials_from_repo_add(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, oci_registry: OciRegistry, tmp_path: Path
+) -> None:
+    cli = gitops_env.cli
+    for version in ("2.0.0", "2.1.0"):
+        chart = write_tree(
+            tmp_path / f"db-{version}" / "db",
+            {"Chart.yaml": f"apiVersion: v2\nname: db\nversion: {version}\n", "templates/cm.yaml": CACHE},
+        )
+        oci_registry.push(package_chart(chart, tmp_path / "pkg"))
+    added = cli(
+        "repo", "add", oci_registry.url, "--type", "oci", "--insecure-oci-force-http",
+        "--username", oci_registry.username, "--password", oci_registry.password,
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    repo = git_repos.create("oci-umbrella")
+    repo.commit({"shop/Chart.yaml": _chart_yaml("shop", {"name": "db", "version": "^2.0", "repository": oci_registry.url})})
+    create(cli, tmp_path, application("shop-db", repo.url, "shop", "shop-db"))
+    wait_for(lambda: status(cli, "shop-db").get("sync", {}).get("status") == "OutOfSync", what="shop-db compared")
+    manifests = cli("app", "manifests", "shop-db")
+    assert manifests.returncode == 0, manifests.stderr
+    assert 'version: 2.1.0' in manifests.stdout or "version: '2.1.0'" in manifests.stdout, manifests.stdout
+    assert oci_registry.password not in gitops_env.daemon.log()
