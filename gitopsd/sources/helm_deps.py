@@ -19,8 +19,10 @@ from gitopsd.api.gitopsd.v1 import renderer_pb2
 from gitopsd.sources.gitauth import CredentialsLookup
 from gitopsd.sources.render_inputs import normalize_repo_url_lenient
 
-# Charts looked at (the chart and its file:// dependencies, transitively): more is not a real chart.
+# Charts looked at (the chart and its file:// dependencies, transitively) and repositories looked up
+# (each costs a credentials lookup): more is not a real chart, and the sidecar refuses >100 dependencies.
 _MAX_CHARTS = 64
+_MAX_REPOSITORIES = 100
 _REMOTE = ("http://", "https://", "oci://")
 
 
@@ -55,6 +57,8 @@ def dependency_repositories(root: Path, app_rel: str) -> list[str]:
                     stack.append("" if local == "." else local)
             elif repository.lower().startswith(_REMOTE) and repository not in found:
                 found.append(repository)
+                if len(found) >= _MAX_REPOSITORIES:
+                    return found
     return found
 
 

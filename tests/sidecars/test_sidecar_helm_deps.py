@@ -272,3 +272,31 @@ def test_chart_from_a_repository_whose_archive_lacks_its_dependencies(
     )
     objects = rendered(helm_sidecar, req)  # the chart's own repository credentials serve its dependencies
     assert objects["ConfigMap/shop-cache"]["data"]["version"] == "1.0.0"
+
+
+def test_one_chart_twice_under_aliases_and_vendored_dependencies_kept(
+    helm_sidecar: Sidecar, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    publish_cache(chart_repo, tmp_path, "1.0.0")
+    named_by_alias = CACHE_CHART["templates/cm.yaml"].replace(".Release.Name }}-cache", ".Chart.Name }}")
+    chart = write_tree(
+        tmp_path / "aliased" / "kv",
+        {"Chart.yaml": "apiVersion: v2\nname: kv\nversion: 0.5.0\n", "templates/cm.yaml": named_by_alias},
+    )
+    chart_repo.publish(chart, "0.5.0")
+    tree: dict[str, str | bytes] = {
+        "charts/shop/Chart.yaml": umbrella(
+            {"name": "kv", "version": "0.5.0", "repository": chart_repo.url, "alias": "sessions"},
+            {"name": "kv", "version": "0.5.0", "repository": chart_repo.url, "alias": "carts"},
+            {"name": "cache", "version": "1.0.0", "repository": chart_repo.url},
+        ),
+        "charts/shop/values.yaml": "carts: {size: large}\n",
+        # Vendored in charts/ (as `helm dependency build` leaves it, committed): used, not fetched.
+        "charts/shop/charts/cache/Chart.yaml": "apiVersion: v2\nname: cache\nversion: 1.0.0\n",
+        "charts/shop/charts/cache/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: vendored}\n",
+    }
+    objects = rendered(helm_sidecar, chart_request(tree))
+    assert objects["ConfigMap/sessions"]["data"]["size"] == "small"
+    assert objects["ConfigMap/carts"]["data"]["size"] == "large"
+    assert "ConfigMap/vendored" in objects
+    assert archives_served(chart_repo) == ["/kv-0.5.0.tgz"]  # one archive for both aliases

@@ -261,7 +261,14 @@ def _fetch_remote(
                 else:
                     entry = chart_entry(sub, work)
                     sub["version"] = str(entry["version"])
-        resolved.append((dep, sub, entry))
+        # One chart declared twice (under two aliases) is one archive in charts/.
+        if not any(
+            d.name == dep.name
+            and _normal(d.repository) == _normal(dep.repository)
+            and s["version"] == sub["version"]
+            for d, s, _ in resolved
+        ):
+            resolved.append((dep, sub, entry))
     cache_dir, salt, cache_bytes = depcache.describe(job)
     key = depcache.cache_key(
         salt,
