@@ -63,11 +63,11 @@ def dependency_repositories(root: Path, app_rel: str) -> list[str]:
 
 
 def dependency_credentials(
-    repositories: list[str], lookup: CredentialsLookup, project: str
+    root: Path, app_rel: str, lookup: CredentialsLookup, project: str
 ) -> list[renderer_pb2.ChartReference]:
-    """Credentials the project may use for each repository (as the URL is written in Chart.yaml)."""
+    """Credentials the project may use for each repository the chart's dependencies name (as written)."""
     out: list[renderer_pb2.ChartReference] = []
-    for url in repositories:
+    for url in dependency_repositories(root, app_rel):
         # OCI registries are registered with or without the oci:// scheme (Argo CD's form has none).
         candidates = [url, url.removeprefix("oci://")] if url.lower().startswith("oci://") else [url]
         creds = next(

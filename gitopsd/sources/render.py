@@ -28,7 +28,7 @@ from gitopsd.sources.detect import SourceType, detect_source_type, is_chart_sour
 from gitopsd.sources.directory import render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.giturl import redact_url
-from gitopsd.sources.helm_deps import dependency_credentials, dependency_repositories
+from gitopsd.sources.helm_deps import dependency_credentials
 from gitopsd.sources.render_cache import (
     DIRECTORY_RENDERER,
     CacheEntry,
@@ -240,11 +240,8 @@ class SourceRenderer(RenderCache):
             revision=revision,
             limits=self.limits,
         )
-        if source_type == SourceType.HELM:
-            # Chart dependencies are built by the sidecar, with the credentials this project may use.
-            request.dependency_credentials.extend(
-                dependency_credentials(dependency_repositories(root, app_rel), self._lookup, project)
-            )
+        if source_type == SourceType.HELM:  # the sidecar builds chart dependencies with these
+            request.dependency_credentials.extend(dependency_credentials(root, app_rel, self._lookup, project))
         manifests, more_warnings, _ = client.render(request, timeout=self.limits.render_timeout)
         manifests_json = self._checked_json(manifests, client.name)
         if source_type == SourceType.KUSTOMIZE:
