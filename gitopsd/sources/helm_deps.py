@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from gitopsd.api.gitopsd.v1 import renderer_pb2
+from gitopsd.sources.errors import RendererError
 from gitopsd.sources.gitauth import CredentialsLookup
 from gitopsd.sources.render_inputs import normalize_repo_url_lenient
+from gitopsd.sources.renderer_client import RendererClient
 
 # Charts looked at (the chart and its file:// dependencies, transitively) and repositories looked up
 # (each costs a credentials lookup): more is not a real chart, and the sidecar refuses >100 dependencies.
@@ -66,12 +70,53 @@ def dependency_credentials(
     root: Path, app_rel: str, lookup: CredentialsLookup, project: str
 ) -> list[renderer_pb2.ChartReference]:
     """Credentials the project may use for each repository the chart's dependencies name (as written)."""
+    return credentials_for_urls(dependency_repositories(root, app_rel), lookup, project)
+
+
+def render_pulled_chart(
+    client: RendererClient,
+    request: renderer_pb2.RenderRequest,
+    timeout: float,
+    lookup: CredentialsLookup,
+    project: str,
+) -> tuple[list[dict[str, Any]], list[str], str]:
+    """Render a chart from a chart repository or registry; a pulled chart's dependencies are known only
+    to the sidecar, so when fetching some without credentials failed, try once more with ours for them."""
+    try:
+        return client.render(request, timeout=timeout)
+    except RendererError as exc:
+        retry = credentials_for_retry(request, exc.needs_credentials, lookup, project)
+        if not retry:
+            raise
+    request.dependency_credentials.extend(retry)
+    return client.render(request, timeout=timeout)
+
+
+def credentials_for_retry(
+    request: renderer_pb2.RenderRequest, needed: Sequence[str], lookup: CredentialsLookup, project: str
+) -> list[renderer_pb2.ChartReference]:
+    """For a render that failed fetching these repositories without credentials (a pulled chart's
+    dependencies, which the daemon cannot read beforehand): the credentials held for them, if any
+    were not sent already. Empty: trying again would change nothing."""
+    sent = {entry.repo_url.rstrip("/") for entry in request.dependency_credentials}
+    wanted = [url for url in needed[:_MAX_REPOSITORIES] if url.lower().startswith(_REMOTE)]
+    return [c for c in credentials_for_urls(wanted, lookup, project) if c.repo_url.rstrip("/") not in sent]
+
+
+def credentials_for_urls(
+    urls: Sequence[str], lookup: CredentialsLookup, project: str
+) -> list[renderer_pb2.ChartReference]:
+    """The credentials the project may use for each URL (found by any spelling of it)."""
     out: list[renderer_pb2.ChartReference] = []
-    for url in dependency_repositories(root, app_rel):
+    for url in urls:
         # OCI registries are registered with or without the oci:// scheme (Argo CD's form has none).
         candidates = [url, url.removeprefix("oci://")] if url.lower().startswith("oci://") else [url]
         creds = next(
-            (c for c in (lookup(normalize_repo_url_lenient(u), project) for u in candidates) if c is not None),
+            (
+                c
+                for c in (lookup(normalize_repo_url_lenient(u), project) for u in candidates)
+                if c is not None
+            ),
             None,
         )
         if creds is None:

@@ -28,7 +28,7 @@ from gitopsd.sources.detect import SourceType, detect_source_type, is_chart_sour
 from gitopsd.sources.directory import render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.giturl import redact_url
-from gitopsd.sources.helm_deps import dependency_credentials
+from gitopsd.sources.helm_deps import dependency_credentials, render_pulled_chart
 from gitopsd.sources.render_cache import (
     DIRECTORY_RENDERER,
     CacheEntry,
@@ -340,7 +340,9 @@ class SourceRenderer(RenderCache):
             revision=version,
             limits=self.limits,
         )
-        manifests, warnings, resolved = client.render(request, timeout=self.limits.render_timeout)
+        manifests, warnings, resolved = render_pulled_chart(
+            client, request, self.limits.render_timeout, self._lookup, project
+        )
         entry = CacheEntry(
             self._checked_json(manifests, client.name),
             SourceType.HELM,

@@ -4,9 +4,12 @@ applications; a dependency that cannot be fetched is a ComparisonError naming it
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 
+import helm_python
 from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
 from fixtures.renderers import ChartRepo, OciRegistry, package_chart, write_tree
@@ -125,3 +128,35 @@ def test_oci_dependency_with_credentials_from_repo_add(
     assert manifests.returncode == 0, manifests.stderr
     assert 'version: 2.1.0' in manifests.stdout or "version: '2.1.0'" in manifests.stdout, manifests.stdout
     assert oci_registry.password not in gitops_env.daemon.log()
+
+
+def test_chart_from_a_repository_with_a_dependency_in_another_private_one(
+    gitops_env: GitOpsEnv, chart_repo: ChartRepo, other_chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    cli = gitops_env.cli
+    cache = write_tree(
+        tmp_path / "cache" / "cache",
+        {"Chart.yaml": "apiVersion: v2\nname: cache\nversion: 1.0.0\n", "templates/cm.yaml": CACHE},
+    )
+    other_chart_repo.publish(cache, "1.0.0")
+    other_chart_repo.require_auth("deploy", PASSWORD)
+    # An archive whose charts/ lacks its dependency (made without `helm package`, which refuses).
+    chart_yaml = _chart_yaml("shop", {"name": "cache", "version": "1.0.0", "repository": other_chart_repo.url})
+    with tarfile.open(chart_repo.directory / "shop-1.0.0.tgz", "w:gz") as archive:
+        info = tarfile.TarInfo("shop/Chart.yaml")
+        info.size = len(chart_yaml)
+        archive.addfile(info, io.BytesIO(chart_yaml.encode()))
+    helm_python.repo_index_generate(chart_repo.directory, base_url=chart_repo.url)
+    added = cli(
+        "repo", "add", other_chart_repo.url, "--type", "helm", "--username", "deploy", "--password", PASSWORD
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+
+    app = application("pulled", chart_repo.url, "", "pulled")
+    app["spec"]["source"] = {"repoURL": chart_repo.url, "chart": "shop", "targetRevision": "1.0.0"}
+    create(cli, tmp_path, app)
+    wait_for(lambda: status(cli, "pulled").get("sync", {}).get("status") == "OutOfSync", what="pulled compared")
+    manifests = cli("app", "manifests", "pulled")
+    assert manifests.returncode == 0, manifests.stderr
+    assert "name: pulled-cache" in manifests.stdout
+    assert PASSWORD not in gitops_env.daemon.log()

@@ -70,6 +70,19 @@ def publish_cache(repo: ChartRepo, tmp_path: Path, *versions: str, name: str = "
         repo.publish(chart, version)
 
 
+def publish_without_dependencies(repo: ChartRepo, *dependencies: dict[str, str]) -> None:
+    """Chart `shop` 1.0.0 in `repo`, an archive whose charts/ lacks its dependencies.
+
+    `helm package` refuses to make one; other tools (and older Helm versions) do not.
+    """
+    chart_yaml = umbrella(*dependencies).encode()
+    with tarfile.open(repo.directory / "shop-1.0.0.tgz", "w:gz") as archive:
+        info = tarfile.TarInfo("shop/Chart.yaml")
+        info.size = len(chart_yaml)
+        archive.addfile(info, io.BytesIO(chart_yaml))
+    helm_python.repo_index_generate(repo.directory, base_url=repo.url)
+
+
 def chart_request(
     tree: dict[str, str | bytes], path: str = "charts/shop", **fields: Any
 ) -> renderer_pb2.RenderRequest:
@@ -253,13 +266,7 @@ def test_chart_from_a_repository_whose_archive_lacks_its_dependencies(
     helm_sidecar: Sidecar, chart_repo: ChartRepo, tmp_path: Path
 ) -> None:
     publish_cache(chart_repo, tmp_path, "1.0.0")
-    # `helm package` refuses a chart whose charts/ lacks its dependencies; other tools do not.
-    chart_yaml = umbrella({"name": "cache", "version": "1.0.0", "repository": chart_repo.url}).encode()
-    with tarfile.open(chart_repo.directory / "shop-1.0.0.tgz", "w:gz") as archive:
-        info = tarfile.TarInfo("shop/Chart.yaml")
-        info.size = len(chart_yaml)
-        archive.addfile(info, io.BytesIO(chart_yaml))
-    helm_python.repo_index_generate(chart_repo.directory, base_url=chart_repo.url)
+    publish_without_dependencies(chart_repo, {"name": "cache", "version": "1.0.0", "repository": chart_repo.url})
     chart_repo.require_auth("deploy", PASSWORD)
     req = renderer_pb2.RenderRequest(
         source_type="Helm",
@@ -300,3 +307,31 @@ def test_one_chart_twice_under_aliases_and_vendored_dependencies_kept(
     assert objects["ConfigMap/carts"]["data"]["size"] == "large"
     assert "ConfigMap/vendored" in objects
     assert archives_served(chart_repo) == ["/kv-0.5.0.tgz"]  # one archive for both aliases
+
+
+def test_pulled_chart_with_a_dependency_in_another_private_repository(
+    helm_sidecar: Sidecar, chart_repo: ChartRepo, other_chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    publish_cache(other_chart_repo, tmp_path, "1.0.0")
+    other_chart_repo.require_auth("deploy", PASSWORD)
+    publish_without_dependencies(
+        chart_repo, {"name": "cache", "version": "1.0.0", "repository": other_chart_repo.url}
+    )
+    req = renderer_pb2.RenderRequest(
+        source_type="Helm",
+        source=application_pb2.ApplicationSource(repo_url=chart_repo.url, chart="shop", target_revision="1.0.0"),
+        chart=renderer_pb2.ChartReference(repo_url=chart_repo.url, chart="shop", version="1.0.0"),
+        app_name="shop",
+        namespace="prod",
+    )
+    # The daemon cannot read a pulled chart's Chart.yaml: the failure says which repositories went
+    # without credentials (trailing metadata), so it can send those it holds, and only those.
+    with pytest.raises(grpc.RpcError) as failed:
+        helm_sidecar.stub.Render(req, timeout=60)
+    assert failed.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
+    assert "dependency 'cache'" in failed.value.details()  # type: ignore[attr-defined]
+    trailers = dict(failed.value.trailing_metadata())  # type: ignore[attr-defined]
+    assert json.loads(trailers["gitopsd-needs-credentials-bin"]) == [other_chart_repo.url]
+    req.dependency_credentials.extend(repo_credentials(other_chart_repo))
+    objects = rendered(helm_sidecar, req)
+    assert objects["ConfigMap/shop-cache"]["data"]["version"] == "1.0.0"

@@ -26,7 +26,7 @@ import re
 import shutil
 import tempfile
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,8 +56,8 @@ class Dependency:
             f"dependency {self.name!r} (version {self.version!r}, repository {self.repository or '(none)'})"
         )
 
-    def fail(self, code: str, reason: str) -> WorkerFailure:
-        return WorkerFailure(code, f"{self}: {reason}"[:2000])
+    def fail(self, code: str, reason: str, needs_credentials: Sequence[str] = ()) -> WorkerFailure:
+        return WorkerFailure(code, f"{self}: {reason}"[:2000], needs_credentials)
 
 
 def _normal(url: str) -> str:
@@ -251,10 +251,12 @@ def _fetch_remote(
     work = scratch / "dependencies"
     work.mkdir(exist_ok=True)
     resolved: list[tuple[Dependency, dict[str, Any], dict[str, Any] | None]] = []
+    # Should a fetch without credentials fail, the daemon may hold some for these (deps.py docstring).
+    anonymous = [d.repository for d, _ in remote if _normal(d.repository) not in credentials]
     for dep, version in remote:
         sub = _subjob(job, dep, version, credentials.get(_normal(dep.repository)))
         entry: dict[str, Any] | None = None
-        with _naming(dep):
+        with _naming(dep, anonymous):
             if not _EXACT.match(version):
                 if dep.repository.lower().startswith("oci://"):
                     sub["version"] = _oci_version(sub, dep, scratch)
@@ -286,7 +288,7 @@ def _fetch_remote(
     total = 0
     for dep, sub, entry in resolved:
         destination = Path(tempfile.mkdtemp(dir=work))
-        with _naming(dep):
+        with _naming(dep, anonymous):
             archive = _fetch_one(sub, entry, destination, scratch)
             check_archive(archive, job["max_chart_bytes"], archive.name)
         total += archive.stat().st_size
@@ -345,13 +347,14 @@ def _registry(sub: dict[str, Any], scratch: Path) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _naming(dep: Dependency) -> Iterator[None]:
-    """Name the dependency (name, version, repository) in a failure while fetching it."""
+def _naming(dep: Dependency, anonymous: Sequence[str]) -> Iterator[None]:
+    """Name the dependency (name, version, repository) in a failure while fetching it, and the
+    repositories that were fetched without credentials (the daemon may hold some)."""
     import helm_python as helm
 
     try:
         yield
     except WorkerFailure as failure:
-        raise dep.fail(failure.code, failure.message) from None
+        raise dep.fail(failure.code, failure.message, anonymous) from None
     except helm.HelmError as exc:
-        raise dep.fail(FAILED_PRECONDITION, str(exc)[:1000]) from None
+        raise dep.fail(FAILED_PRECONDITION, str(exc)[:1000], anonymous) from None

@@ -163,7 +163,7 @@ class HelmRenderer:
             # Paths relative to the repository (or the pulled chart), not our scratch dir.
             for prefix in (f"{scratch}/repo/", f"{scratch}/pull/", f"{scratch}/"):
                 message = message.replace(prefix, "")
-            raise error(message)
+            raise error(message, needs_credentials=result.get("needs_credentials") or ())
         budget = OutputBudget(limits.max_output_bytes)
         manifests: list[str] = []
         for name, text in [*result["crds"], *result["templates"]]:

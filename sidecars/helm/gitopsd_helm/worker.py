@@ -93,7 +93,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"ok": True, **_render(job)}
     except WorkerFailure as failure:
-        return {"ok": False, "code": failure.code, "message": failure.message}
+        return {
+            "ok": False,
+            "code": failure.code,
+            "message": failure.message,
+            "needs_credentials": failure.needs_credentials,
+        }
     except MemoryError:
         return {"ok": False, "code": RESOURCE_EXHAUSTED, "message": "out of memory", "out_of_memory": True}
     except helm_python.HelmError as exc:
