@@ -7,7 +7,9 @@ loaded without them renders without them, silently (an umbrella chart renders no
 - `file://` dependencies are packaged from the checkout (their own dependencies built first); the
   path must stay inside the repository (or, for a pulled chart, inside the chart).
 - HTTP chart repositories are fetched by gitopsd_helm.fetch (capped downloads, the request's
-  credentials for that URL only); OCI registries through Helm's registry client.
+  credentials for that URL only); OCI registries through Helm's registry client. A failure while some
+  repositories went without credentials names them (WorkerFailure.needs_credentials): the daemon,
+  which cannot read a pulled chart's Chart.yaml beforehand, tries again with those it holds.
 - With a Chart.lock (requirements.lock) its versions are used, as `dependency_build` does, and a lock
   that no longer matches Chart.yaml is an error; without one, versions are resolved as
   `dependency_update` does (the newest version satisfying the range).
