@@ -261,8 +261,7 @@ def _with_dependencies(chart: Any, archive: Path, job: dict[str, Any]) -> Any:
     """A pulled chart that declares dependencies: expanded, its missing dependencies built, loaded again."""
     import helm_python as helm
 
-    with chart:
-        pass
+    chart.close()
     expanded = Path(job["scratch"]) / "expanded"
     helm.expand(expanded, archive)
     chart_dirs = [path for path in expanded.iterdir() if (path / "Chart.yaml").is_file()]
@@ -289,7 +288,9 @@ def _render(job: dict[str, Any]) -> dict[str, Any]:
         archive = _pull(job, scratch)
         check_archive(archive, job["max_chart_bytes"], archive.name)
         chart = helm.Chart.load(archive)
-        if chart.metadata.get("dependencies"):
+        declared = {d.get("name") for d in chart.metadata.get("dependencies") or [] if isinstance(d, dict)}
+        # Most archives carry their dependencies (`helm package` insists): only a lack costs a build.
+        if declared - {d.get("name") for d in chart.dependencies}:
             chart = _with_dependencies(chart, archive, job)
     if job["skip_schema_validation"]:
         chart = _without_schemas(chart, scratch)
