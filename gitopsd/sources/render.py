@@ -108,7 +108,7 @@ class SourceRenderer(RenderCache):
         try:
             if local_files is not None:
                 return self._render_local(
-                    app_name, source, namespace, local_files, local_path, kube_version, api_versions
+                    app_name, source, namespace, local_files, local_path, kube_version, api_versions, project
                 )
             if not source.repo_url:
                 raise SourceSpecError("source has no repoURL")
@@ -366,6 +366,7 @@ class SourceRenderer(RenderCache):
         local_path: str,
         kube_version: str,
         api_versions: Sequence[str],
+        project: str = "",
     ) -> RenderResult:
         items = (
             local_files.items()
@@ -397,7 +398,7 @@ class SourceRenderer(RenderCache):
                     raise SourceSpecError(f"uploaded file {rel!r} cannot be used: {why}") from None
             app_rel = clean_relative(local_path or ".", what="local path")
             entry = self._render_tree(
-                root, app_rel, local_source, app_name, namespace, "local", kube_version, api_versions, {}
+                root, app_rel, local_source, app_name, namespace, "local", kube_version, api_versions, {}, project
             )
         return self._result(entry, None, cache_hit=False, revision="local")
 
