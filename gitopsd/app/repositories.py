@@ -33,7 +33,13 @@ REPO_TYPES = ("git", "helm", "oci")
 
 
 def _key(url: str) -> str:
-    return normalize_repo_url(url)
+    raw = url.strip()
+    if raw.lower().startswith("oci://"):
+        # OCI registries are not Git URLs (normalize_repo_url refuses the scheme): host case and a
+        # trailing slash do not make another registry path.
+        host, _, path = raw[len("oci://") :].partition("/")
+        return f"oci://{host.lower()}/{path.strip('/')}".rstrip("/")
+    return normalize_repo_url(raw)
 
 
 class Repositories:

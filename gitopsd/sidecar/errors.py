@@ -7,7 +7,7 @@ as the Renderer contract in proto/gitopsd/v1/renderer.proto describes.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import grpc
 
@@ -25,9 +25,17 @@ class RenderError(Exception):
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, needs_credentials: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
+        # Repositories fetched without credentials when the failure happened (a Helm chart's
+        # dependencies): sent as trailing metadata (NEEDS_CREDENTIALS_KEY) so the daemon can try
+        # again with the credentials it holds for them, sending no others.
+        self.needs_credentials = tuple(needs_credentials)
+
+
+# Trailing metadata of a failed Render: a JSON list of repository URLs (see RenderError).
+NEEDS_CREDENTIALS_KEY = "gitopsd-needs-credentials-bin"
 
 
 class InvalidSource(RenderError):

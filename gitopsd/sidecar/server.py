@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -28,7 +29,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gitopsd.api.gitopsd.v1 import renderer_pb2, renderer_pb2_grpc
-from gitopsd.sidecar.errors import RenderError, credential_variants, scrub_secrets, truncate_message
+from gitopsd.sidecar.errors import (
+    NEEDS_CREDENTIALS_KEY,
+    RenderError,
+    credential_variants,
+    scrub_secrets,
+    truncate_message,
+)
 from gitopsd.sidecar.limits import DEFAULT_LIMITS, Limits, effective_limits
 from gitopsd.sidecar.listen import ListenAddress, bind_private_unix_socket, parse_listen
 from gitopsd.sidecar.logs import FORMATS, LEVELS, setup_logging
@@ -191,6 +198,8 @@ class RendererServicer(renderer_pb2_grpc.RendererServicer):
             fields.update({"chart": request.chart.chart, "version": request.chart.version})
         # Whatever a renderer (or a plugin) puts in a message, the request's credentials never leave.
         secrets = credential_variants(request.chart.username, request.chart.password)
+        for entry in request.dependency_credentials:
+            secrets.extend(credential_variants(entry.username, entry.password))
         try:
             response = self._backend.render(request, limits)
         except RenderError as exc:
@@ -198,6 +207,9 @@ class RendererServicer(renderer_pb2_grpc.RendererServicer):
             message = truncate_message(scrub_secrets(exc.message, secrets))
             # A refused source is the user's to fix, not a fault of the sidecar: a warning.
             log.warning("render failed: %s", message, extra={"fields": fields})
+            if exc.needs_credentials:
+                urls = json.dumps(list(exc.needs_credentials[:100])).encode()
+                context.set_trailing_metadata(((NEEDS_CREDENTIALS_KEY, urls),))
             context.abort(exc.code, message)
         except Exception as exc:  # a bug in the renderer must not take the server down
             fields.update(outcome="INTERNAL", ms=round((time.monotonic() - started) * 1000, 1))

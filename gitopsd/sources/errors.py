@@ -58,6 +58,9 @@ class RendererError(SourceError):
     def __init__(self, renderer: str, message: str, code: str = "") -> None:
         self.renderer = renderer
         self.code = code
+        # Repositories the renderer fetched without credentials when it failed (a Helm chart's
+        # dependencies): the caller may try again with the credentials it holds for them.
+        self.needs_credentials: tuple[str, ...] = ()
         super().__init__(message)
 
 

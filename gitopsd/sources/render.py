@@ -28,6 +28,7 @@ from gitopsd.sources.detect import SourceType, detect_source_type, is_chart_sour
 from gitopsd.sources.directory import render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.giturl import redact_url
+from gitopsd.sources.helm_deps import dependency_credentials, render_pulled_chart
 from gitopsd.sources.render_cache import (
     DIRECTORY_RENDERER,
     CacheEntry,
@@ -107,7 +108,7 @@ class SourceRenderer(RenderCache):
         try:
             if local_files is not None:
                 return self._render_local(
-                    app_name, source, namespace, local_files, local_path, kube_version, api_versions
+                    app_name, source, namespace, local_files, local_path, kube_version, api_versions, project
                 )
             if not source.repo_url:
                 raise SourceSpecError("source has no repoURL")
@@ -180,6 +181,7 @@ class SourceRenderer(RenderCache):
                 kube_version,
                 api_versions,
                 annotations,
+                project=project,
             )
         self._store(key, app_key, entry)
         return self._result(entry, commit, cache_hit=False)
@@ -195,6 +197,7 @@ class SourceRenderer(RenderCache):
         kube_version: str,
         api_versions: Sequence[str],
         annotations: Mapping[str, str],
+        project: str = "",
     ) -> CacheEntry:
         app_dir = resolve_app_path(root, app_rel)
         # Before anything looks into the tree (even detection's stat of a kustomization).
@@ -237,6 +240,8 @@ class SourceRenderer(RenderCache):
             revision=revision,
             limits=self.limits,
         )
+        if source_type == SourceType.HELM:  # the sidecar builds chart dependencies with these
+            request.dependency_credentials.extend(dependency_credentials(root, app_rel, self._lookup, project))
         manifests, more_warnings, _ = client.render(request, timeout=self.limits.render_timeout)
         manifests_json = self._checked_json(manifests, client.name)
         if source_type == SourceType.KUSTOMIZE:
@@ -335,7 +340,9 @@ class SourceRenderer(RenderCache):
             revision=version,
             limits=self.limits,
         )
-        manifests, warnings, resolved = client.render(request, timeout=self.limits.render_timeout)
+        manifests, warnings, resolved = render_pulled_chart(
+            client, request, self.limits.render_timeout, self._lookup, project
+        )
         entry = CacheEntry(
             self._checked_json(manifests, client.name),
             SourceType.HELM,
@@ -359,6 +366,7 @@ class SourceRenderer(RenderCache):
         local_path: str,
         kube_version: str,
         api_versions: Sequence[str],
+        project: str = "",
     ) -> RenderResult:
         items = (
             local_files.items()
@@ -390,7 +398,7 @@ class SourceRenderer(RenderCache):
                     raise SourceSpecError(f"uploaded file {rel!r} cannot be used: {why}") from None
             app_rel = clean_relative(local_path or ".", what="local path")
             entry = self._render_tree(
-                root, app_rel, local_source, app_name, namespace, "local", kube_version, api_versions, {}
+                root, app_rel, local_source, app_name, namespace, "local", kube_version, api_versions, {}, project
             )
         return self._result(entry, None, cache_hit=False, revision="local")
 

@@ -94,6 +94,27 @@ def chart_reference(
     return ref
 
 
+# Trailing metadata of a failed Render naming repositories fetched without credentials
+# (gitopsd.sidecar.errors.NEEDS_CREDENTIALS_KEY; the sources layer does not import the sidecar's).
+_NEEDS_CREDENTIALS_KEY = "gitopsd-needs-credentials-bin"
+
+
+def _needs_credentials(exc: grpc.RpcError) -> tuple[str, ...]:
+    """The repository URLs a failed render names in its trailing metadata (at most 100)."""
+    trailers: Sequence[tuple[str, str | bytes]] = (
+        (exc.trailing_metadata() or ()) if isinstance(exc, grpc.Call) else ()
+    )
+    for key, value in trailers:
+        if key == _NEEDS_CREDENTIALS_KEY and isinstance(value, bytes) and len(value) < 64 * 1024:
+            try:
+                urls = json.loads(value)
+            except ValueError:
+                return ()
+            if isinstance(urls, list):
+                return tuple(u for u in urls[:100] if isinstance(u, str))
+    return ()
+
+
 class RendererClient:
     """One renderer endpoint (`unix:///path.sock` or `host:port`)."""
 
@@ -162,11 +183,14 @@ class RendererClient:
         """Renders; returns (manifests, warnings, resolved chart version)."""
         deadline = timeout if timeout is not None else self.timeout
         secrets = [request.chart.password] if request.chart.password else []
+        secrets += [entry.password for entry in request.dependency_credentials if entry.password]
         scrub = Scrubber(secrets)
         try:
             reply = self._stub.Render(request, timeout=deadline)
         except grpc.RpcError as exc:
-            raise self._map_error(exc, deadline, scrub) from None
+            error = self._map_error(exc, deadline, scrub)
+            error.needs_credentials = _needs_credentials(exc)
+            raise error from None
         limit = request.limits.max_output_bytes or Limits().max_output_bytes
         manifests: list[dict[str, Any]] = []
         used = 0

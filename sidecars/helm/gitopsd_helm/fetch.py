@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import ssl
+import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,8 +209,9 @@ def _pick(entries: list[dict[str, Any]], version: str, scratch: Path) -> dict[st
     candidates = [entry["version"] for entry in entries if _VERSION.fullmatch(entry["version"])]
     if not candidates:
         return None
-    chart_dir = scratch / "version-pick"
-    (chart_dir / "templates").mkdir(parents=True)
+    # A directory per call: one job may pick versions for several charts (its dependencies).
+    chart_dir = Path(tempfile.mkdtemp(prefix="version-pick-", dir=scratch))
+    (chart_dir / "templates").mkdir()
     (chart_dir / "Chart.yaml").write_text("apiVersion: v2\nname: version-pick\nversion: 0.1.0\n")
     (chart_dir / "templates" / "pick.txt").write_text(_PICK_TEMPLATE)
     try:
@@ -226,8 +228,14 @@ def _pick(entries: list[dict[str, Any]], version: str, scratch: Path) -> dict[st
     return next((entry for entry in entries if entry["version"] == best), None) if best else None
 
 
-def fetch_chart(job: dict[str, Any], destination: Path) -> Path:
-    """Download the chart archive the job names from its HTTP repository; returns the local .tgz."""
+def pick_version(versions: list[str], constraint: str, scratch: Path) -> str | None:
+    """The version Helm would choose among `versions` for `constraint` (exact text first, else the newest)."""
+    entry = _pick([{"version": version} for version in versions], constraint, scratch)
+    return str(entry["version"]) if entry is not None else None
+
+
+def chart_entry(job: dict[str, Any], destination: Path) -> dict[str, Any]:
+    """The index entry of the chart version the job names, from its HTTP repository's index.yaml."""
     repo_url: str = job["repo_url"]
     chart: str = job["chart"]
     version: str = job["version"] or ""
@@ -239,6 +247,13 @@ def fetch_chart(job: dict[str, Any], destination: Path) -> Path:
     if entry is None:
         wanted = f"version {version!r}" if version else "a stable version"
         raise WorkerFailure(FAILED_PRECONDITION, f"chart {chart!r} {wanted} not found in {repo_url}")
+    return entry
+
+
+def download_entry(job: dict[str, Any], entry: dict[str, Any], destination: Path) -> Path:
+    """Download the archive of an index entry (capped at the chart limit); returns the local .tgz."""
+    repo_url: str = job["repo_url"]
+    chart: str = job["chart"]
     archive_url = _resolve(repo_url, entry["urls"][0])
     parsed = urllib.parse.urlsplit(archive_url)
     if parsed.scheme not in ("http", "https"):
@@ -251,3 +266,8 @@ def fetch_chart(job: dict[str, Any], destination: Path) -> Path:
     archive = destination / f"{name}.tgz"
     download(archive_url, archive, job["max_chart_bytes"], f"chart archive {chart!r}", job, same_host)
     return archive
+
+
+def fetch_chart(job: dict[str, Any], destination: Path) -> Path:
+    """Download the chart archive the job names from its HTTP repository; returns the local .tgz."""
+    return download_entry(job, chart_entry(job, destination), destination)

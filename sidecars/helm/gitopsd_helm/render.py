@@ -32,7 +32,7 @@ from gitopsd.sidecar.errors import credential_variants
 from gitopsd.sidecar.limits import DEFAULT_LIMITS
 from gitopsd.sidecar.manifests import to_json, yaml_to_objects
 from gitopsd.sidecar.version import package_version
-from gitopsd_helm import outcome
+from gitopsd_helm import depcache, outcome
 from gitopsd_helm.pool import WorkerCrashed, WorkerPool
 from gitopsd_helm.values import struct_to_values
 
@@ -50,6 +50,8 @@ _TEST_HOOKS = {"test", "test-success"}
 # The most a chart repository's index.yaml may be (--max-index-bytes): real ones are a few MiB; the
 # cap bounds the download and the disk it takes (only the wanted chart's entries are parsed into memory).
 DEFAULT_MAX_INDEX_BYTES = 32 * 1024 * 1024
+# Built chart dependencies kept for later renders (--dependency-cache-mb).
+DEFAULT_DEPENDENCY_CACHE_BYTES = 512 * 1024 * 1024
 
 
 def private_dirs(work_dir: Path, paths: list[Path]) -> None:
@@ -98,9 +100,14 @@ class HelmRenderer:
         max_workers: int = 4,
         max_memory_bytes: int = DEFAULT_LIMITS.max_memory_bytes,
         max_index_bytes: int = DEFAULT_MAX_INDEX_BYTES,
+        dependency_cache_bytes: int = DEFAULT_DEPENDENCY_CACHE_BYTES,
     ) -> None:
         self.work_dir = work_dir
         self.max_index_bytes = max_index_bytes
+        # Built chart dependencies (gitopsd_helm.depcache): emptied at start, keyed with a fresh salt.
+        self.dependency_cache = work_dir / "dependencies"
+        self.dependency_cache_bytes = dependency_cache_bytes
+        self._dependency_salt = os.urandom(16).hex()
         env = helm_environment(work_dir)
         stderr_dir = work_dir / "workers"
         directories = [
@@ -111,6 +118,7 @@ class HelmRenderer:
             "HELM_REPOSITORY_CACHE",
         ]
         private_dirs(work_dir, [stderr_dir, *(Path(env[key]) for key in directories)])
+        depcache.reset(self.dependency_cache)
         self.pool = WorkerPool(
             env, stderr_dir, max_memory_bytes=max_memory_bytes, warm=warm_workers, limit=max_workers
         )
@@ -135,6 +143,8 @@ class HelmRenderer:
             raise InvalidSource(f"gitopsd-helm renders Helm sources, not {request.source_type!r}")
         # URL-embedded credentials are scrubbed by pattern; these are the ones passed as fields.
         secrets = credential_variants(request.chart.username, request.chart.password)
+        for entry in request.dependency_credentials:
+            secrets.extend(credential_variants(entry.username, entry.password))
         try:
             return self._render(request, limits)
         except RenderError as exc:
@@ -153,7 +163,7 @@ class HelmRenderer:
             # Paths relative to the repository (or the pulled chart), not our scratch dir.
             for prefix in (f"{scratch}/repo/", f"{scratch}/pull/", f"{scratch}/"):
                 message = message.replace(prefix, "")
-            raise error(message)
+            raise error(message, needs_credentials=result.get("needs_credentials") or ())
         budget = OutputBudget(limits.max_output_bytes)
         manifests: list[str] = []
         for name, text in [*result["crds"], *result["templates"]]:
@@ -203,6 +213,22 @@ class HelmRenderer:
             "inline_values": None,
             "value_files": [],
             "file_parameters": [],
+            "repo_root": "",
+            # Credentials for the repositories the chart's dependencies name (gitopsd_helm.deps).
+            "dependency_credentials": [
+                {
+                    "repo_url": entry.repo_url,
+                    "username": entry.username,
+                    "password": entry.password,
+                    "insecure_skip_tls_verify": entry.insecure_skip_tls_verify,
+                    "plain_http": entry.plain_http,
+                }
+                for entry in request.dependency_credentials
+                if entry.repo_url
+            ],
+            "dependency_cache": str(self.dependency_cache),
+            "dependency_cache_salt": self._dependency_salt,
+            "dependency_cache_bytes": self.dependency_cache_bytes,
         }
         # valuesObject wins over values when both are set (as in Argo CD).
         if helm.HasField("values_object"):
@@ -226,6 +252,7 @@ class HelmRenderer:
         if not (chart_dir / "Chart.yaml").is_file():
             raise PreconditionFailed(f"no Chart.yaml in {request.source.path or '.'!r}")
         job["chart_dir"] = str(chart_dir)
+        job["repo_root"] = str(root)
         relative_chart = posixpath.normpath(request.source.path or ".")
         for name in helm.value_files:
             if "://" in name:

@@ -7,7 +7,7 @@ import sys
 
 from gitopsd.sidecar import SidecarOptions, add_common_arguments, run_sidecar
 from gitopsd.sidecar.logs import setup_logging
-from gitopsd_helm.render import DEFAULT_MAX_INDEX_BYTES, HelmRenderer
+from gitopsd_helm.render import DEFAULT_DEPENDENCY_CACHE_BYTES, DEFAULT_MAX_INDEX_BYTES, HelmRenderer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,14 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_INDEX_BYTES,
         help="size of a chart repository's index.yaml, checked while it downloads (default 32 MiB)",
     )
+    parser.add_argument(
+        "--dependency-cache-mb",
+        type=int,
+        default=DEFAULT_DEPENDENCY_CACHE_BYTES // (1024 * 1024),
+        help="chart dependencies fetched from repositories, kept for later renders (default 512; 0: none)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.warm_workers < 0 or args.max_workers < 1 or args.max_index_bytes < 1:
-        parser.error("--warm-workers must be >= 0, --max-workers and --max-index-bytes >= 1")
+    if args.warm_workers < 0 or args.max_workers < 1 or args.max_index_bytes < 1 or args.dependency_cache_mb < 0:
+        parser.error(
+            "--warm-workers and --dependency-cache-mb must be >= 0, --max-workers and --max-index-bytes >= 1"
+        )
     options = SidecarOptions.from_args(args)
     setup_logging(options.log_level, options.log_format)
     backend = HelmRenderer(
@@ -50,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         max_workers=args.max_workers,
         max_memory_bytes=options.limits.max_memory_bytes,
         max_index_bytes=args.max_index_bytes,
+        dependency_cache_bytes=args.dependency_cache_mb * 1024 * 1024,
     )
     return run_sidecar(backend, options, "gitopsd-helm")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gitopsd_helm.archive import check_archive, check_chart_dir
+from gitopsd_helm.deps import build as build_dependencies
 from gitopsd_helm.fetch import fetch_chart
 from gitopsd_helm.outcome import (
     FAILED_PRECONDITION,
@@ -92,7 +93,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"ok": True, **_render(job)}
     except WorkerFailure as failure:
-        return {"ok": False, "code": failure.code, "message": failure.message}
+        return {
+            "ok": False,
+            "code": failure.code,
+            "message": failure.message,
+            "needs_credentials": failure.needs_credentials,
+        }
     except MemoryError:
         return {"ok": False, "code": RESOURCE_EXHAUSTED, "message": "out of memory", "out_of_memory": True}
     except helm_python.HelmError as exc:
@@ -251,6 +257,22 @@ def _without_schemas(chart: Any, scratch: Path) -> Any:
     return helm.Chart.load(unpacked)
 
 
+def _with_dependencies(chart: Any, archive: Path, job: dict[str, Any]) -> Any:
+    """A pulled chart that declares dependencies: expanded, its missing dependencies built, loaded again."""
+    import helm_python as helm
+
+    chart.close()
+    expanded = Path(job["scratch"]) / "expanded"
+    helm.expand(expanded, archive)
+    chart_dirs = [path for path in expanded.iterdir() if (path / "Chart.yaml").is_file()]
+    if len(chart_dirs) != 1:
+        raise WorkerFailure(INVALID_ARGUMENT, f"chart archive {archive.name} does not hold one chart")
+    # file:// dependencies of a pulled chart may only point inside that chart.
+    if build_dependencies(chart_dirs[0], chart_dirs[0], job):
+        check_chart_dir(chart_dirs[0], job["max_chart_bytes"])
+    return helm.Chart.load(chart_dirs[0])
+
+
 def _render(job: dict[str, Any]) -> dict[str, Any]:
     import helm_python as helm
     from helm_python import _native
@@ -259,11 +281,17 @@ def _render(job: dict[str, Any]) -> dict[str, Any]:
     if job["chart_dir"]:
         chart_dir = Path(job["chart_dir"])
         check_chart_dir(chart_dir, job["max_chart_bytes"])
+        if build_dependencies(chart_dir, Path(job["repo_root"]), job):
+            check_chart_dir(chart_dir, job["max_chart_bytes"])
         chart = helm.Chart.load(chart_dir)
     else:
         archive = _pull(job, scratch)
         check_archive(archive, job["max_chart_bytes"], archive.name)
         chart = helm.Chart.load(archive)
+        declared = {d.get("name") for d in chart.metadata.get("dependencies") or [] if isinstance(d, dict)}
+        # Most archives carry their dependencies (`helm package` insists): only a lack costs a build.
+        if declared - {d.get("name") for d in chart.dependencies}:
+            chart = _with_dependencies(chart, archive, job)
     if job["skip_schema_validation"]:
         chart = _without_schemas(chart, scratch)
     with chart:

@@ -59,7 +59,10 @@ class RendererServicer:
         """Renders one source into manifests. Errors come back as gRPC status
         INVALID_ARGUMENT (the source is wrong), FAILED_PRECONDITION (missing files,
         unreachable chart repository), RESOURCE_EXHAUSTED (a limit was hit) or
-        DEADLINE_EXCEEDED, with a message that says what is wrong.
+        DEADLINE_EXCEEDED, with a message that says what is wrong. A Helm render that
+        failed fetching chart dependencies without credentials names those repositories
+        in the trailing metadata `gitopsd-needs-credentials-bin` (a JSON list of URLs),
+        so the caller may try again with dependency_credentials for them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
