@@ -36,9 +36,19 @@ class Profiler:
         self.stop()
         self._phase = phase
         self._proc = subprocess.Popen(
-            [self._spy, "record", "--pid", str(self._pid), "--rate", "50", "--format", "raw",
-             "--nonblocking",
-             "-o", str(self._out / f"{phase}.txt")],
+            [
+                self._spy,
+                "record",
+                "--pid",
+                str(self._pid),
+                "--rate",
+                "50",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "-o",
+                str(self._out / f"{phase}.txt"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=(self._out / f"{phase}.log").open("wb"),
         )
