@@ -103,12 +103,22 @@ class Run:
             sys.exit(f"kubectl {' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
         return time.perf_counter() - start, done.stdout
 
+    def kube_requests(self) -> int:
+        """Requests the daemon has sent to the API server so far (its /metrics, loopback: no token)."""
+        text = urllib.request.urlopen(f"http://{self.http}/metrics", timeout=60).read().decode()
+        return sum(
+            int(float(line.rsplit(" ", 1)[1]))
+            for line in text.splitlines()
+            if line.startswith("gitopsd_kube_requests_total{")
+        )
+
     def phase(self, name: str) -> None:
-        """CPU seconds of daemon and sandbox since the last phase mark, under the last phase's name."""
-        now = (cpu_s(self.daemon.pid), cpu_s(self.sandbox.pid))
+        """CPU seconds of daemon and sandbox, and API requests, since the last phase mark."""
+        now = (cpu_s(self.daemon.pid), cpu_s(self.sandbox.pid), self.kube_requests())
         if getattr(self, "_mark", None) is not None:
             self.fig[f"daemon CPU: {self._phase} (s)"] = now[0] - self._mark[0]
             self.fig[f"sandbox CPU: {self._phase} (s)"] = now[1] - self._mark[1]
+            self.fig[f"API requests: {self._phase}"] = now[2] - self._mark[2]
         self._mark, self._phase = now, name
         if name:
             self.profiler.start(name)
