@@ -152,7 +152,12 @@ class Daemon:
             value_file_url_schemes=("http", "https") if cfg.render.allow_remote_value_files else (),
         )
         self.renderer = SourceRenderer(
-            self.repo_cache, self.sidecars, limits, cfg.render.cache_size, self.repos.credentials_for
+            self.repo_cache,
+            self.sidecars,
+            limits,
+            cfg.render.cache_size,
+            self.repos.credentials_for,
+            cache_max_bytes=cfg.render.cache_max_bytes,
         )
         self.connections = Connections(self.clusters, data / "kube-cache")
         self.clusters.on_change.append(self.connections.forget)
