@@ -44,8 +44,16 @@ class Applications:
     # -- reading ---------------------------------------------------------------
 
     def _from_row(self, r: sqlite3.Row) -> apppb.Application:
-        app = parse_document(loads(r["manifest"]), apppb.Application())
-        parse_document(loads(r["status"]), app.status)
+        # The binary copies when present (every row written since schema v7): ~50x cheaper to parse.
+        app = apppb.Application()
+        if r["manifest_pb"] is not None:
+            app.ParseFromString(r["manifest_pb"])
+        else:
+            parse_document(loads(r["manifest"]), app)
+        if r["status_pb"] is not None:
+            app.status.ParseFromString(r["status_pb"])
+        else:
+            parse_document(loads(r["status"]), app.status)
         meta = app.metadata
         meta.uid = r["uid"]
         meta.resource_version = str(r["resource_version"])
@@ -70,12 +78,11 @@ class Applications:
     def list(
         self, projects: Iterable[str] = (), selector: str = "", repo: str = ""
     ) -> list[apppb.Application]:
-        wanted = set(projects)
+        wanted = sorted(set(projects))
         match = parse_selector(selector) if selector else None
         apps = []
-        for row in self._store.query("SELECT * FROM applications ORDER BY name"):
-            if wanted and row["project"] not in wanted:
-                continue
+        where = f" WHERE project IN ({', '.join('?' * len(wanted))})" if wanted else ""
+        for row in self._store.query(f"SELECT * FROM applications{where} ORDER BY name", tuple(wanted)):  # noqa: S608 - placeholders only
             app = self._from_row(row)
             if match and not match(dict(app.metadata.labels)):
                 continue
@@ -142,14 +149,17 @@ class Applications:
             manifest = dumps(to_document(clean))
             if row is None:
                 conn.execute(
-                    "INSERT INTO applications (name, uid, project, manifest, status, resource_version, generation, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    "INSERT INTO applications (name, uid, project, manifest, manifest_pb, status, status_pb,"
+                    " resource_version, generation, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                     (
                         name,
                         str(uuid.uuid4()),
                         clean.spec.project,
                         manifest,
+                        clean.SerializeToString(),
                         "{}",
+                        b"",
                         self._next_rv(conn),
                         now,
                         now,
@@ -212,8 +222,17 @@ class Applications:
         spec_changed = old.get("spec") != to_document(clean).get("spec")
         generation = row[2] + (1 if spec_changed else 0)
         conn.execute(
-            "UPDATE applications SET project = ?, manifest = ?, resource_version = ?, generation = ?, updated_at = ? WHERE name = ?",
-            (clean.spec.project, manifest, self._next_rv(conn), generation, now, clean.metadata.name),
+            "UPDATE applications SET project = ?, manifest = ?, manifest_pb = ?, resource_version = ?,"
+            " generation = ?, updated_at = ? WHERE name = ?",
+            (
+                clean.spec.project,
+                manifest,
+                clean.SerializeToString(),
+                self._next_rv(conn),
+                generation,
+                now,
+                clean.metadata.name,
+            ),
         )
 
     def set_status(
@@ -223,17 +242,19 @@ class Applications:
         resourceVersion), the result is built from it instead of reading and parsing the row again."""
         with self._store.transaction() as conn:
             rv = self._next_rv(conn)
-            document = dumps(to_document(status))
+            # Binary only: the JSON status column is read just for rows written before schema v7.
+            document = status.SerializeToString()
             cur = None
             if read is not None and read.metadata.resource_version:
                 cur = conn.execute(
-                    "UPDATE applications SET status = ?, resource_version = ? WHERE name = ? AND resource_version = ?",
+                    "UPDATE applications SET status = '{}', status_pb = ?, resource_version = ?"
+                    " WHERE name = ? AND resource_version = ?",
                     (document, rv, name, int(read.metadata.resource_version)),
                 )
             if cur is None or cur.rowcount == 0:
                 read = None  # changed meanwhile (a spec update): write anyway, then read it back
                 cur = conn.execute(
-                    "UPDATE applications SET status = ?, resource_version = ? WHERE name = ?",
+                    "UPDATE applications SET status = '{}', status_pb = ?, resource_version = ? WHERE name = ?",
                     (document, rv, name),
                 )
             if cur.rowcount == 0:
@@ -262,7 +283,9 @@ class Applications:
     @staticmethod
     def _next_rv(conn: sqlite3.Connection) -> int:
         # One counter across all applications, like etcd's revision: a watcher can order events.
-        row = conn.execute("SELECT COALESCE(MAX(resource_version), 0) + 1 FROM applications").fetchone()
+        row = conn.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'applications' RETURNING value"
+        ).fetchone()
         return int(row[0])
 
     def _publish(self, event_type: str, app: apppb.Application) -> None:

@@ -52,7 +52,14 @@ class Reconciler:
         self.jitter = jitter
         self.scheduler = BackgroundScheduler(
             # Passes start on their own thread: never queued behind the refreshes they schedule.
-            executors={"default": ThreadPoolExecutor(max_workers=workers), "passes": ThreadPoolExecutor(1)},
+            # Refreshes asked for now (a webhook, a user, a new application, a live change) have workers
+            # of their own: with 10,000 applications a pass queues 10,000 refreshes, and a push must
+            # not wait behind them.
+            executors={
+                "default": ThreadPoolExecutor(max_workers=workers),
+                "passes": ThreadPoolExecutor(1),
+                "now": ThreadPoolExecutor(max_workers=max(2, workers // 2)),
+            },
             # No misfire limit: with many applications a refresh may wait in the queue a while, and a
             # late refresh is still wanted (a skipped one would leave the app unrefreshed a whole interval).
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -73,7 +80,8 @@ class Reconciler:
     def track(self, name: str, refresh_now: bool = True) -> None:
         """A new or changed application: refreshed right now (every pass refreshes all of them)."""
         if refresh_now:
-            self.refresh_soon(name, resolve=True)
+            # On the pass workers: 10,000 applications created at once are a pass's worth of work.
+            self.refresh_soon(name, resolve=True, urgent=False)
 
     def _ls_remote_count(self, repos: list[str]) -> int:
         total = 0
@@ -139,14 +147,16 @@ class Reconciler:
             ),
         )
 
-    def refresh_soon(self, name: str, hard: bool = False, resolve: bool = False) -> None:
-        """A refresh now, on the worker pool (resolve: ask the repository for new commits first)."""
+    def refresh_soon(self, name: str, hard: bool = False, resolve: bool = False, urgent: bool = True) -> None:
+        """A refresh now (resolve: ask the repository for new commits first), on the workers kept for
+        such refreshes (urgent) or on the pass workers."""
         self.scheduler.add_job(
             self._refresh,
             DateTrigger(run_date=datetime.now(UTC) + timedelta(milliseconds=10)),
             args=[name, hard, resolve],
             id=f"now:{name}",
             replace_existing=True,
+            executor="now" if urgent else "default",
         )
 
     def untrack(self, name: str) -> None:

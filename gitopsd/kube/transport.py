@@ -7,6 +7,7 @@ gitopsd.kube.client builds discovery, reads, writes and watch on KubeTransport.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import os
@@ -47,6 +48,17 @@ def _dump_secret(directory: Path, name: str, data: bytes) -> str:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     return str(path)
+
+
+_counts_lock = threading.Lock()
+_counts: collections.Counter[str] = collections.Counter()
+
+
+def request_counts() -> dict[str, int]:
+    """Requests sent to API servers since the process started, by HTTP method (every cluster,
+    retries included): what `gitopsd_kube_requests_total` shows and the scale bench divides by."""
+    with _counts_lock:
+        return dict(_counts)
 
 
 class KubeTransport:
@@ -162,6 +174,8 @@ class KubeTransport:
         waited = 0.0
         budget = timeout or self.timeout
         for attempt in range(MAX_TRIES):
+            with _counts_lock:
+                _counts[method] += 1
             try:
                 response = self._pool().urlopen(
                     method,

@@ -20,6 +20,7 @@ import yaml
 
 from gitopsd.engine.schema import KnownTypeFields
 from gitopsd.server.customizations import Customizations, load_customizations
+from gitopsd.sources.render_cache import DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE
 
 
 class ConfigError(Exception):
@@ -51,8 +52,10 @@ class RenderConfig:
     max_memory_bytes: int = 1024 * 1024 * 1024
     # Helm valueFiles given as URLs are refused unless this is true.
     allow_remote_value_files: bool = False
-    # Rendered manifests kept in memory (entries).
-    cache_size: int = 1024
+    # Rendered manifests kept in memory: at most this many entries (one per application and commit)
+    # and this many bytes of output, least recently used out first.
+    cache_size: int = DEFAULT_CACHE_SIZE
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
 
 
 @dataclass
@@ -317,6 +320,8 @@ def load_config(
         raise ConfigError("reconcile.delete_timeout: must be between 0 and 50 seconds")
     if config.render.max_fetch_bytes < 1024 * 1024:
         raise ConfigError("render.max_fetch_bytes: must be at least 1 MiB")
+    if config.render.cache_size < 1 or config.render.cache_max_bytes < 1024 * 1024:
+        raise ConfigError("render.cache_size / cache_max_bytes: at least 1 entry and 1 MiB")
     if config.render.max_memory_bytes < 128 * 1024 * 1024:
         # kubectl alone needs ~88 MiB of RLIMIT_DATA to start.
         raise ConfigError("render.max_memory_bytes: must be at least 128 MiB")

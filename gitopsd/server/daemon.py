@@ -3,6 +3,7 @@ and owns the process lifecycle (readiness, signals, graceful shutdown)."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -79,11 +80,13 @@ class Daemon:
     address: str = field(init=False, default="")
     _grpc: GrpcServer = field(init=False)
     _stopped: threading.Event = field(init=False, default_factory=threading.Event)
+    _lock_fd: int = field(init=False, default=-1)
 
     def start(self) -> None:
         data = self.config.data_path
         data.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data, 0o700)  # a data dir made beforehand (0755) holds credentials and keys too
+        self._lock_fd = lock_data_dir(data)
         self.store = Store.open_data_dir(data)
         self.events = EventBus()
         projects = Projects(self.store)
@@ -149,7 +152,12 @@ class Daemon:
             value_file_url_schemes=("http", "https") if cfg.render.allow_remote_value_files else (),
         )
         self.renderer = SourceRenderer(
-            self.repo_cache, self.sidecars, limits, cfg.render.cache_size, self.repos.credentials_for
+            self.repo_cache,
+            self.sidecars,
+            limits,
+            cfg.render.cache_size,
+            self.repos.credentials_for,
+            cache_max_bytes=cfg.render.cache_max_bytes,
         )
         self.connections = Connections(self.clusters, data / "kube-cache")
         self.clusters.on_change.append(self.connections.forget)
@@ -327,10 +335,30 @@ class Daemon:
         self.store.close()
         for run_file in ("grpc.addr", "http.addr"):
             (self.config.data_path / "run" / run_file).unlink(missing_ok=True)
+        os.close(self._lock_fd)  # the next daemon on this data dir may start
         log.info("stopped")
 
     def wait(self) -> None:
         self._stopped.wait()
+
+
+def lock_data_dir(data: Path) -> int:
+    """An exclusive lock on DATA_DIR/daemon.lock for the daemon's life (the kernel drops it when the
+    process dies, however it dies). Two daemons on one data dir would both reconcile every
+    application: two writers of every cluster, and every sync run twice."""
+    fd = os.open(data / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        raise RuntimeError(
+            f"another gitopsd serve (pid {holder or 'unknown'}) is using the data dir {data}: "
+            "stop it first, or give this one its own --data-dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def serve(config: Config) -> int:

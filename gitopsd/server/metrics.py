@@ -19,6 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.kube.transport import request_counts
 from gitopsd.sources.gitcache import RepoStats
 from gitopsd.sources.render import RenderCounters
 
@@ -51,6 +52,14 @@ class _StateCollector(Collector):
         self.sources = sources
 
     def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "gitopsd_kube_requests",
+            "Requests sent to the clusters' API servers, by HTTP method (retries included).",
+            labels=["verb"],
+        )
+        for verb, count in sorted(request_counts().items()):
+            requests.add_metric([verb], count)
+        yield requests
         yield from self._apps()
         yield from self._git()
         yield from self._renders()

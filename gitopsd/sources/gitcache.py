@@ -50,14 +50,16 @@ class RepoCache(RepoCacheBase):
         """All refs of the remote (refs/heads/*, refs/tags/* with ^{} peeled, HEAD) -> SHA."""
         acc = self._acc(repo, project)
         state = self._repo(acc)
+        asked = self._clock()
         with state.ls_lock:  # one call in flight per repo and scope; the others wait for its answer
             now = self._clock()
             cached = state.ls_cache
-            if (
-                not force
-                and cached is not None
-                and cached[1] == self._interval
-                and now - cached[0] < self.ls_remote_ttl
+            if cached is not None and (
+                # force: an answer the server gave after the caller asked is as fresh as a new call.
+                # So a burst of forced calls (10,000 applications created at once, each resolving its
+                # branch) costs one ls-remote per burst, not one per application.
+                cached[0] > asked
+                or (not force and cached[1] == self._interval and now - cached[0] < self.ls_remote_ttl)
             ):
                 return dict(cached[2])
             out = self._git(

@@ -71,6 +71,13 @@ class CacheEntry:
     relevant: tuple[str, ...] | None
 
 
+# Output bytes of the renders kept in memory: with one entry per application and commit, a count
+# alone is either too small for 10,000 applications (every pass re-renders them all) or unbounded
+# in memory for big ones.
+DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024
+DEFAULT_CACHE_SIZE = 50_000
+
+
 class RenderCache:
     """The cache state and lookups of SourceRenderer, and its renderer and output checks."""
 
@@ -79,13 +86,18 @@ class RenderCache:
         repo_cache: RepoCache | None,
         renderers: RendererRegistry | None,
         limits: Limits = DEFAULT_LIMITS,
-        cache_size: int = 512,
+        cache_size: int = DEFAULT_CACHE_SIZE,
         credentials_lookup: CredentialsLookup | None = None,
+        cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
     ) -> None:
+        """cache_size / cache_max_bytes: renders kept, by count and by the bytes of their output;
+        the least recently used go first when either is exceeded."""
         self.repo_cache = repo_cache
         self.renderers = renderers
         self.limits = limits
         self.cache_size = cache_size
+        self.cache_max_bytes = cache_max_bytes
+        self._cache_bytes = 0
         self._lookup: CredentialsLookup = credentials_lookup or (lambda _url, _project: None)
         self._cache: collections.OrderedDict[tuple[str, ...], CacheEntry] = collections.OrderedDict()
         # (repo, path, params) -> the latest entry: the candidate for path-based reuse.
@@ -106,6 +118,7 @@ class RenderCache:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._cache_bytes = 0
             self._latest.clear()
 
     def _lookup_cached(
@@ -178,10 +191,15 @@ class RenderCache:
 
     def _store(self, key: tuple[str, ...], app_key: tuple[str, ...] | None, entry: CacheEntry) -> None:
         with self._lock:
+            old = self._cache.pop(key, None)
+            self._cache_bytes -= len(old.manifests_json) if old is not None else 0
             self._cache[key] = entry
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._cache_bytes += len(entry.manifests_json)
+            while len(self._cache) > 1 and (
+                len(self._cache) > self.cache_size or self._cache_bytes > self.cache_max_bytes
+            ):
+                _, evicted = self._cache.popitem(last=False)
+                self._cache_bytes -= len(evicted.manifests_json)
             if app_key is not None:
                 self._latest[app_key] = entry
                 while len(self._latest) > self.cache_size:

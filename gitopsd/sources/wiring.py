@@ -15,6 +15,7 @@ from pathlib import Path
 from gitopsd.sources.gitauth import CredentialsLookup
 from gitopsd.sources.gitcache import GitTimeouts, RepoCache
 from gitopsd.sources.render import SourceRenderer
+from gitopsd.sources.render_cache import DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE
 from gitopsd.sources.safety import Limits
 from gitopsd.sources.sidecars import SidecarConfig, SidecarSupervisor
 
@@ -30,7 +31,8 @@ class SourcesSettings:
     # Memory limit of each render child process of the builtin sidecars (--max-memory-bytes).
     max_memory_bytes: int = 1024 * 1024 * 1024
     allow_remote_value_files: bool = False
-    cache_size: int = 1024
+    cache_size: int = DEFAULT_CACHE_SIZE
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     # sidecars.helm / sidecars.kustomize: endpoints run by someone else; empty = start our own.
     helm_endpoint: str = ""
     kustomize_endpoint: str = ""
@@ -88,7 +90,12 @@ def open_sources(settings: SourcesSettings, credentials_lookup: CredentialsLooku
         )
     )
     renderer = SourceRenderer(
-        repo_cache, supervisor, limits, settings.cache_size, credentials_lookup=credentials_lookup
+        repo_cache,
+        supervisor,
+        limits,
+        settings.cache_size,
+        credentials_lookup=credentials_lookup,
+        cache_max_bytes=settings.cache_max_bytes,
     )
     os.makedirs(settings.data_dir, exist_ok=True)
     return Sources(repo_cache, supervisor, renderer)

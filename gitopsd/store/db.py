@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ from gitopsd.store.secretbox import KEY_FILENAME, SecretBox, SecretKeyError, cre
 log = logging.getLogger("gitopsd.store")
 
 DB_FILENAME = "gitopsd.db"
+# Read connections at most: enough for the worker pools' concurrent reads; more would only
+# contend for the two cores.
+_MAX_READERS = 8
 # The schema version from which credentials are sealed (the migration that seals them).
 SEALED_SINCE = next(i + 1 for i, m in enumerate(MIGRATIONS) if isinstance(m, SealingMigration))
 
@@ -53,8 +57,10 @@ def loads(text: str | None) -> Any:
 class Store:
     """One SQLite database file in the data dir, shared by the daemon's threads.
 
-    A single connection is used with a lock around each transaction: SQLite
-    serializes writers anyway, and the daemon's write rate is low.
+    Writes go through one connection with a lock around each transaction (SQLite serializes
+    writers anyway). Reads outside a transaction take a connection from a small pool of
+    read-only ones: in WAL mode they see the last commit without waiting for the writer, so
+    thousands of status writes never queue the API's reads (and each other's) behind one lock.
     """
 
     secrets: SecretBox  # set while opening, before any migration runs
@@ -71,6 +77,10 @@ class Store:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self._conn = conn
         self._lock = threading.RLock()
+        self._local = threading.local()  # .depth: this thread's open transactions
+        self._readers: list[sqlite3.Connection] = []  # every read connection opened
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._closed = False
         self.db = sqlite_utils.Database(conn)
         try:
             # Deleted and overwritten rows (old credentials) are zeroed, not left in free space.
@@ -196,6 +206,7 @@ class Store:
         """A write transaction; rolled back if the block raises."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = getattr(self._local, "depth", 0) + 1
             try:
                 yield self._conn
             except BaseException:
@@ -204,6 +215,8 @@ class Store:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.depth -= 1
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error:
@@ -214,10 +227,52 @@ class Store:
                 raise
 
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            cur = self._conn.execute(sql, params)
-            cur.row_factory = sqlite3.Row  # type: ignore[assignment]
-            return list(cur.fetchall())
+        """Rows of one read statement: inside this thread's open transaction, on its connection (it
+        must see its own uncommitted writes); otherwise on a pooled read-only connection."""
+        if getattr(self._local, "depth", 0) > 0:
+            with self._lock:
+                return self._fetch(self._conn, sql, params)
+        return self._read(sql, params)
+
+    @staticmethod
+    def _fetch(
+        conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] | dict[str, Any]
+    ) -> list[sqlite3.Row]:
+        cur = conn.execute(sql, params)
+        cur.row_factory = sqlite3.Row  # type: ignore[assignment]
+        return list(cur.fetchall())
+
+    def _read(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[sqlite3.Row]:
+        """One statement on an idle read connection of the pool (opened on demand, at most
+        _MAX_READERS; a reader waits for one to come back when all are busy)."""
+        if self._closed:
+            raise StoreError(f"database {self.path} is closed")
+        try:
+            reader = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                if self._closed:
+                    raise StoreError(f"database {self.path} is closed") from None
+                opened = len(self._readers) < _MAX_READERS
+                if opened:
+                    reader = self._open_reader()
+                    self._readers.append(reader)
+            if not opened:
+                reader = self._idle.get()
+        try:
+            return self._fetch(reader, sql, params)
+        finally:
+            self._idle.put(reader)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        try:
+            # Not mode=ro: a WAL reader must be able to map the -shm file. query_only refuses
+            # any write on this connection instead.
+            reader = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            reader.execute("PRAGMA query_only=ON")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.path} for reading: {exc}") from exc
+        return reader
 
     def query_one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Row | None:
         rows = self.query(sql, params)
@@ -225,6 +280,10 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             try:
                 # Fold the WAL back into the main file so a clean stop leaves one file.
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

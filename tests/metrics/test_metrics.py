@@ -77,6 +77,7 @@ def test_metrics_after_a_sync_and_webhooks(
         "gitopsd_render_cache_hits",
         "gitopsd_webhook_requests",
         "gitopsd_login_failures",
+        "gitopsd_kube_requests",
     ):
         assert family in before.families, f"{family} missing from /metrics"
     assert before.value("gitopsd_login_failures_total") == 0
@@ -133,6 +134,9 @@ def test_metrics_after_a_sync_and_webhooks(
     key = normalize_repo_url(repo.url)
     assert (m.value("gitopsd_git_requests_total", repo=key, kind="ls-remote") or 0) >= 1
     assert (m.value("gitopsd_git_requests_total", repo=key, kind="fetch") or 0) >= 1
+    # The sync applied the Deployment and the ConfigMap with server-side apply (PATCH) after reading.
+    assert (m.value("gitopsd_kube_requests_total", verb="PATCH") or 0) >= 2
+    assert (m.value("gitopsd_kube_requests_total", verb="GET") or 0) >= 1
     # Renders: the refreshes after the first render of the commit come from the cache.
     assert (m.value("gitopsd_renders_total") or 0) >= 1
     assert (m.value("gitopsd_render_cache_hits_total") or 0) >= 1

@@ -252,3 +252,26 @@ def test_concurrent_renders_of_different_commits(git_repos, make_renderer) -> No
         t.join()
     assert errors == []
     assert out == {i: [f"v{i}"] for i in range(4)}
+
+
+def test_the_default_cache_holds_thousands_of_applications(git_repos, make_renderer) -> None:
+    # One entry per application and commit: a cache smaller than the number of applications made
+    # every reconcile pass render every application again.
+    repo = git_repos.create()
+    repo.commit({f"apps/a{i}/cm.yaml": cm(f"a{i}") for i in range(1500)})
+    r = make_renderer()
+    for i in range(1500):
+        r.render(f"a{i}", src(repo.url, f"apps/a{i}"), "default")
+    assert all(r.render(f"a{i}", src(repo.url, f"apps/a{i}"), "default").cache_hit for i in range(1500))
+    assert r.counters().renders == 1500
+
+
+def test_the_cache_is_bounded_by_the_bytes_of_its_renders(git_repos, make_renderer) -> None:
+    repo = git_repos.create()
+    big = "x" * 200_000
+    repo.commit({f"apps/a{i}/cm.yaml": cm(f"a{i}", f"data:\n  blob: {big}\n") for i in range(12)})
+    r = make_renderer(cache_max_bytes=1024 * 1024)  # room for about five of these renders
+    for i in range(12):
+        r.render(f"a{i}", src(repo.url, f"apps/a{i}"), "default")
+    assert r.render("a11", src(repo.url, "apps/a11"), "default").cache_hit  # the newest stay
+    assert not r.render("a0", src(repo.url, "apps/a0"), "default").cache_hit  # the oldest went
