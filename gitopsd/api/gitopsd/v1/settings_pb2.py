@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from gitopsd.api.gitopsd.v1 import common_pb2 as gitopsd_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19gitopsd/v1/settings.proto\x12\ngitopsd.v1\x1a\x17gitopsd/v1/common.proto\"]\n\x10ResourceOverride\x12\x1d\n\nhealth_lua\x18\x01 \x01(\tR\thealthLua\x12*\n\x11known_type_fields\x18\x02 \x03(\tR\x0fknownTypeFields\"\xec\x03\n\x08Settings\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\"\n\rapp_label_key\x18\x02 \x01(\tR\x0b\x61ppLabelKey\x12\'\n\x0ftracking_method\x18\x03 \x01(\tR\x0etrackingMethod\x12Z\n\x12resource_overrides\x18\x04 \x03(\x0b\x32+.gitopsd.v1.Settings.ResourceOverridesEntryR\x11resourceOverrides\x12\x30\n\x14user_logins_disabled\x18\x05 \x01(\x08R\x12userLoginsDisabled\x12,\n\x12login_max_failures\x18\x06 \x01(\x05R\x10loginMaxFailures\x12\x30\n\x14login_failure_window\x18\x07 \x01(\x05R\x12loginFailureWindow\x12\x0f\n\x07version\x18\x08 \x01(\t\x12/\n\x13resource_exclusions\x18\t \x03(\tR\x12resourceExclusions\x1aV\n\x16ResourceOverridesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x05value\x18\x02 \x01(\x0b\x32\x1c.gitopsd.v1.ResourceOverride:\x02\x38\x01\x32\x41\n\x0fSettingsService\x12.\n\x03Get\x12\x11.gitopsd.v1.Empty\x1a\x14.gitopsd.v1.SettingsBJ\n\x11io.gitopsd.api.v1P\x01Z3github.com/gitopsd/gitopsd/api/gitopsd/v1;gitopsdv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19gitopsd/v1/settings.proto\x12\ngitopsd.v1\x1a\x17gitopsd/v1/common.proto\"]\n\x10ResourceOverride\x12\x1d\n\nhealth_lua\x18\x01 \x01(\tR\thealthLua\x12*\n\x11known_type_fields\x18\x02 \x03(\tR\x0fknownTypeFields\"\xbb\x03\n\x08Settings\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\"\n\rapp_label_key\x18\x02 \x01(\tR\x0b\x61ppLabelKey\x12\'\n\x0ftracking_method\x18\x03 \x01(\tR\x0etrackingMethod\x12Z\n\x12resource_overrides\x18\x04 \x03(\x0b\x32+.gitopsd.v1.Settings.ResourceOverridesEntryR\x11resourceOverrides\x12\x30\n\x14user_logins_disabled\x18\x05 \x01(\x08R\x12userLoginsDisabled\x12,\n\x12login_max_failures\x18\x06 \x01(\x05R\x10loginMaxFailures\x12\x30\n\x14login_failure_window\x18\x07 \x01(\x05R\x12loginFailureWindow\x12\x0f\n\x07version\x18\x08 \x01(\t\x1aV\n\x16ResourceOverridesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x05value\x18\x02 \x01(\x0b\x32\x1c.gitopsd.v1.ResourceOverride:\x02\x38\x01\x32\x41\n\x0fSettingsService\x12.\n\x03Get\x12\x11.gitopsd.v1.Empty\x1a\x14.gitopsd.v1.SettingsBJ\n\x11io.gitopsd.api.v1P\x01Z3github.com/gitopsd/gitopsd/api/gitopsd/v1;gitopsdv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,9 +38,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESOURCEOVERRIDE']._serialized_start=66
   _globals['_RESOURCEOVERRIDE']._serialized_end=159
   _globals['_SETTINGS']._serialized_start=162
-  _globals['_SETTINGS']._serialized_end=654
-  _globals['_SETTINGS_RESOURCEOVERRIDESENTRY']._serialized_start=568
-  _globals['_SETTINGS_RESOURCEOVERRIDESENTRY']._serialized_end=654
-  _globals['_SETTINGSSERVICE']._serialized_start=656
-  _globals['_SETTINGSSERVICE']._serialized_end=721
+  _globals['_SETTINGS']._serialized_end=605
+  _globals['_SETTINGS_RESOURCEOVERRIDESENTRY']._serialized_start=519
+  _globals['_SETTINGS_RESOURCEOVERRIDESENTRY']._serialized_end=605
+  _globals['_SETTINGSSERVICE']._serialized_start=607
+  _globals['_SETTINGSSERVICE']._serialized_end=672
 # @@protoc_insertion_point(module_scope)

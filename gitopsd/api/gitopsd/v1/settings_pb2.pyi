@@ -16,7 +16,7 @@ class ResourceOverride(_message.Message):
     def __init__(self, health_lua: _Optional[str] = ..., known_type_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Settings(_message.Message):
-    __slots__ = ("url", "app_label_key", "tracking_method", "resource_overrides", "user_logins_disabled", "login_max_failures", "login_failure_window", "version", "resource_exclusions")
+    __slots__ = ("url", "app_label_key", "tracking_method", "resource_overrides", "user_logins_disabled", "login_max_failures", "login_failure_window", "version")
     class ResourceOverridesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -32,7 +32,6 @@ class Settings(_message.Message):
     LOGIN_MAX_FAILURES_FIELD_NUMBER: _ClassVar[int]
     LOGIN_FAILURE_WINDOW_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
-    RESOURCE_EXCLUSIONS_FIELD_NUMBER: _ClassVar[int]
     url: str
     app_label_key: str
     tracking_method: str
@@ -41,5 +40,4 @@ class Settings(_message.Message):
     login_max_failures: int
     login_failure_window: int
     version: str
-    resource_exclusions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, url: _Optional[str] = ..., app_label_key: _Optional[str] = ..., tracking_method: _Optional[str] = ..., resource_overrides: _Optional[_Mapping[str, ResourceOverride]] = ..., user_logins_disabled: _Optional[bool] = ..., login_max_failures: _Optional[int] = ..., login_failure_window: _Optional[int] = ..., version: _Optional[str] = ..., resource_exclusions: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, url: _Optional[str] = ..., app_label_key: _Optional[str] = ..., tracking_method: _Optional[str] = ..., resource_overrides: _Optional[_Mapping[str, ResourceOverride]] = ..., user_logins_disabled: _Optional[bool] = ..., login_max_failures: _Optional[int] = ..., login_failure_window: _Optional[int] = ..., version: _Optional[str] = ...) -> None: ...
