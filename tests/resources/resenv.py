@@ -97,13 +97,13 @@ class ResEnv:
         return dict(json.loads(got.stdout).get("status", {}))
 
 
-def start(tmp: Path) -> ResEnv:
+def start(tmp: Path, env: dict[str, str] | None = None) -> ResEnv:
     sandbox = SandboxCluster(ready_delay=0.2)
     sandbox.__enter__()
     kubeconfig = sandbox.write_kubeconfig(tmp / "kubeconfig")
     daemon = DaemonProcess(
         data_dir=tmp / "data", log_path=tmp / "daemon.log",
-        env={**ENV, "GITOPSD_KUBECONFIG": str(kubeconfig)},
+        env={**ENV, "GITOPSD_KUBECONFIG": str(kubeconfig), **(env or {})},
     ).start()
     tokens = {"admin": daemon.token}
     for user in ("viewer", "deployer"):
