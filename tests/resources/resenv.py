@@ -21,12 +21,15 @@ from gitopsd.api.gitopsd.v1 import application_pb2_grpc
 from gitopsd.sandbox import SandboxCluster
 
 ENV = {
-    "GITOPSD_AUTH_ACCOUNTS": "{viewer: login, deployer: login}",
+    "GITOPSD_AUTH_ACCOUNTS": "{viewer: login, deployer: login, operator: login}",
     # deployer may sync and get, nothing else (no override, no action, no update).
     "GITOPSD_RBAC_POLICY": (
         "g, viewer, role:readonly\n"
         "p, deployer, applications, sync, */*\n"
-        "p, deployer, applications, get, */*"
+        "p, deployer, applications, get, */*\n"
+        # operator may restart Deployments (Argo CD's resource action permission), nothing else.
+        "p, operator, applications, get, */*\n"
+        "p, operator, applications, action/apps/Deployment/restart, default/*"
     ),
     "GITOPSD_RECONCILE_INTERVAL": "3600",
 }
@@ -106,7 +109,7 @@ def start(tmp: Path, env: dict[str, str] | None = None) -> ResEnv:
         env={**ENV, "GITOPSD_KUBECONFIG": str(kubeconfig), **(env or {})},
     ).start()
     tokens = {"admin": daemon.token}
-    for user in ("viewer", "deployer"):
+    for user in ("viewer", "deployer", "operator"):
         set_password(daemon, user, PASSWORD)
         tokens[user] = login(daemon, user, PASSWORD)
     return ResEnv(sandbox, daemon, CLI(daemon.address, tmp), GitRepos(tmp / "git"), kubeconfig, tmp, tokens)

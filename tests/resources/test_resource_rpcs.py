@@ -217,7 +217,10 @@ def test_restart_action_sets_the_template_annotation_and_a_read_only_user_is_ref
     assert refused.returncode != 0
     assert "may not action/apps/Deployment/restart applications 'default/acting'" in refused.stderr, refused.stderr
     assert _restarted_at(env, "acting-ns", "act") is None
-    ran = env.cli("app", "actions", "run", "acting", "restart", "--kind", "Deployment", "--resource-name", "act")
+    # A user granted exactly `action/apps/Deployment/restart` may run it.
+    ran = env.as_user("operator")(
+        "app", "actions", "run", "acting", "restart", "--kind", "Deployment", "--resource-name", "act"
+    )
     assert ran.returncode == 0, ran.stderr
     stamp = _restarted_at(env, "acting-ns", "act")
     assert stamp and stamp.endswith("Z")
@@ -238,6 +241,10 @@ def test_create_job_action_of_a_cronjob_makes_a_job_owned_by_it(env: ResEnv) -> 
             "restartPolicy": "Never", "containers": [{"name": "run", "image": "busybox:1"}]}}}}},
     })
     env.deploy("cron", {"cron.yaml": cron}, "cron-ns")
+    refused = env.as_user("operator")(
+        "app", "actions", "run", "cron", "create-job", "--kind", "CronJob", "--resource-name", "nightly"
+    )
+    assert refused.returncode != 0 and "may not action/batch/CronJob/create-job" in refused.stderr
     ran = env.cli("app", "actions", "run", "cron", "create-job", "--kind", "CronJob", "--resource-name", "nightly")
     assert ran.returncode == 0, ran.stderr
     jobs = env.kube_json("-n", "cron-ns", "get", "jobs")["items"]
@@ -358,3 +365,20 @@ def test_settings_say_what_a_client_needs_and_no_secret(env: ResEnv) -> None:
     assert not settings.user_logins_disabled and settings.login_max_failures == 5
     assert PASSWORD not in str(settings) and env.daemon.initial_password() not in str(settings)
 
+
+
+def test_get_resource_masks_a_secret(env: ResEnv) -> None:
+    secret_value = "s3cr3t-resource-value"
+    secret = yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"password": secret_value},
+    })
+    env.deploy("secretive", {"secret.yaml": secret}, "secretive-ns")
+    channel, apps = env.apps()
+    with channel:
+        got = apps.GetResource(
+            respb.ApplicationResourceRequest(name="secretive", kind="Secret", resource_name="db"), timeout=30
+        )
+    manifest = json.loads(got.manifest)
+    assert manifest["kind"] == "Secret" and set(manifest["data"]) == {"password"}
+    assert manifest["data"]["password"].strip("+") == ""
+    assert secret_value not in got.manifest and "czNjcjN0" not in got.manifest  # nor its base64
