@@ -382,3 +382,50 @@ def test_get_resource_masks_a_secret(env: ResEnv) -> None:
     assert manifest["kind"] == "Secret" and set(manifest["data"]) == {"password"}
     assert manifest["data"]["password"].strip("+") == ""
     assert secret_value not in got.manifest and "czNjcjN0" not in got.manifest  # nor its base64
+
+
+ROLLOUT_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "rollouts.argoproj.io"},
+    "spec": {
+        "group": "argoproj.io",
+        "names": {"kind": "Rollout", "plural": "rollouts", "singular": "rollout", "listKind": "RolloutList"},
+        "scope": "Namespaced",
+        "versions": [{
+            "name": "v1alpha1", "served": True, "storage": True,
+            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            "subresources": {"status": {}},
+        }],
+    },
+}
+
+
+def test_rollout_actions_when_the_crd_is_present(env: ResEnv) -> None:
+    crd = env.tmp / "rollout-crd.json"
+    crd.write_text(json.dumps(ROLLOUT_CRD))
+    applied = env.kubectl("apply", "-f", str(crd))
+    assert applied.returncode == 0, applied.stderr
+    wait_for(lambda: env.kubectl("get", "rollouts", "-A").returncode == 0, what="the Rollout kind served")
+    rollout = yaml.safe_dump({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "canary"},
+        "spec": {
+            "paused": True, "replicas": 1, "selector": {"matchLabels": {"app": "canary"}},
+            "template": {"metadata": {"labels": {"app": "canary"}},
+                         "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}},
+        },
+    })
+    env.deploy("rolling", {"rollout.yaml": rollout}, "rolling-ns")
+    listed = env.cli("app", "actions", "list", "rolling", "--kind", "Rollout", "--resource-name", "canary", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    actions = {a["name"]: a.get("disabled", False) for a in json.loads(listed.stdout)}
+    assert actions == {"restart": False, "resume": False, "promote-full": False, "abort": False}
+    for action in ("restart", "resume", "abort"):
+        ran = env.cli("app", "actions", "run", "rolling", action, "--kind", "Rollout", "--resource-name", "canary")
+        assert ran.returncode == 0, (action, ran.stderr)
+    live = env.kube_json("-n", "rolling-ns", "get", "rollout", "canary")
+    assert live["spec"]["restartAt"].endswith("Z") and live["spec"]["paused"] is False
+    assert live["status"]["abort"] is True
+    listed = env.cli("app", "actions", "list", "rolling", "--kind", "Rollout", "--resource-name", "canary", "-o", "json")
+    actions = {a["name"]: a.get("disabled", False) for a in json.loads(listed.stdout)}
+    assert actions["resume"] is True and actions["abort"] is True  # nothing to resume or abort now
