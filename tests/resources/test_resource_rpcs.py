@@ -429,3 +429,28 @@ def test_rollout_actions_when_the_crd_is_present(env: ResEnv) -> None:
     listed = env.cli("app", "actions", "list", "rolling", "--kind", "Rollout", "--resource-name", "canary", "-o", "json")
     actions = {a["name"]: a.get("disabled", False) for a in json.loads(listed.stdout)}
     assert actions["resume"] is True and actions["abort"] is True  # nothing to resume or abort now
+
+
+def test_an_object_another_application_tracks_is_out_of_reach(env: ResEnv) -> None:
+    env.deploy("owner", {"cm.yaml": configmap("shared", {"a": "1"})}, "shared-ns")
+    # A second application whose manifests name the same object: it lists it, but may not touch it.
+    repo = env.repos.create("claimer")
+    repo.commit({"claimer/cm.yaml": configmap("shared", {"a": "2"})})
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "claimer"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": repo.url, "targetRevision": "main", "path": "claimer"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "shared-ns"},
+        },
+    }
+    path = env.tmp / "claimer.yaml"
+    path.write_text(yaml.safe_dump(app))
+    assert env.cli("app", "create", "-f", str(path)).returncode == 0
+    st = env.status("claimer", refresh=True)
+    assert [r["name"] for r in st.get("resources", [])] == ["shared"]
+    assert [n.name for n in _tree(env, "claimer").nodes] == []
+    out = env.cli("app", "delete-resource", "claimer", "--kind", "ConfigMap", "--resource-name", "shared")
+    assert out.returncode != 0 and "is not a live resource of application 'claimer'" in out.stderr
+    assert env.kube_json("-n", "shared-ns", "get", "configmap", "shared")["data"] == {"a": "1"}
+    assert [n.name for n in _tree(env, "owner").nodes] == ["shared"]
