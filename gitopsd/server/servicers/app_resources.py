@@ -24,7 +24,7 @@ import grpc
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import resource_pb2 as respb
 from gitopsd.app.errors import AppError
-from gitopsd.app.events import EventBus
+from gitopsd.app.events import OVERFLOW, EventBus
 from gitopsd.app.resources.changes import LiveChanges
 from gitopsd.app.resources.service import AppResources, kube_failure
 from gitopsd.auth.context import current_username
@@ -149,9 +149,13 @@ class ResourceRpcs:
                 await asyncio.sleep(TREE_DEBOUNCE)
                 while True:  # the application's own events only wake this stream up
                     try:
-                        if sub.queue.get_nowait() is None:
-                            return  # the daemon is stopping
+                        event = sub.queue.get_nowait()
                     except queue.Empty:
+                        break
+                    if event is None:
+                        return  # the daemon is stopping
+                    if event.type == OVERFLOW:  # dropped for not draining fast enough: subscribe again
+                        sub = self._events.subscribe(name, wakeup=wake)
                         break
                 if sub.closed:
                     return
