@@ -175,6 +175,14 @@ def test_logs_tail_and_follow(env: ResEnv) -> None:
     # A hostile query is refused with what is wrong.
     bad = env.cli("app", "logs", "logged", "--tail", "-1")
     assert bad.returncode != 0 and "--tail" in bad.stderr
+    channel, apps = env.apps()
+    with channel:
+        err = rpc_error(lambda: list(apps.PodLogs(
+            respb.ApplicationPodLogsQuery(name="logged", tail_lines=10**12), timeout=30)))
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "tailLines: must be between 0 and" in err.details()
+        err = rpc_error(lambda: list(apps.PodLogs(
+            respb.ApplicationPodLogsQuery(name="logged", pod_name="web-0"), timeout=30)))
+        assert err.code() == grpc.StatusCode.NOT_FOUND and "is not a pod of application 'logged'" in err.details()
 
 
 def _create_only(env: ResEnv, name: str, files: dict[str, str], namespace: str) -> bool:
