@@ -423,7 +423,9 @@ def test_rollout_actions_when_the_crd_is_present(env: ResEnv) -> None:
                          "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}},
         },
     })
-    env.deploy("rolling", {"rollout.yaml": rollout}, "rolling-ns")
+    # Synced, not waited healthy: a paused Rollout with no controller is not Healthy where its health is assessed.
+    assert _create_only(env, "rolling", {"rollout.yaml": rollout}, "rolling-ns")
+    wait_for(lambda: any(n.kind == "Rollout" for n in _tree(env, "rolling").nodes), what="the Rollout live")
     listed = env.cli("app", "actions", "list", "rolling", "--kind", "Rollout", "--resource-name", "canary", "-o", "json")
     assert listed.returncode == 0, listed.stderr
     actions = {a["name"]: a.get("disabled", False) for a in json.loads(listed.stdout)}
