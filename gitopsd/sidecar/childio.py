@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-from gitopsd.sidecar.errors import LimitExceeded
+from gitopsd.sidecar.errors import DeadlineExceeded, LimitExceeded
 
 # Enough of a failing child's stderr for its message; the rest is read and dropped.
 MAX_STDERR_BYTES = 65536
@@ -62,3 +62,42 @@ def read_with_deadline(process: subprocess.Popen[bytes], deadline: float, max_by
         process.stdout.close()
         process.stderr.close()
     return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])[:MAX_STDERR_BYTES]
+
+
+def run_child(
+    argv: list[str],
+    *,
+    cwd: str,
+    env: dict[str, str],
+    deadline: float,
+    max_stdout: int,
+    what: str,
+    timeout_seconds: float,
+) -> tuple[int, bytes, bytes]:
+    """Runs one render child to its end: (exit code, stdout, the head of stderr).
+
+    The child gets its own process group (the deadline kill reaches whatever it started, and so does
+    the clean-up once it has exited: a plugin's background job does not outlive its render). Raises
+    DeadlineExceeded at `deadline` (time.monotonic()), LimitExceeded once stdout passes `max_stdout`.
+    """
+    process = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = read_with_deadline(process, deadline, max_stdout)
+        code = process.wait(timeout=max(deadline - time.monotonic(), 0.001))
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        raise DeadlineExceeded(f"{what} did not finish within {timeout_seconds:g} s") from None
+    except BaseException:
+        kill_group(process)
+        raise
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return code, out, err

@@ -17,7 +17,12 @@ from gitopsd.sources.renderer_client import RendererClient
 # sun_path holds 108 bytes on Linux, with the terminating NUL.
 MAX_SOCKET_PATH = 100
 
-BUILTIN_COMMANDS: dict[str, str] = {"helm": "gitopsd-helm", "kustomize": "gitopsd-kustomize"}
+BUILTIN_COMMANDS: dict[str, str] = {
+    "helm": "gitopsd-helm",
+    "kustomize": "gitopsd-kustomize",
+    # The .jsonnet files of Directory sources (gitopsd.sources.jsonnet_source).
+    "jsonnet": "gitopsd-jsonnet",
+}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from gitopsd.sources import sidecar_logs
 from gitopsd.sources.detect import SourceType
 from gitopsd.sources.errors import RendererUnavailableError, SourceSpecError
+from gitopsd.sources.jsonnet_source import JSONNET_RENDERER
 from gitopsd.sources.renderer_client import RendererClient
 from gitopsd.sources.sidecar_config import (
     BUILTIN_COMMANDS,
@@ -169,6 +170,8 @@ class SidecarSupervisor:
             return self.client("helm", wait=wait)
         if source_type == SourceType.KUSTOMIZE:
             return self.client("kustomize", wait=wait)
+        if source_type == JSONNET_RENDERER:
+            return self.client("jsonnet", wait=wait)
         raise SourceSpecError(f"no renderer for source type {source_type!r}")
 
     def status(self) -> list[SidecarStatus]:

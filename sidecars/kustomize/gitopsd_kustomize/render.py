@@ -32,6 +32,7 @@ from gitopsd.sidecar import (
     truncate_message,
     yaml_to_manifests,
 )
+from gitopsd.sidecar.buildenv import build_env
 from gitopsd.sidecar.childio import kill_group, read_with_deadline
 from gitopsd.sidecar.childproc import ChildLimits
 from gitopsd.sidecar.treecache import TreeCache, private_copy
@@ -109,17 +110,7 @@ def clean_env(home: Path) -> dict[str, str]:
 
 def build_env_vars(request: renderer_pb2.RenderRequest) -> dict[str, str]:
     """Argo CD's build environment, for commonAnnotationsEnvsubst."""
-    return {
-        "ARGOCD_APP_NAME": request.app_name,
-        "ARGOCD_APP_NAMESPACE": request.namespace,
-        "ARGOCD_APP_REVISION": request.revision,
-        "ARGOCD_APP_REVISION_SHORT": request.revision[:7],
-        "ARGOCD_APP_SOURCE_PATH": request.source.path,
-        "ARGOCD_APP_SOURCE_REPO_URL": request.source.repo_url,
-        "ARGOCD_APP_SOURCE_TARGET_REVISION": request.source.target_revision,
-        "KUBE_VERSION": request.kube_version,
-        "KUBE_API_VERSIONS": ",".join(request.api_versions),
-    }
+    return build_env(request)
 
 
 class KustomizeRenderer:
