@@ -59,6 +59,8 @@ class SidecarsConfig:
     # Renderer endpoints (unix:///path.sock or host:port). Empty: the daemon starts its own.
     helm: str = ""
     kustomize: str = ""
+    # The Jsonnet evaluator of Directory sources (gitopsd-jsonnet).
+    jsonnet: str = ""
 
 
 METRICS_AUTH_MODES = ("non-loopback", "always", "never")
