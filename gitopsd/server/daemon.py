@@ -145,6 +145,7 @@ class Daemon:
                 plugins=dict(cfg.plugins),
                 render_timeout=float(cfg.render.timeout),
                 max_memory_bytes=cfg.render.max_memory_bytes,
+                cmp_path=cfg.cmp.path,
             )
         )
         self.sidecars.start(wait=False)
