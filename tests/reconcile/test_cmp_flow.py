@@ -219,7 +219,7 @@ def test_failing_plugin_is_a_comparison_error_with_its_stderr(
     create(cli, tmp_path, application("good", repo.url, "good", "cmp"))
     message = _condition(cli, "failing")
     assert "plugin failing: generate failed with exit code 3: boom: bad input in app" in message
-    assert "/tmp" not in message
+    assert "gitopsd-sidecar-" not in message and "/renders/" not in message
     assert status(cli, "failing").get("sync", {}).get("status") != "Synced"
     assert wait_for(lambda: status(cli, "good").get("sync", {}).get("status") == "OutOfSync", what="others served")
 
