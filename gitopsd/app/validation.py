@@ -109,10 +109,7 @@ def _validate_source(src: apppb.ApplicationSource, path: str) -> None:
         )
         if not ok:
             raise InvalidArgument(f"{path}.kustomize.replicas[{i}].count: must be a non-negative integer")
-    if src.HasField("plugin") and not src.plugin.name:
-        raise InvalidArgument(
-            f"{path}.plugin.name: required (the renderer plugin's name in the daemon config)"
-        )
+    # plugin without a name (`plugin: {}`) is valid: a config management plugin is found by its discover rules.
 
 
 def validate_application(app: apppb.Application) -> None:

@@ -63,6 +63,16 @@ class SidecarsConfig:
     # Renderer endpoints (unix:///path.sock or host:port). Empty: the daemon starts its own.
     helm: str = ""
     kustomize: str = ""
+    # The Jsonnet evaluator of Directory sources (gitopsd-jsonnet).
+    jsonnet: str = ""
+
+
+@dataclass
+class CmpConfig:
+    """Argo CD Config Management Plugins, run by the gitopsd-cmp sidecar the daemon starts."""
+
+    # A ConfigManagementPlugin plugin.yaml, or a directory of them; empty: no CMP sidecar.
+    path: str = ""
 
 
 METRICS_AUTH_MODES = ("non-loopback", "always", "never")
@@ -192,6 +202,7 @@ class Config:
     grpc: GrpcConfig = field(default_factory=GrpcConfig)
     # Renderer plugins: name -> endpoint; an app selects one with source.plugin.name.
     plugins: dict[str, str] = field(default_factory=dict)
+    cmp: CmpConfig = field(default_factory=CmpConfig)
     # Per group/kind overrides, as Argo CD's resource.customizations:
     # {"apps/Deployment": {"health.lua": "..."},
     #  "argoproj.io/Rollout": {"knownTypeFields": "- {field: spec.template, type: core/v1/PodTemplateSpec}"}}.
@@ -335,6 +346,20 @@ def load_config(
         KnownTypeFields.parse(customizations_of(config).by_kind)
     except (ValueError, yaml.YAMLError) as exc:
         raise ConfigError(str(exc)) from None
+    if config.cmp.path:
+        _check_cmp_plugins(config.cmp.path)
     if bool(config.tls.cert_file) != bool(config.tls.key_file):
         raise ConfigError("tls.cert_file and tls.key_file: set both or neither")
     return config
+
+
+def _check_cmp_plugins(path: str) -> None:
+    """A broken plugin.yaml stops the daemon with its message, not the sidecar in a restart loop."""
+    from gitopsd_cmp.config import PluginConfigError, load_plugins
+
+    try:
+        load_plugins(Path(path))
+    except PluginConfigError as exc:
+        raise ConfigError(f"cmp.path: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cmp.path: cannot read {path}: {exc.strerror}") from None

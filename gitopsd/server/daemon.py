@@ -139,11 +139,18 @@ class Daemon:
             SidecarConfig(
                 socket_dir=data / "run" / "renderers",
                 endpoints={
-                    k: v for k, v in (("helm", cfg.sidecars.helm), ("kustomize", cfg.sidecars.kustomize)) if v
+                    k: v
+                    for k, v in (
+                        ("helm", cfg.sidecars.helm),
+                        ("kustomize", cfg.sidecars.kustomize),
+                        ("jsonnet", cfg.sidecars.jsonnet),
+                    )
+                    if v
                 },
                 plugins=dict(cfg.plugins),
                 render_timeout=float(cfg.render.timeout),
                 max_memory_bytes=cfg.render.max_memory_bytes,
+                cmp_path=cfg.cmp.path,
             )
         )
         self.sidecars.start(wait=False)

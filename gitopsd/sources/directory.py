@@ -1,8 +1,11 @@
 """Directory sources, rendered in the daemon: plain YAML/JSON manifests from a repo path.
 
-As Argo CD: *.yaml, *.yml and *.json files of the app directory (recursively with
+As Argo CD: *.yaml, *.yml, *.json and *.jsonnet files of the app directory (recursively with
 `directory.recurse`), filtered by `include`/`exclude` globs (exclude wins), each YAML file
-possibly multi-document; empty documents are skipped and List kinds are expanded.
+possibly multi-document; empty documents are skipped and List kinds are expanded. The selected
+*.jsonnet files are not read here: they are returned for the Jsonnet sidecar to evaluate
+(gitopsd.sources.jsonnet_source); jsonnet-bundler's jsonnetfile.json and jsonnetfile.lock.json are
+not manifests.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from gitopsd.sources.globs import glob_match
 from gitopsd.sources.safety import DEFAULT_LIMITS, Limits, check_inside, human_size
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+JSONNET_SUFFIX = ".jsonnet"
+# jsonnet-bundler's own files sit beside the Jsonnet they serve and are never Kubernetes objects.
+JSONNET_BUNDLER_FILES = ("jsonnetfile.json", "jsonnetfile.lock.json")
 
 
 class _Loader(yaml.SafeLoader):
@@ -40,6 +46,8 @@ class DirectoryRender:
     # Repository-relative paths of every file read (symlink targets included), for
     # deciding whether a later commit can reuse this render.
     inputs: tuple[str, ...]
+    # Repository-relative paths of the selected .jsonnet files, in order (evaluated by the sidecar).
+    jsonnet_files: tuple[str, ...] = ()
 
 
 def render_directory(
@@ -55,6 +63,7 @@ def render_directory(
     root_real = Path(os.path.realpath(repo_root))
     manifests: list[dict[str, Any]] = []
     inputs: list[str] = []
+    jsonnet_files: list[str] = []
     budget = _Budget(limits.max_output_bytes)
     read_total = 0
     for rel in _manifest_files(app_dir, recurse):
@@ -66,6 +75,9 @@ def render_directory(
         shown = os.path.relpath(full, repo_root)
         real = check_inside(repo_root, full, shown_as=f"file {shown!r}")
         if not real.is_file():
+            continue
+        if rel.endswith(JSONNET_SUFFIX):
+            jsonnet_files.append(shown.replace(os.sep, "/"))
             continue
         inputs.append(shown)
         if real != Path(os.path.realpath(full.parent)) / full.name:
@@ -80,7 +92,7 @@ def render_directory(
         for obj in _parse_file(shown, data):
             budget.spend(obj, shown)
             manifests.append(obj)
-    return DirectoryRender(manifests, tuple(inputs))
+    return DirectoryRender(manifests, tuple(inputs), tuple(jsonnet_files))
 
 
 def _manifest_files(app_dir: Path, recurse: bool) -> Iterator[str]:
@@ -90,7 +102,7 @@ def _manifest_files(app_dir: Path, recurse: bool) -> Iterator[str]:
     for dirpath, dirnames, filenames in os.walk(app_dir):
         dirnames[:] = sorted(d for d in dirnames if d != ".git") if recurse else []
         for name in sorted(filenames):
-            if name.endswith(MANIFEST_SUFFIXES):
+            if name.endswith((*MANIFEST_SUFFIXES, JSONNET_SUFFIX)) and name not in JSONNET_BUNDLER_FILES:
                 yield os.path.relpath(os.path.join(dirpath, name), app_dir).replace(os.sep, "/")
 
 

@@ -29,6 +29,7 @@ from gitopsd.sources.directory import render_directory
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError, UnsafePathError
 from gitopsd.sources.giturl import redact_url
 from gitopsd.sources.helm_deps import dependency_credentials, render_pulled_chart
+from gitopsd.sources.jsonnet_source import JSONNET_IDENT_PREFIX, render_jsonnet
 from gitopsd.sources.render_cache import (
     DIRECTORY_RENDERER,
     CacheEntry,
@@ -216,6 +217,30 @@ class SourceRenderer(RenderCache):
                 root, app_dir, source.directory if source.HasField("directory") else None, self.limits
             )
             relevant: set[str] | None = {app_rel, *rendered.inputs}
+            if rendered.jsonnet_files:
+                # Jsonnet files: evaluated by the jsonnet sidecar (gitopsd.sources.jsonnet_source).
+                evaluated = render_jsonnet(
+                    self.renderers,
+                    root,
+                    app_rel,
+                    source,
+                    rendered.jsonnet_files,
+                    app_name=app_name,
+                    namespace=namespace,
+                    kube_version=kube_version,
+                    api_versions=api_versions,
+                    revision=revision,
+                    limits=self.limits,
+                )
+                return CacheEntry(
+                    self._checked_json(rendered.manifests + evaluated.manifests, "jsonnet"),
+                    source_type,
+                    DIRECTORY_RENDERER + JSONNET_IDENT_PREFIX + evaluated.ident,
+                    revision,
+                    evaluated.warnings,
+                    # Imports and libs may name any file of the repository.
+                    relevant_paths(None, declared),
+                )
             manifests_json = json.dumps(rendered.manifests, separators=(",", ":"))
             return CacheEntry(
                 manifests_json,

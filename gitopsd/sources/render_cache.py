@@ -20,6 +20,7 @@ from gitopsd.sources.directory import check_object
 from gitopsd.sources.errors import LimitExceededError, SourceError, SourceSpecError
 from gitopsd.sources.gitauth import CredentialsLookup
 from gitopsd.sources.gitcache import CommitInfo, RepoCache
+from gitopsd.sources.jsonnet_source import JSONNET_RENDERER, is_jsonnet_ident, jsonnet_ident_of
 from gitopsd.sources.render_inputs import is_under
 from gitopsd.sources.renderer_client import RendererClient
 from gitopsd.sources.repoaccess import RepoAccess
@@ -133,11 +134,14 @@ class RenderCache:
         return entry
 
     def _same_renderer(self, entry: CacheEntry, source: application_pb2.ApplicationSource) -> bool:
-        if entry.source_type == SourceType.DIRECTORY:
+        if entry.source_type == SourceType.DIRECTORY and not is_jsonnet_ident(entry.renderer):
             return entry.renderer == DIRECTORY_RENDERER
         if self.renderers is None:
             return False
         try:
+            if entry.source_type == SourceType.DIRECTORY:
+                client = self.renderers.client_for(JSONNET_RENDERER, wait=False)
+                return client.capabilities().ident == jsonnet_ident_of(entry.renderer)
             client = self.renderers.client_for(entry.source_type, source.plugin.name, wait=False)
             return client.capabilities().ident == entry.renderer
         except SourceError:

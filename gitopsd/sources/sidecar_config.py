@@ -17,7 +17,15 @@ from gitopsd.sources.renderer_client import RendererClient
 # sun_path holds 108 bytes on Linux, with the terminating NUL.
 MAX_SOCKET_PATH = 100
 
-BUILTIN_COMMANDS: dict[str, str] = {"helm": "gitopsd-helm", "kustomize": "gitopsd-kustomize"}
+BUILTIN_COMMANDS: dict[str, str] = {
+    "helm": "gitopsd-helm",
+    "kustomize": "gitopsd-kustomize",
+    # The .jsonnet files of Directory sources (gitopsd.sources.jsonnet_source).
+    "jsonnet": "gitopsd-jsonnet",
+}
+# Argo CD Config Management Plugins (plugin.yaml): started only when SidecarConfig.cmp_path is set.
+CMP_NAME = "cmp"
+CMP_COMMAND = "gitopsd-cmp"
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,8 @@ class SidecarConfig:
     max_message_bytes: int = 0
     # Memory limit of each render child of the builtin sidecars (passed as --max-memory-bytes).
     max_memory_bytes: int = 1024 * 1024 * 1024
+    # cmp.path: a plugin.yaml or a directory of them, for a managed gitopsd-cmp; empty: none.
+    cmp_path: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,12 @@ from pathlib import Path
 from gitopsd.sources import sidecar_logs
 from gitopsd.sources.detect import SourceType
 from gitopsd.sources.errors import RendererUnavailableError, SourceSpecError
+from gitopsd.sources.jsonnet_source import JSONNET_RENDERER
 from gitopsd.sources.renderer_client import RendererClient
 from gitopsd.sources.sidecar_config import (
     BUILTIN_COMMANDS,
+    CMP_COMMAND,
+    CMP_NAME,
     MAX_SOCKET_PATH,
     ManagedSidecar,
     SidecarConfig,
@@ -59,6 +62,8 @@ class SidecarSupervisor:
                 if name not in config.endpoints:
                     exe = find_command(script)
                     commands[name] = [exe or script]
+        if config.cmp_path:
+            commands[CMP_NAME] = [find_command(CMP_COMMAND) or CMP_COMMAND, "--plugins", config.cmp_path]
         for name, argv in config.commands.items():
             commands[name] = list(argv)
         self.socket_dir = Path(config.socket_dir)
@@ -157,18 +162,24 @@ class SidecarSupervisor:
 
     def client_for(self, source_type: str, plugin_name: str = "", *, wait: bool = True) -> RendererClient:
         if source_type == SourceType.PLUGIN:
+            if plugin_name and (plugin_name in self._external or plugin_name in self.config.commands):
+                return self.client(plugin_name, wait=wait)  # a gRPC Renderer plugin
+            if CMP_NAME in self._managed:
+                # gitopsd-cmp picks the ConfigManagementPlugin by name, or by discovery without one.
+                return self.client(CMP_NAME, wait=wait)
+            known = ", ".join(sorted(self.config.plugins)) or "none"
             if not plugin_name:
-                raise SourceSpecError("plugin source without a plugin name")
-            if plugin_name not in self._external and plugin_name not in self._managed:
-                known = ", ".join(sorted(self.config.plugins)) or "none"
                 raise SourceSpecError(
-                    f"plugin {plugin_name!r} is not configured (configured plugins: {known})"
+                    "plugin source without a plugin name, and no config management plugins to discover "
+                    f"one among (cmp.path is not set; gRPC plugins: {known})"
                 )
-            return self.client(plugin_name, wait=wait)
+            raise SourceSpecError(f"plugin {plugin_name!r} is not configured (configured plugins: {known})")
         if source_type == SourceType.HELM:
             return self.client("helm", wait=wait)
         if source_type == SourceType.KUSTOMIZE:
             return self.client("kustomize", wait=wait)
+        if source_type == JSONNET_RENDERER:
+            return self.client("jsonnet", wait=wait)
         raise SourceSpecError(f"no renderer for source type {source_type!r}")
 
     def status(self) -> list[SidecarStatus]:
@@ -217,7 +228,7 @@ class SidecarSupervisor:
         with contextlib.suppress(FileNotFoundError):
             m.socket.unlink()
         argv = [*m.argv, "--listen", f"unix://{m.socket}"]
-        if Path(m.argv[0]).name in BUILTIN_COMMANDS.values():
+        if Path(m.argv[0]).name in (*BUILTIN_COMMANDS.values(), CMP_COMMAND):
             # What keeps a sidecar started here out of the data dir: it runs as the daemon's user, so
             # file modes do not (the systemd units hide the data dir with InaccessiblePaths= and give
             # gitopsd-kustomize no network; prefer them in production). What holds: a sidecar gets no

@@ -136,7 +136,7 @@ def by_kind(result) -> dict[str, dict]:
 
 
 def test_seed_overlays_through_the_kustomize_sidecar(real_sidecars, seed_repo, tmp_path: Path) -> None:
-    assert {s.name: s.state for s in real_sidecars.status()} == {"helm": "ready", "kustomize": "ready"}
+    assert {s.name: s.state for s in real_sidecars.status()} == {"helm": "ready", "jsonnet": "ready", "kustomize": "ready"}
     r = SourceRenderer(RepoCache(tmp_path / "cache"), real_sidecars)
     prod = r.render("mon-app", src(seed_repo.url, "overlays/production"), "production")
     assert prod.source_type == "Kustomize"

@@ -143,12 +143,13 @@ def test_external_endpoint_down_then_back(short_tmp: Path, repo_and_renderer) ->
 
 def test_builtin_commands_resolve_next_to_the_interpreter(short_tmp: Path) -> None:
     sup = SidecarSupervisor(SidecarConfig(socket_dir=short_tmp))
-    assert sup.names() == ["helm", "kustomize"]
+    assert sup.names() == ["helm", "jsonnet", "kustomize"]
     managed = {m.name: m.argv for m in sup._managed.values()}  # noqa: SLF001 - what would run
     assert managed["kustomize"][0] == str(Path(sys.executable).parent / "gitopsd-kustomize")
     assert managed["helm"][0] == str(Path(sys.executable).parent / "gitopsd-helm")
+    assert managed["jsonnet"][0] == str(Path(sys.executable).parent / "gitopsd-jsonnet")
     external = SidecarSupervisor(SidecarConfig(socket_dir=short_tmp, endpoints={"helm": "127.0.0.1:1"}))
-    assert [m.name for m in external._managed.values()] == ["kustomize"]  # noqa: SLF001
+    assert [m.name for m in external._managed.values()] == ["kustomize", "jsonnet"]  # noqa: SLF001
 
 
 def test_stop_kills_a_sidecar_that_ignores_sigterm(short_tmp: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -7,11 +7,9 @@ gitopsd.sidecar.childproc), killed at the deadline and when the sidecar dies.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -26,7 +24,6 @@ from gitopsd.sidecar import (
     DEFAULT_LIMITS,
     DeadlineExceeded,
     InvalidSource,
-    LimitExceeded,
     Limits,
     OutputBudget,
     PreconditionFailed,
@@ -35,6 +32,8 @@ from gitopsd.sidecar import (
     truncate_message,
     yaml_to_manifests,
 )
+from gitopsd.sidecar.buildenv import build_env
+from gitopsd.sidecar.childio import kill_group, read_with_deadline
 from gitopsd.sidecar.childproc import ChildLimits
 from gitopsd.sidecar.treecache import TreeCache, private_copy
 from gitopsd.sidecar.version import package_version
@@ -45,8 +44,6 @@ log = logging.getLogger("gitopsd.kustomize")
 
 # An address nothing listens on: anything that still tries the network fails at once.
 _NO_PROXY_TARGET = "http://127.0.0.1:9"
-# Enough of a failing build's stderr for its message; the rest is read and dropped.
-_MAX_STDERR_BYTES = 65536
 
 
 def pinned_kubectl() -> Path:
@@ -113,17 +110,7 @@ def clean_env(home: Path) -> dict[str, str]:
 
 def build_env_vars(request: renderer_pb2.RenderRequest) -> dict[str, str]:
     """Argo CD's build environment, for commonAnnotationsEnvsubst."""
-    return {
-        "ARGOCD_APP_NAME": request.app_name,
-        "ARGOCD_APP_NAMESPACE": request.namespace,
-        "ARGOCD_APP_REVISION": request.revision,
-        "ARGOCD_APP_REVISION_SHORT": request.revision[:7],
-        "ARGOCD_APP_SOURCE_PATH": request.source.path,
-        "ARGOCD_APP_SOURCE_REPO_URL": request.source.repo_url,
-        "ARGOCD_APP_SOURCE_TARGET_REVISION": request.source.target_revision,
-        "KUBE_VERSION": request.kube_version,
-        "KUBE_API_VERSIONS": ",".join(request.api_versions),
-    }
+    return build_env(request)
 
 
 class KustomizeRenderer:
@@ -236,48 +223,3 @@ class KustomizeRenderer:
             message = message.removeprefix("error: ").replace(f"{root}/", "").replace(str(root), ".")
             raise InvalidSource(truncate_message(f"kustomize build failed: {message}"))
         return out.decode("utf-8", errors="replace")
-
-
-def kill_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill the child's process group and reap the child."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def read_with_deadline(process: subprocess.Popen[bytes], deadline: float, max_bytes: int) -> tuple[bytes, bytes]:
-    """Read the child's stdout and stderr to EOF before `deadline` (time.monotonic()).
-
-    Returns (stdout, the first 64 KiB of stderr); LimitExceeded once stdout passes `max_bytes`.
-    One poll() wakes on data or at the deadline: no helper thread, no sleeping wait loop
-    (Popen.wait(timeout=) polls with sleeps, which cost tens of ms per render), no temp files.
-    """
-    assert process.stdout is not None and process.stderr is not None
-    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
-    poller = select.poll()
-    open_fds = {out_fd, err_fd}
-    for fd in open_fds:
-        poller.register(fd, select.POLLIN | select.POLLHUP)
-    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
-    sizes = {out_fd: 0, err_fd: 0}
-    try:
-        while open_fds:
-            left = deadline - time.monotonic()
-            events = poller.poll(left * 1000) if left > 0 else []
-            if not events:
-                raise subprocess.TimeoutExpired(process.args, 0)
-            for fd, _event in events:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
-                    continue
-                sizes[fd] += len(chunk)
-                if fd == out_fd and sizes[fd] > max_bytes:
-                    raise LimitExceeded(f"rendered output exceeds the limit of {max_bytes} bytes")
-                if fd == out_fd or sizes[fd] - len(chunk) < _MAX_STDERR_BYTES:
-                    chunks[fd].append(chunk)
-    finally:
-        process.stdout.close()
-        process.stderr.close()
-    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])[:_MAX_STDERR_BYTES]

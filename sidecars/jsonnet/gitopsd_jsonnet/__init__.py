@@ -1,0 +1,1 @@
+"""gitopsd-jsonnet: the Jsonnet Renderer sidecar for Directory sources (see server.py)."""
