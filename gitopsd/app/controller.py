@@ -48,6 +48,8 @@ class AppController(SyncOperations):
             return
         if name in self._running:
             return
+        if not self.window_decision(app, manual=False).allowed:
+            return  # waits for the project's sync windows (the refresh set a SyncWindowBlocked condition)
         auto = app.spec.sync_policy.automated
         differing = [
             r for r in status.resources if r.status in ("OutOfSync", "Missing", "Extraneous") and not r.hook

@@ -11,12 +11,14 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.app import syncwindows
 from gitopsd.app.applications import Applications
 from gitopsd.app.connections import Connections
-from gitopsd.app.errors import InvalidArgument
+from gitopsd.app.errors import InvalidArgument, NotFound
 from gitopsd.app.events import EventBus
 from gitopsd.app.operations import HistoryStore, OperationStore
 from gitopsd.app.projects import Projects
@@ -45,6 +47,8 @@ class ControllerSettings:
     self_heal_max: float = 180.0
     health_checks: LuaHealthChecks | None = None
     known_types: KnownTypeFields = NO_KNOWN_TYPES
+    # What sync windows are evaluated against (tests may pass another clock).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -135,6 +139,24 @@ class ControllerCore:
             status.CopyFrom(app.status)
             change(status)
             return self.apps.set_status(name, status, read=app)
+
+    # -- sync windows (gitopsd.app.syncwindows) ------------------------------------------
+
+    def window_decision(self, app: apppb.Application, manual: bool) -> syncwindows.Decision:
+        """Whether the project's sync windows let this application sync now."""
+        try:
+            project = self.projects.get(app.spec.project or "default")
+        except NotFound:
+            return syncwindows.Decision(True)  # the sync itself reports the missing project
+        return syncwindows.can_sync(project, app, self.settings.clock(), manual)
+
+    def sync_windows(self, app: apppb.Application) -> apppb.ApplicationSyncWindows:
+        """The windows that apply to the application now, for `app get`."""
+        try:
+            project = self.projects.get(app.spec.project or "default")
+        except NotFound:
+            return apppb.ApplicationSyncWindows(can_sync=True, can_sync_manually=True)
+        return syncwindows.application_windows(project, app, self.settings.clock())
 
     # -- rendering and comparing -----------------------------------------------------
 

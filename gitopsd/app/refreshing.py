@@ -12,12 +12,13 @@ import time
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app import eventlog
-from gitopsd.app.controller_core import ControllerCore, commit_info, source_of
+from gitopsd.app.controller_core import ControllerCore, commit_info, is_automated, source_of
 from gitopsd.app.errors import AppError, InvalidArgument
 from gitopsd.app.status import (
     COMPARISON_ERROR,
     INVALID_SPEC,
     SYNC_ERROR,
+    SYNC_WINDOW_BLOCKED,
     comparison_conditions,
     conditions,
     images_of,
@@ -79,6 +80,11 @@ class Refreshing(ControllerCore):
             _, comparison = self.compare(app, render, hard=hard)
             result = comparison.result
             wanted = comparison_conditions(result)
+            if result.status == "OutOfSync" and is_automated(app):
+                window = self.window_decision(app, manual=False)
+                if not window.allowed:
+                    # Automated sync waits for the window: say so, or the app looks stuck.
+                    wanted.append((SYNC_WINDOW_BLOCKED, f"automated sync waits: {window.reason}"))
         except SourceError as exc:
             wanted = [(COMPARISON_ERROR, f"rendering failed: {exc}")]
         except InvalidArgument as exc:

@@ -61,6 +61,14 @@ class SyncOperations(Refreshing):
     ) -> apppb.Application:
         name = request.name
         app = self.apps.get(name)
+        if not request.dry_run:
+            # The project's sync windows (a dry run applies nothing: always allowed).
+            window = self.window_decision(app, manual=not initiator.automated)
+            if not window.allowed:
+                raise FailedPrecondition(
+                    f"cannot sync {name!r}: blocked by a sync window of project "
+                    f"{app.spec.project or 'default'!r}: {window.reason}"
+                )
         src = source if source is not None else source_of(app)
         state = apppb.OperationState(phase=ops.RUNNING, started_at=utcnow(), message="starting")
         op = state.operation

@@ -10,7 +10,6 @@ from typing import Any, TextIO
 import grpc
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
-from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.cli.client import Client
 from gitopsd.cli.output import print_fields, print_table
 
@@ -56,19 +55,24 @@ def health_line(app: apppb.Application) -> str:
 
 
 def _sync_window(client: Client | None, app: apppb.Application) -> str:
-    """The SyncWindow line when the app's project has windows (not enforced yet: said so)."""
-    if client is None:
+    """The SyncWindow line when sync windows of the app's project apply to it, as argocd prints it:
+    Sync Allowed, Sync Denied or Manual Allowed, with the window that decides."""
+    windows = app.status.sync_windows
+    if not app.status.HasField("sync_windows") and client is not None:
+        try:  # the server fills it in on Get (a Sync or List answer has none)
+            fresh = client.apps.Get(apppb.GetApplicationRequest(name=app.metadata.name), timeout=client.timeout)
+        except grpc.RpcError:
+            return ""
+        windows = fresh.status.sync_windows
+    if not windows.assigned:
         return ""
-    try:
-        proj = client.projects.Get(
-            common_pb2.NameRequest(name=app.spec.project or "default"), timeout=client.timeout
-        )
-    except grpc.RpcError:
-        return ""  # not allowed to read the project: the header goes without the line
-    count = len(proj.spec.sync_windows)
-    if not count:
-        return ""
-    return f"Sync Allowed ({count} window{'s' if count != 1 else ''} defined, not enforced by gitopsd yet)"
+    if windows.can_sync:
+        word = "Sync Allowed"
+    elif windows.can_sync_manually:
+        word = "Manual Allowed"
+    else:
+        word = "Sync Denied"
+    return word + (f" ({windows.message})" if windows.message else "")
 
 
 def header_pairs(app: apppb.Application, client: Client | None = None) -> list[tuple[str, Any]]:

@@ -1,5 +1,6 @@
 from google.protobuf import struct_pb2 as _struct_pb2
 from gitopsd.api.gitopsd.v1 import common_pb2 as _common_pb2
+from gitopsd.api.gitopsd.v1 import project_pb2 as _project_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -344,7 +345,7 @@ class ResourceIgnoreDifferences(_message.Message):
     def __init__(self, group: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., json_pointers: _Optional[_Iterable[str]] = ..., jq_path_expressions: _Optional[_Iterable[str]] = ..., managed_fields_managers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ApplicationStatus(_message.Message):
-    __slots__ = ("sync", "health", "resources", "conditions", "operation_state", "history", "reconciled_at", "source_type", "summary")
+    __slots__ = ("sync", "health", "resources", "conditions", "operation_state", "history", "reconciled_at", "source_type", "summary", "sync_windows")
     SYNC_FIELD_NUMBER: _ClassVar[int]
     HEALTH_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
@@ -354,6 +355,7 @@ class ApplicationStatus(_message.Message):
     RECONCILED_AT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    SYNC_WINDOWS_FIELD_NUMBER: _ClassVar[int]
     sync: SyncStatus
     health: _common_pb2.HealthStatus
     resources: _containers.RepeatedCompositeFieldContainer[ResourceStatus]
@@ -363,7 +365,8 @@ class ApplicationStatus(_message.Message):
     reconciled_at: str
     source_type: str
     summary: ApplicationSummary
-    def __init__(self, sync: _Optional[_Union[SyncStatus, _Mapping]] = ..., health: _Optional[_Union[_common_pb2.HealthStatus, _Mapping]] = ..., resources: _Optional[_Iterable[_Union[ResourceStatus, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., operation_state: _Optional[_Union[OperationState, _Mapping]] = ..., history: _Optional[_Iterable[_Union[RevisionHistory, _Mapping]]] = ..., reconciled_at: _Optional[str] = ..., source_type: _Optional[str] = ..., summary: _Optional[_Union[ApplicationSummary, _Mapping]] = ...) -> None: ...
+    sync_windows: ApplicationSyncWindows
+    def __init__(self, sync: _Optional[_Union[SyncStatus, _Mapping]] = ..., health: _Optional[_Union[_common_pb2.HealthStatus, _Mapping]] = ..., resources: _Optional[_Iterable[_Union[ResourceStatus, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., operation_state: _Optional[_Union[OperationState, _Mapping]] = ..., history: _Optional[_Iterable[_Union[RevisionHistory, _Mapping]]] = ..., reconciled_at: _Optional[str] = ..., source_type: _Optional[str] = ..., summary: _Optional[_Union[ApplicationSummary, _Mapping]] = ..., sync_windows: _Optional[_Union[ApplicationSyncWindows, _Mapping]] = ...) -> None: ...
 
 class ApplicationSummary(_message.Message):
     __slots__ = ("images", "external_urls")
@@ -830,3 +833,15 @@ class ListEventsResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[EventRecord]
     def __init__(self, items: _Optional[_Iterable[_Union[EventRecord, _Mapping]]] = ...) -> None: ...
+
+class ApplicationSyncWindows(_message.Message):
+    __slots__ = ("can_sync", "can_sync_manually", "assigned", "message")
+    CAN_SYNC_FIELD_NUMBER: _ClassVar[int]
+    CAN_SYNC_MANUALLY_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    can_sync: bool
+    can_sync_manually: bool
+    assigned: _containers.RepeatedCompositeFieldContainer[_project_pb2.SyncWindowState]
+    message: str
+    def __init__(self, can_sync: _Optional[bool] = ..., can_sync_manually: _Optional[bool] = ..., assigned: _Optional[_Iterable[_Union[_project_pb2.SyncWindowState, _Mapping]]] = ..., message: _Optional[str] = ...) -> None: ...
