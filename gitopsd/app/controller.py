@@ -19,7 +19,7 @@ from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app import operations as ops
-from gitopsd.app.controller_core import ControllerSettings, Heal, is_automated, source_of
+from gitopsd.app.controller_core import ControllerSettings, Heal, is_automated, multi_sources, source_of
 from gitopsd.app.errors import AppError, FailedPrecondition, InvalidArgument, NotFound
 from gitopsd.app.status import tracked_keys
 from gitopsd.app.sync_operations import SyncOperations
@@ -61,7 +61,12 @@ class AppController(SyncOperations):
         same_target = (
             last is not None
             and last.sync_result.revision == status.sync.revision
-            and last.operation.sync.source == source
+            and list(last.sync_result.revisions) == list(status.sync.revisions)
+            and (
+                list(last.operation.sync.sources) == multi_sources(app)
+                if app.spec.sources and not app.spec.HasField("source")
+                else last.operation.sync.source == source
+            )
             and not last.operation.sync.dry_run
         )
         if same_target and last is not None:
@@ -124,6 +129,10 @@ class AppController(SyncOperations):
         request = apppb.SyncApplicationRequest(
             name=name, revision=entry.revision, dry_run=dry_run, prune=prune
         )
+        if entry.sources:  # a multi-source deployment: every source at its recorded revision
+            return self.sync(
+                request, initiator, rollback_id=entry.id, sources=entry.sources, revisions=entry.revisions
+            )
         return self.sync(request, initiator, source=entry.source, rollback_id=entry.id)
 
     def delete_resources(self, app: apppb.Application, propagation: str = "Foreground") -> None:

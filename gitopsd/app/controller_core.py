@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +31,7 @@ from gitopsd.engine.reconcile import Comparison, compare_app
 from gitopsd.engine.schema import NO_KNOWN_TYPES, KnownTypeFields
 from gitopsd.kube.client import KubeClient
 from gitopsd.protojson import to_document
+from gitopsd.sources.multisource import render_sources
 from gitopsd.sources.render import RenderResult, SourceRenderer
 
 log = logging.getLogger("gitopsd.controller")
@@ -71,6 +72,11 @@ def source_of(app: apppb.Application) -> apppb.ApplicationSource:
     if app.spec.sources:
         return app.spec.sources[0]
     raise InvalidArgument("spec.source: required")
+
+
+def multi_sources(app: apppb.Application) -> list[apppb.ApplicationSource]:
+    """The sources of a multi-source application (spec.sources), empty for spec.source."""
+    return [] if app.spec.HasField("source") else list(app.spec.sources)
 
 
 def is_automated(app: apppb.Application) -> bool:
@@ -168,7 +174,28 @@ class ControllerCore:
         source: apppb.ApplicationSource | None = None,
         local_files: Mapping[str, bytes] | None = None,
         local_path: str = ".",
+        sources: Sequence[apppb.ApplicationSource] = (),
+        revisions: Sequence[str] = (),
     ) -> RenderResult:
+        """One source's render, or with spec.sources (or `sources`: an operation's), all of them merged
+        (gitopsd.sources.multisource); `revisions` pins each source's revision (a rollback)."""
+        multi = list(sources) or (multi_sources(app) if source is None else [])
+        if multi and local_files is None:
+            if revision:
+                raise InvalidArgument(
+                    "revision: a multi-source application renders each source's targetRevision "
+                    "(roll back to a history entry to deploy earlier revisions)"
+                )
+            return render_sources(
+                self.renderer,
+                app.metadata.name,
+                multi,
+                app.spec.destination.namespace,
+                revisions=revisions,
+                hard=hard,
+                annotations=dict(app.metadata.annotations),
+                project=app.spec.project or "default",
+            )
         src = source if source is not None else source_of(app)
         return self.renderer.render(
             app.metadata.name,

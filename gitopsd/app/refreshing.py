@@ -12,7 +12,7 @@ import time
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app import eventlog
-from gitopsd.app.controller_core import ControllerCore, commit_info, is_automated, source_of
+from gitopsd.app.controller_core import ControllerCore, commit_info, is_automated, multi_sources, source_of
 from gitopsd.app.errors import AppError, InvalidArgument
 from gitopsd.app.status import (
     COMPARISON_ERROR,
@@ -59,15 +59,19 @@ class Refreshing(ControllerCore):
         return self.apps.get(name)
 
     def _resolve_now(self, app: apppb.Application, source: apppb.ApplicationSource | None = None) -> None:
-        source = source if source is not None else source_of(app)
-        if source.chart or self.renderer.repo_cache is None:
+        # A multi-source application: every source's repository (a push to any one is a new target).
+        wanted = [source] if source is not None else (multi_sources(app) or [source_of(app)])
+        if self.renderer.repo_cache is None:
             return
-        try:
-            self.renderer.repo_cache.ls_remote(
-                source.repo_url, force=True, project=app.spec.project or "default"
-            )
-        except SourceError:
-            pass  # the render that follows reports the same error as a condition
+        for one in wanted:
+            if one.chart:
+                continue
+            try:
+                self.renderer.repo_cache.ls_remote(
+                    one.repo_url, force=True, project=app.spec.project or "default"
+                )
+            except SourceError:
+                pass  # the render that follows reports the same error as a condition
 
     def _refresh_locked(self, app: apppb.Application, hard: bool) -> apppb.Application:
         name = app.metadata.name
@@ -113,6 +117,12 @@ class Refreshing(ControllerCore):
                 status.summary.images.extend(images_of(render.manifests))
             status.sync.compared_to.source.CopyFrom(source_of(app))
             status.sync.compared_to.destination.CopyFrom(app.spec.destination)
+            # Multi-source applications: every source and its revision (empty lists otherwise).
+            del status.sync.compared_to.sources[:]
+            status.sync.compared_to.sources.extend(multi_sources(app))
+            if render is not None:
+                del status.sync.revisions[:]
+                status.sync.revisions.extend(render.revisions)
             if result is None:
                 status.sync.status = "Unknown"
                 status.sync.reason = ""

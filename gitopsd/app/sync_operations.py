@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app import eventlog
 from gitopsd.app import operations as ops
-from gitopsd.app.controller_core import Running, commit_info, source_of
+from gitopsd.app.controller_core import Running, commit_info, multi_sources, source_of
 from gitopsd.app.errors import AppError, FailedPrecondition, InvalidArgument, NotFound
 from gitopsd.app.project_rules import application_denial, resource_denial
 from gitopsd.app.refreshing import Refreshing
@@ -58,7 +58,11 @@ class SyncOperations(Refreshing):
         initiator: apppb.OperationInitiator,
         source: apppb.ApplicationSource | None = None,
         rollback_id: int = 0,
+        sources: Sequence[apppb.ApplicationSource] = (),
+        revisions: Sequence[str] = (),
     ) -> apppb.Application:
+        """Starts a sync. sources/revisions: a multi-source rollback's (default: spec.sources, each at
+        its targetRevision; an automated sync pins the revisions its refresh compared with)."""
         name = request.name
         app = self.apps.get(name)
         if not request.dry_run:
@@ -69,6 +73,16 @@ class SyncOperations(Refreshing):
                     f"cannot sync {name!r}: blocked by a sync window of project "
                     f"{app.spec.project or 'default'!r}: {window.reason}"
                 )
+        multi = list(sources) or (multi_sources(app) if source is None else [])
+        if multi and not revisions:
+            if request.revision and not initiator.automated:
+                raise InvalidArgument(
+                    f"revision: {name!r} has several sources, each synced to its targetRevision "
+                    f"(gitopsd app rollback {name} ID deploys an earlier set of revisions)"
+                )
+            compared = list(app.status.sync.revisions)
+            if initiator.automated and len(compared) == len(multi):
+                revisions = compared
         src = source if source is not None else source_of(app)
         state = apppb.OperationState(phase=ops.RUNNING, started_at=utcnow(), message="starting")
         op = state.operation
@@ -83,6 +97,11 @@ class SyncOperations(Refreshing):
         sync.sync_strategy.type = "apply"
         sync.sync_strategy.force = request.force
         sync.rollback_id = rollback_id
+        if multi:
+            sync.ClearField("source")
+            sync.sources.extend(multi)
+            sync.revisions.extend(revisions)
+            sync.revision = ""
         retry = request.retry if request.HasField("retry") else app.spec.sync_policy.retry
         if retry.limit:
             op.retry.CopyFrom(retry)
@@ -251,11 +270,23 @@ class SyncOperations(Refreshing):
                 # A user's sync deploys what the branch points to now, as a user's refresh does: a push a
                 # second ago must not wait out the ls-remote cache's interval. Automated syncs follow a
                 # refresh that has just resolved it.
-                self._resolve_now(app, sync.source)
+                self._resolve_now(app, None if sync.sources else sync.source)
             try:
-                render = self.render(app, revision=sync.revision or None, source=sync.source)
+                render = self.render(
+                    app,
+                    revision=sync.revision or None,
+                    source=None if sync.sources else sync.source,
+                    sources=sync.sources,
+                    revisions=sync.revisions,
+                )
                 state.sync_result.revision = render.revision
-                state.sync_result.source.CopyFrom(sync.source)
+                if sync.sources:
+                    del state.sync_result.sources[:]
+                    state.sync_result.sources.extend(sync.sources)
+                    del state.sync_result.revisions[:]
+                    state.sync_result.revisions.extend(render.revisions)
+                else:
+                    state.sync_result.source.CopyFrom(sync.source)
                 state.sync_result.commit.CopyFrom(commit_info(render))
                 client, comparison = self.compare(app, render)
             except SourceError as exc:
@@ -285,7 +316,7 @@ class SyncOperations(Refreshing):
                 ns = app.spec.destination.namespace
                 selected |= {ResourceKey(k.group, k.kind, ns, k.name) for k in selected if not k.namespace}
             plan = plan_sync(comparison.result, options, resources=selected)
-            denied = self._project_denials(app, sync.source, plan.tasks)
+            denied = self._project_denials(app, sync, plan.tasks)
             if denied:
                 for key, message in denied:
                     self._report(
@@ -309,7 +340,7 @@ class SyncOperations(Refreshing):
             return outcome.phase, outcome.message
 
     def _project_denials(
-        self, app: apppb.Application, source: apppb.ApplicationSource, tasks: Sequence[SyncTask]
+        self, app: apppb.Application, sync: apppb.SyncOperation, tasks: Sequence[SyncTask]
     ) -> list[tuple[ResourceKey, str]]:
         """Checks the project as it is now (it may have changed since the app was created)."""
         key_app = ResourceKey("argoproj.io", "Application", "", app.metadata.name)
@@ -319,7 +350,12 @@ class SyncOperations(Refreshing):
             return [(key_app, f"project {app.spec.project!r} does not exist")]
         checked = apppb.Application()
         checked.CopyFrom(app)
-        checked.spec.source.CopyFrom(source)
+        if sync.sources:  # every source of a multi-source application
+            checked.spec.ClearField("source")
+            del checked.spec.sources[:]
+            checked.spec.sources.extend(sync.sources)
+        else:
+            checked.spec.source.CopyFrom(sync.source)
         denial = application_denial(project, checked)
         if denial:
             return [(key_app, denial)]
@@ -347,6 +383,8 @@ class SyncOperations(Refreshing):
             message=state.message,
         )
         entry.source.CopyFrom(state.sync_result.source)
+        entry.sources.extend(state.sync_result.sources)
+        entry.revisions.extend(state.sync_result.revisions)
         entry.initiated_by.CopyFrom(state.operation.initiated_by)
         entry.commit.CopyFrom(state.sync_result.commit)
         limit = (

@@ -377,26 +377,30 @@ class ApplicationSummary(_message.Message):
     def __init__(self, images: _Optional[_Iterable[str]] = ..., external_urls: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ComparedTo(_message.Message):
-    __slots__ = ("source", "destination")
+    __slots__ = ("source", "destination", "sources")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     source: ApplicationSource
     destination: ApplicationDestination
-    def __init__(self, source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., destination: _Optional[_Union[ApplicationDestination, _Mapping]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    def __init__(self, source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., destination: _Optional[_Union[ApplicationDestination, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ...) -> None: ...
 
 class SyncStatus(_message.Message):
-    __slots__ = ("status", "revision", "compared_to", "reason", "commit")
+    __slots__ = ("status", "revision", "compared_to", "reason", "commit", "revisions")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     COMPARED_TO_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     status: str
     revision: str
     compared_to: ComparedTo
     reason: str
     commit: _common_pb2.CommitInfo
-    def __init__(self, status: _Optional[str] = ..., revision: _Optional[str] = ..., compared_to: _Optional[_Union[ComparedTo, _Mapping]] = ..., reason: _Optional[str] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ...) -> None: ...
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, status: _Optional[str] = ..., revision: _Optional[str] = ..., compared_to: _Optional[_Union[ComparedTo, _Mapping]] = ..., reason: _Optional[str] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResourceStatus(_message.Message):
     __slots__ = ("group", "version", "kind", "namespace", "name", "status", "health", "hook", "requires_pruning", "sync_wave", "message")
@@ -445,7 +449,7 @@ class SyncStrategy(_message.Message):
     def __init__(self, type: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class SyncOperation(_message.Message):
-    __slots__ = ("revision", "prune", "dry_run", "resources", "source", "sync_options", "sync_strategy", "retry", "rollback_id")
+    __slots__ = ("revision", "prune", "dry_run", "resources", "source", "sync_options", "sync_strategy", "retry", "rollback_id", "sources", "revisions")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     PRUNE_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
@@ -455,6 +459,8 @@ class SyncOperation(_message.Message):
     SYNC_STRATEGY_FIELD_NUMBER: _ClassVar[int]
     RETRY_FIELD_NUMBER: _ClassVar[int]
     ROLLBACK_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     revision: str
     prune: bool
     dry_run: bool
@@ -464,7 +470,9 @@ class SyncOperation(_message.Message):
     sync_strategy: SyncStrategy
     retry: RetryStrategy
     rollback_id: int
-    def __init__(self, revision: _Optional[str] = ..., prune: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., resources: _Optional[_Iterable[_Union[SyncOperationResource, _Mapping]]] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., sync_options: _Optional[_Iterable[str]] = ..., sync_strategy: _Optional[_Union[SyncStrategy, _Mapping]] = ..., retry: _Optional[_Union[RetryStrategy, _Mapping]] = ..., rollback_id: _Optional[int] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, revision: _Optional[str] = ..., prune: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., resources: _Optional[_Iterable[_Union[SyncOperationResource, _Mapping]]] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., sync_options: _Optional[_Iterable[str]] = ..., sync_strategy: _Optional[_Union[SyncStrategy, _Mapping]] = ..., retry: _Optional[_Union[RetryStrategy, _Mapping]] = ..., rollback_id: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OperationInitiator(_message.Message):
     __slots__ = ("username", "automated", "kind")
@@ -517,16 +525,20 @@ class ResourceResult(_message.Message):
     def __init__(self, group: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[str] = ..., namespace: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., message: _Optional[str] = ..., hook_type: _Optional[str] = ..., hook_phase: _Optional[str] = ..., sync_phase: _Optional[str] = ..., sync_wave: _Optional[int] = ..., action: _Optional[str] = ...) -> None: ...
 
 class SyncOperationResult(_message.Message):
-    __slots__ = ("resources", "revision", "source", "commit")
+    __slots__ = ("resources", "revision", "source", "commit", "sources", "revisions")
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     resources: _containers.RepeatedCompositeFieldContainer[ResourceResult]
     revision: str
     source: ApplicationSource
     commit: _common_pb2.CommitInfo
-    def __init__(self, resources: _Optional[_Iterable[_Union[ResourceResult, _Mapping]]] = ..., revision: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, resources: _Optional[_Iterable[_Union[ResourceResult, _Mapping]]] = ..., revision: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OperationState(_message.Message):
     __slots__ = ("operation", "phase", "message", "sync_result", "started_at", "finished_at", "retry_count", "id")
@@ -549,7 +561,7 @@ class OperationState(_message.Message):
     def __init__(self, operation: _Optional[_Union[Operation, _Mapping]] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ..., sync_result: _Optional[_Union[SyncOperationResult, _Mapping]] = ..., started_at: _Optional[str] = ..., finished_at: _Optional[str] = ..., retry_count: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...
 
 class RevisionHistory(_message.Message):
-    __slots__ = ("id", "revision", "deployed_at", "deploy_started_at", "source", "initiated_by", "commit", "phase", "message")
+    __slots__ = ("id", "revision", "deployed_at", "deploy_started_at", "source", "initiated_by", "commit", "phase", "message", "sources", "revisions")
     ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     DEPLOYED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -559,6 +571,8 @@ class RevisionHistory(_message.Message):
     COMMIT_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     id: int
     revision: str
     deployed_at: str
@@ -568,7 +582,9 @@ class RevisionHistory(_message.Message):
     commit: _common_pb2.CommitInfo
     phase: str
     message: str
-    def __init__(self, id: _Optional[int] = ..., revision: _Optional[str] = ..., deployed_at: _Optional[str] = ..., deploy_started_at: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., initiated_by: _Optional[_Union[OperationInitiator, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., revision: _Optional[str] = ..., deployed_at: _Optional[str] = ..., deploy_started_at: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., initiated_by: _Optional[_Union[OperationInitiator, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateApplicationRequest(_message.Message):
     __slots__ = ("application", "upsert", "validate", "manifest")

@@ -69,7 +69,7 @@ class RenderLimits(_message.Message):
     def __init__(self, max_output_bytes: _Optional[int] = ..., max_chart_bytes: _Optional[int] = ..., timeout_seconds: _Optional[int] = ...) -> None: ...
 
 class RenderRequest(_message.Message):
-    __slots__ = ("source_type", "source", "files", "chart", "app_name", "namespace", "kube_version", "api_versions", "revision", "limits")
+    __slots__ = ("source_type", "source", "files", "chart", "app_name", "namespace", "kube_version", "api_versions", "revision", "limits", "ref_files")
     SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +80,7 @@ class RenderRequest(_message.Message):
     API_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    REF_FILES_FIELD_NUMBER: _ClassVar[int]
     source_type: str
     source: _application_pb2.ApplicationSource
     files: _containers.RepeatedCompositeFieldContainer[SourceFile]
@@ -90,7 +91,8 @@ class RenderRequest(_message.Message):
     api_versions: _containers.RepeatedScalarFieldContainer[str]
     revision: str
     limits: RenderLimits
-    def __init__(self, source_type: _Optional[str] = ..., source: _Optional[_Union[_application_pb2.ApplicationSource, _Mapping]] = ..., files: _Optional[_Iterable[_Union[SourceFile, _Mapping]]] = ..., chart: _Optional[_Union[ChartReference, _Mapping]] = ..., app_name: _Optional[str] = ..., namespace: _Optional[str] = ..., kube_version: _Optional[str] = ..., api_versions: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., limits: _Optional[_Union[RenderLimits, _Mapping]] = ...) -> None: ...
+    ref_files: _containers.RepeatedCompositeFieldContainer[SourceFile]
+    def __init__(self, source_type: _Optional[str] = ..., source: _Optional[_Union[_application_pb2.ApplicationSource, _Mapping]] = ..., files: _Optional[_Iterable[_Union[SourceFile, _Mapping]]] = ..., chart: _Optional[_Union[ChartReference, _Mapping]] = ..., app_name: _Optional[str] = ..., namespace: _Optional[str] = ..., kube_version: _Optional[str] = ..., api_versions: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., limits: _Optional[_Union[RenderLimits, _Mapping]] = ..., ref_files: _Optional[_Iterable[_Union[SourceFile, _Mapping]]] = ...) -> None: ...
 
 class RenderResponse(_message.Message):
     __slots__ = ("manifests", "warnings", "resolved_version")
