@@ -49,6 +49,18 @@ def sync_status_line(app: apppb.Application) -> str:
     return line
 
 
+def _source_text(s: apppb.ApplicationSource, revision: str) -> str:
+    where = f"chart {s.chart}" if s.chart else (f"path {s.path}" if s.path else "")
+    parts = [s.repo_url, f"target {s.target_revision or 'HEAD'}"]
+    if where:
+        parts.append(where)
+    if s.ref:
+        parts.append(f"ref {s.ref}")
+    if revision:
+        parts.append(f"({revision[:7]})")
+    return " ".join(parts)
+
+
 def health_line(app: apppb.Application) -> str:
     health = app.status.health
     return (health.status or "Unknown") + (f" ({health.message})" if health.message else "")
@@ -86,11 +98,17 @@ def header_pairs(app: apppb.Application, client: Client | None = None) -> list[t
     url = app.metadata.annotations.get("link.argocd.argoproj.io/external-link", "")
     if url:
         pairs.append(("URL", url))
-    pairs += [
-        ("Repo", src.repo_url),
-        ("Target", src.target_revision or "HEAD"),
-        ("Path", src.path) if not src.chart else ("Chart", src.chart),
-    ]
+    if len(app.spec.sources) > 1 and not app.spec.HasField("source"):
+        # A multi-source application: every source, with the revision each was compared at.
+        revisions = list(app.status.sync.revisions)
+        for i, s in enumerate(app.spec.sources):
+            pairs.append((f"Source {i + 1}", _source_text(s, revisions[i] if i < len(revisions) else "")))
+    else:
+        pairs += [
+            ("Repo", src.repo_url),
+            ("Target", src.target_revision or "HEAD"),
+            ("Path", src.path) if not src.chart else ("Chart", src.chart),
+        ]
     window = _sync_window(client, app)
     if window:
         pairs.append(("SyncWindow", window))
