@@ -56,6 +56,13 @@ class AppController(SyncOperations):
         ]
         if not auto.prune and differing and all(r.status == "Extraneous" for r in differing):
             return  # only pruning would help, and automated prune is off
+        if auto.prune and not auto.allow_empty and status.resources and all(
+            r.status == "Extraneous" for r in status.resources if not r.hook
+        ):
+            # Argo CD's allowEmpty: an automated sync never prunes every resource unless allowed to.
+            why = "it would prune every resource (syncPolicy.automated.allowEmpty is false)"
+            log.info("automated sync not started", extra=fields(app=name, reason=why))
+            return
         last = self.operations.latest(name)
         source = source_of(app)
         same_target = (

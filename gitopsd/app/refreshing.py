@@ -11,9 +11,11 @@ import logging
 import time
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app import eventlog
 from gitopsd.app.controller_core import ControllerCore, commit_info, is_automated, multi_sources, source_of
-from gitopsd.app.errors import AppError, InvalidArgument
+from gitopsd.app.errors import AppError, InvalidArgument, NotFound
+from gitopsd.app.specfields import spec_conditions
 from gitopsd.app.status import (
     COMPARISON_ERROR,
     INVALID_SPEC,
@@ -97,6 +99,8 @@ class Refreshing(ControllerCore):
             wanted = [(COMPARISON_ERROR, f"{self.connections.describe(app.spec.destination)}: {exc}")]
         except AppError as exc:
             wanted = [(COMPARISON_ERROR, str(exc))]
+        # Fields accepted and not implemented name themselves (gitopsd.app.specfields).
+        wanted += [(INVALID_SPEC, m) for m in spec_conditions(app, self._project_or_none(app))]
         known = {(c.type, c.message) for c in app.status.conditions}
         for ctype, message in wanted:
             if ctype in (COMPARISON_ERROR, INVALID_SPEC) and (ctype, message) not in known:
@@ -169,6 +173,12 @@ class Refreshing(ControllerCore):
                 f"{what} status: {old} → {new}" + (f" ({detail})" if detail else ""),
                 eventlog.WARNING if worse else eventlog.NORMAL,
             )
+
+    def _project_or_none(self, app: apppb.Application) -> projpb.AppProject | None:
+        try:
+            return self.projects.get(app.spec.project or "default")
+        except NotFound:
+            return None
 
     def _after_refresh(self, app: apppb.Application) -> None:
         """What follows a refresh; AppController starts automated syncs here."""

@@ -305,6 +305,10 @@ class SyncOperations(Refreshing):
                 force=sync.sync_strategy.force,
                 namespace=app.spec.destination.namespace,
                 deletion_timeout=self.settings.wave_timeout,
+                namespace_labels=tuple(sorted(app.spec.sync_policy.managed_namespace_metadata.labels.items())),
+                namespace_annotations=tuple(
+                    sorted(app.spec.sync_policy.managed_namespace_metadata.annotations.items())
+                ),
             )
             if any(o.startswith("Prune=false") for o in option_list):
                 options = SyncOptions(**{**options.__dict__, "prune": False})

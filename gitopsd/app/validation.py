@@ -159,6 +159,12 @@ def validate_application(app: apppb.Application) -> None:
     if app.kind and app.kind != "Application":
         raise InvalidArgument(f"kind: expected Application, got {app.kind!r}")
     validate_name(app.metadata.name)
+    if app.HasField("operation"):
+        # Argo CD runs an operation written into the manifest; gitopsd starts operations by request only.
+        raise InvalidArgument(
+            "operation: gitopsd does not run an operation given in the application document; remove it and "
+            f"start the sync with `gitopsd app sync {app.metadata.name}`"
+        )
     spec = app.spec
     if not app.HasField("spec"):
         raise InvalidArgument("spec: required")

@@ -51,7 +51,7 @@ def sync_status_line(app: apppb.Application) -> str:
 
 def _source_text(s: apppb.ApplicationSource, revision: str) -> str:
     where = f"chart {s.chart}" if s.chart else (f"path {s.path}" if s.path else "")
-    parts = [s.repo_url, f"target {s.target_revision or 'HEAD'}"]
+    parts = ([f"{s.name}:"] if s.name else []) + [s.repo_url, f"target {s.target_revision or 'HEAD'}"]
     if where:
         parts.append(where)
     if s.ref:
@@ -109,6 +109,10 @@ def header_pairs(app: apppb.Application, client: Client | None = None) -> list[t
             ("Target", src.target_revision or "HEAD"),
             ("Path", src.path) if not src.chart else ("Chart", src.chart),
         ]
+        if src.name:
+            pairs.append(("Source Name", src.name))
+    # spec.info: the extra lines users attach to an application.
+    pairs += [("Info", f"{i.name}: {i.value}") for i in app.spec.info]
     window = _sync_window(client, app)
     if window:
         pairs.append(("SyncWindow", window))
