@@ -226,3 +226,17 @@ def test_automated_sync_waits_for_an_allow_window_and_runs_once_it_opens(
     )
     assert kubectl("-n", "gated", "get", "cm", "gated-config").returncode == 0
     assert not blocked()
+
+
+def test_the_examples_validate() -> None:
+    from gitopsd.app.projects import validate_project
+    from gitopsd.app.validation import validate_application
+    from gitopsd.protojson import parse_document
+
+    root = Path(__file__).resolve().parents[2] / "examples" / "apps"
+    project = parse_document(yaml.safe_load((root / "project-with-windows.yaml").read_text()), projpb.AppProject())
+    validate_project(project)
+    assert len(project.spec.sync_windows) == 2
+    app = parse_document(yaml.safe_load((root / "multi-source-app.yaml").read_text()), apppb.Application())
+    validate_application(app)
+    assert [s.ref for s in app.spec.sources] == ["", "values", ""]
