@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app import eventlog
 from gitopsd.app import operations as ops
-from gitopsd.app.controller_core import Running, commit_info, multi_sources, source_of
+from gitopsd.app.controller_core import Running, commit_info, source_of
 from gitopsd.app.errors import AppError, FailedPrecondition, InvalidArgument, NotFound
 from gitopsd.app.project_rules import application_denial, resource_denial
 from gitopsd.app.refreshing import Refreshing
 from gitopsd.app.status import SYNC_ERROR, conditions
+from gitopsd.app.sync_targets import as_checked, record_targets, set_targets
 from gitopsd.app.syncop import HOOK_COMPLETED, SUCCEEDED, SyncRun
+from gitopsd.app.syncwindows import refuse_if_blocked
 from gitopsd.engine.deletion import DELETING
 from gitopsd.engine.resources import ResourceKey
 from gitopsd.engine.sync import APPLY, HOOK, ResourceResult, SyncOptions, SyncTask, plan_sync
@@ -65,24 +67,8 @@ class SyncOperations(Refreshing):
         its targetRevision; an automated sync pins the revisions its refresh compared with)."""
         name = request.name
         app = self.apps.get(name)
-        if not request.dry_run:
-            # The project's sync windows (a dry run applies nothing: always allowed).
-            window = self.window_decision(app, manual=not initiator.automated)
-            if not window.allowed:
-                raise FailedPrecondition(
-                    f"cannot sync {name!r}: blocked by a sync window of project "
-                    f"{app.spec.project or 'default'!r}: {window.reason}"
-                )
-        multi = list(sources) or (multi_sources(app) if source is None else [])
-        if multi and not revisions:
-            if request.revision and not initiator.automated:
-                raise InvalidArgument(
-                    f"revision: {name!r} has several sources, each synced to its targetRevision "
-                    f"(gitopsd app rollback {name} ID deploys an earlier set of revisions)"
-                )
-            compared = list(app.status.sync.revisions)
-            if initiator.automated and len(compared) == len(multi):
-                revisions = compared
+        if not request.dry_run:  # the project's sync windows (a dry run applies nothing: always allowed)
+            refuse_if_blocked(app, self.window_decision(app, manual=not initiator.automated))
         src = source if source is not None else source_of(app)
         state = apppb.OperationState(phase=ops.RUNNING, started_at=utcnow(), message="starting")
         op = state.operation
@@ -97,11 +83,7 @@ class SyncOperations(Refreshing):
         sync.sync_strategy.type = "apply"
         sync.sync_strategy.force = request.force
         sync.rollback_id = rollback_id
-        if multi:
-            sync.ClearField("source")
-            sync.sources.extend(multi)
-            sync.revisions.extend(revisions)
-            sync.revision = ""
+        set_targets(sync, app, request, initiator, single=source, sources=sources, revisions=revisions)
         retry = request.retry if request.HasField("retry") else app.spec.sync_policy.retry
         if retry.limit:
             op.retry.CopyFrom(retry)
@@ -280,13 +262,7 @@ class SyncOperations(Refreshing):
                     revisions=sync.revisions,
                 )
                 state.sync_result.revision = render.revision
-                if sync.sources:
-                    del state.sync_result.sources[:]
-                    state.sync_result.sources.extend(sync.sources)
-                    del state.sync_result.revisions[:]
-                    state.sync_result.revisions.extend(render.revisions)
-                else:
-                    state.sync_result.source.CopyFrom(sync.source)
+                record_targets(state.sync_result, sync, render)
                 state.sync_result.commit.CopyFrom(commit_info(render))
                 client, comparison = self.compare(app, render)
             except SourceError as exc:
@@ -352,15 +328,7 @@ class SyncOperations(Refreshing):
             project = self.projects.get(app.spec.project)
         except NotFound:
             return [(key_app, f"project {app.spec.project!r} does not exist")]
-        checked = apppb.Application()
-        checked.CopyFrom(app)
-        if sync.sources:  # every source of a multi-source application
-            checked.spec.ClearField("source")
-            del checked.spec.sources[:]
-            checked.spec.sources.extend(sync.sources)
-        else:
-            checked.spec.source.CopyFrom(sync.source)
-        denial = application_denial(project, checked)
+        denial = application_denial(project, as_checked(app, sync))
         if denial:
             return [(key_app, denial)]
         out = []

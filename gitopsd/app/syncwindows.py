@@ -26,7 +26,7 @@ from croniter import croniter
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
-from gitopsd.app.errors import InvalidArgument
+from gitopsd.app.errors import FailedPrecondition, InvalidArgument
 from gitopsd.sources.globs import glob_match
 
 ALLOW = "allow"
@@ -185,6 +185,15 @@ def decide(states: list[WindowState], manual: bool) -> Decision:
         False,
         f"no allow window is active; the next, {soonest.describe()}, opens at {_when(soonest.next_start)}",
     )
+
+
+def refuse_if_blocked(app: apppb.Application, decision: Decision) -> None:
+    """A sync the windows do not allow now: FAILED_PRECONDITION naming the window."""
+    if not decision.allowed:
+        raise FailedPrecondition(
+            f"cannot sync {app.metadata.name!r}: blocked by a sync window of project "
+            f"{app.spec.project or 'default'!r}: {decision.reason}"
+        )
 
 
 def can_sync(
