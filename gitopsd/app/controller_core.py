@@ -180,6 +180,11 @@ class ControllerCore:
         """One source's render, or with spec.sources (or `sources`: an operation's), all of them merged
         (gitopsd.sources.multisource); `revisions` pins each source's revision (a rollback)."""
         multi = list(sources) or (multi_sources(app) if source is None else [])
+        if len(multi) > 1 and local_files is not None:
+            # Rendering the upload as the first source would show a diff of part of the application.
+            raise InvalidArgument(
+                "local files: a multi-source application renders several repositories; diff it without --local"
+            )
         if multi and local_files is None:
             if revision:
                 raise InvalidArgument(

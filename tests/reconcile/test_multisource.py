@@ -118,6 +118,12 @@ def test_chart_with_values_from_a_ref_source_and_a_directory_source(
     # A pinned revision means nothing for several sources: refused, saying what to do instead.
     pinned = cli("app", "sync", "multi", "--revision", first_values)
     assert pinned.returncode != 0 and "has several sources" in pinned.stderr, pinned.stderr
+    # Nor would a local directory stand for all of them (a diff of one source would look like the app's).
+    local = tmp_path / "local"
+    (local / "manifests").mkdir(parents=True)
+    (local / "manifests" / "extra.yaml").write_text(configmap("extra", {"from": "local"}))
+    diffed = cli("app", "diff", "multi", "--local", str(local / "manifests"))
+    assert diffed.returncode == 2 and "multi-source application" in diffed.stderr, diffed.stdout + diffed.stderr
 
 
 def test_an_object_rendered_by_two_sources_is_an_error_naming_both(
