@@ -19,7 +19,7 @@ from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app import operations as ops
-from gitopsd.app.controller_core import ControllerSettings, Heal, is_automated, source_of
+from gitopsd.app.controller_core import ControllerSettings, Heal, is_automated, multi_sources, source_of
 from gitopsd.app.errors import AppError, FailedPrecondition, InvalidArgument, NotFound
 from gitopsd.app.status import tracked_keys
 from gitopsd.app.sync_operations import SyncOperations
@@ -48,18 +48,32 @@ class AppController(SyncOperations):
             return
         if name in self._running:
             return
+        if not self.window_decision(app, manual=False).allowed:
+            return  # waits for the project's sync windows (the refresh set a SyncWindowBlocked condition)
         auto = app.spec.sync_policy.automated
         differing = [
             r for r in status.resources if r.status in ("OutOfSync", "Missing", "Extraneous") and not r.hook
         ]
         if not auto.prune and differing and all(r.status == "Extraneous" for r in differing):
             return  # only pruning would help, and automated prune is off
+        if auto.prune and not auto.allow_empty and status.resources and all(
+            r.status == "Extraneous" for r in status.resources if not r.hook
+        ):
+            # Argo CD's allowEmpty: an automated sync never prunes every resource unless allowed to.
+            why = "it would prune every resource (syncPolicy.automated.allowEmpty is false)"
+            log.info("automated sync not started", extra=fields(app=name, reason=why))
+            return
         last = self.operations.latest(name)
         source = source_of(app)
         same_target = (
             last is not None
             and last.sync_result.revision == status.sync.revision
-            and last.operation.sync.source == source
+            and list(last.sync_result.revisions) == list(status.sync.revisions)
+            and (
+                list(last.operation.sync.sources) == multi_sources(app)
+                if app.spec.sources and not app.spec.HasField("source")
+                else last.operation.sync.source == source
+            )
             and not last.operation.sync.dry_run
         )
         if same_target and last is not None:
@@ -122,6 +136,10 @@ class AppController(SyncOperations):
         request = apppb.SyncApplicationRequest(
             name=name, revision=entry.revision, dry_run=dry_run, prune=prune
         )
+        if entry.sources:  # a multi-source deployment: every source at its recorded revision
+            return self.sync(
+                request, initiator, rollback_id=entry.id, sources=entry.sources, revisions=entry.revisions
+            )
         return self.sync(request, initiator, source=entry.source, rollback_id=entry.id)
 
     def delete_resources(self, app: apppb.Application, propagation: str = "Foreground") -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.app import syncwindows
 from gitopsd.app.applications import Applications
 from gitopsd.app.connections import Connections
-from gitopsd.app.errors import InvalidArgument
+from gitopsd.app.errors import InvalidArgument, NotFound
 from gitopsd.app.events import EventBus
 from gitopsd.app.operations import HistoryStore, OperationStore
 from gitopsd.app.projects import Projects
@@ -29,6 +31,7 @@ from gitopsd.engine.reconcile import Comparison, compare_app
 from gitopsd.engine.schema import NO_KNOWN_TYPES, KnownTypeFields
 from gitopsd.kube.client import KubeClient
 from gitopsd.protojson import to_document
+from gitopsd.sources.multisource import render_sources
 from gitopsd.sources.render import RenderResult, SourceRenderer
 
 log = logging.getLogger("gitopsd.controller")
@@ -45,6 +48,8 @@ class ControllerSettings:
     self_heal_max: float = 180.0
     health_checks: LuaHealthChecks | None = None
     known_types: KnownTypeFields = NO_KNOWN_TYPES
+    # What sync windows are evaluated against (tests may pass another clock).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -67,6 +72,11 @@ def source_of(app: apppb.Application) -> apppb.ApplicationSource:
     if app.spec.sources:
         return app.spec.sources[0]
     raise InvalidArgument("spec.source: required")
+
+
+def multi_sources(app: apppb.Application) -> list[apppb.ApplicationSource]:
+    """The sources of a multi-source application (spec.sources), empty for spec.source."""
+    return [] if app.spec.HasField("source") else list(app.spec.sources)
 
 
 def is_automated(app: apppb.Application) -> bool:
@@ -136,6 +146,24 @@ class ControllerCore:
             change(status)
             return self.apps.set_status(name, status, read=app)
 
+    # -- sync windows (gitopsd.app.syncwindows) ------------------------------------------
+
+    def window_decision(self, app: apppb.Application, manual: bool) -> syncwindows.Decision:
+        """Whether the project's sync windows let this application sync now."""
+        try:
+            project = self.projects.get(app.spec.project or "default")
+        except NotFound:
+            return syncwindows.Decision(True)  # the sync itself reports the missing project
+        return syncwindows.can_sync(project, app, self.settings.clock(), manual)
+
+    def sync_windows(self, app: apppb.Application) -> apppb.ApplicationSyncWindows:
+        """The windows that apply to the application now, for `app get`."""
+        try:
+            project = self.projects.get(app.spec.project or "default")
+        except NotFound:
+            return apppb.ApplicationSyncWindows(can_sync=True, can_sync_manually=True)
+        return syncwindows.application_windows(project, app, self.settings.clock())
+
     # -- rendering and comparing -----------------------------------------------------
 
     def render(
@@ -146,7 +174,33 @@ class ControllerCore:
         source: apppb.ApplicationSource | None = None,
         local_files: Mapping[str, bytes] | None = None,
         local_path: str = ".",
+        sources: Sequence[apppb.ApplicationSource] = (),
+        revisions: Sequence[str] = (),
     ) -> RenderResult:
+        """One source's render, or with spec.sources (or `sources`: an operation's), all of them merged
+        (gitopsd.sources.multisource); `revisions` pins each source's revision (a rollback)."""
+        multi = list(sources) or (multi_sources(app) if source is None else [])
+        if len(multi) > 1 and local_files is not None:
+            # Rendering the upload as the first source would show a diff of part of the application.
+            raise InvalidArgument(
+                "local files: a multi-source application renders several repositories; diff it without --local"
+            )
+        if multi and local_files is None:
+            if revision:
+                raise InvalidArgument(
+                    "revision: a multi-source application renders each source's targetRevision "
+                    "(roll back to a history entry to deploy earlier revisions)"
+                )
+            return render_sources(
+                self.renderer,
+                app.metadata.name,
+                multi,
+                app.spec.destination.namespace,
+                revisions=revisions,
+                hard=hard,
+                annotations=dict(app.metadata.annotations),
+                project=app.spec.project or "default",
+            )
         src = source if source is not None else source_of(app)
         return self.renderer.render(
             app.metadata.name,

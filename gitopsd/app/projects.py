@@ -11,6 +11,7 @@ import uuid
 
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from gitopsd.app.syncwindows import validate_windows
 from gitopsd.app.validation import API_VERSION, SERVER_SET_FIELDS, validate_name
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.store import Store, dumps, loads, utcnow
@@ -54,6 +55,7 @@ def validate_project(project: projpb.AppProject) -> None:
     for i, role in enumerate(spec.roles):
         if not role.name:
             raise InvalidArgument(f"spec.roles[{i}].name: required")
+    validate_windows(spec.sync_windows)
 
 
 class Projects:

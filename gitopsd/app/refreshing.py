@@ -11,13 +11,16 @@ import logging
 import time
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app import eventlog
-from gitopsd.app.controller_core import ControllerCore, commit_info, source_of
-from gitopsd.app.errors import AppError, InvalidArgument
+from gitopsd.app.controller_core import ControllerCore, commit_info, is_automated, multi_sources, source_of
+from gitopsd.app.errors import AppError, InvalidArgument, NotFound
+from gitopsd.app.specfields import spec_conditions
 from gitopsd.app.status import (
     COMPARISON_ERROR,
     INVALID_SPEC,
     SYNC_ERROR,
+    SYNC_WINDOW_BLOCKED,
     comparison_conditions,
     conditions,
     images_of,
@@ -58,15 +61,19 @@ class Refreshing(ControllerCore):
         return self.apps.get(name)
 
     def _resolve_now(self, app: apppb.Application, source: apppb.ApplicationSource | None = None) -> None:
-        source = source if source is not None else source_of(app)
-        if source.chart or self.renderer.repo_cache is None:
+        # A multi-source application: every source's repository (a push to any one is a new target).
+        wanted = [source] if source is not None else (multi_sources(app) or [source_of(app)])
+        if self.renderer.repo_cache is None:
             return
-        try:
-            self.renderer.repo_cache.ls_remote(
-                source.repo_url, force=True, project=app.spec.project or "default"
-            )
-        except SourceError:
-            pass  # the render that follows reports the same error as a condition
+        for one in wanted:
+            if one.chart:
+                continue
+            try:
+                self.renderer.repo_cache.ls_remote(
+                    one.repo_url, force=True, project=app.spec.project or "default"
+                )
+            except SourceError:
+                pass  # the render that follows reports the same error as a condition
 
     def _refresh_locked(self, app: apppb.Application, hard: bool) -> apppb.Application:
         name = app.metadata.name
@@ -79,6 +86,11 @@ class Refreshing(ControllerCore):
             _, comparison = self.compare(app, render, hard=hard)
             result = comparison.result
             wanted = comparison_conditions(result)
+            if result.status == "OutOfSync" and is_automated(app):
+                window = self.window_decision(app, manual=False)
+                if not window.allowed:
+                    # Automated sync waits for the window: say so, or the app looks stuck.
+                    wanted.append((SYNC_WINDOW_BLOCKED, f"automated sync waits: {window.reason}"))
         except SourceError as exc:
             wanted = [(COMPARISON_ERROR, f"rendering failed: {exc}")]
         except InvalidArgument as exc:
@@ -87,6 +99,8 @@ class Refreshing(ControllerCore):
             wanted = [(COMPARISON_ERROR, f"{self.connections.describe(app.spec.destination)}: {exc}")]
         except AppError as exc:
             wanted = [(COMPARISON_ERROR, str(exc))]
+        # Fields accepted and not implemented name themselves (gitopsd.app.specfields).
+        wanted += [(INVALID_SPEC, m) for m in spec_conditions(app, self._project_or_none(app))]
         known = {(c.type, c.message) for c in app.status.conditions}
         for ctype, message in wanted:
             if ctype in (COMPARISON_ERROR, INVALID_SPEC) and (ctype, message) not in known:
@@ -107,6 +121,12 @@ class Refreshing(ControllerCore):
                 status.summary.images.extend(images_of(render.manifests))
             status.sync.compared_to.source.CopyFrom(source_of(app))
             status.sync.compared_to.destination.CopyFrom(app.spec.destination)
+            # Multi-source applications: every source and its revision (empty lists otherwise).
+            del status.sync.compared_to.sources[:]
+            status.sync.compared_to.sources.extend(multi_sources(app))
+            if render is not None:
+                del status.sync.revisions[:]
+                status.sync.revisions.extend(render.revisions)
             if result is None:
                 status.sync.status = "Unknown"
                 status.sync.reason = ""
@@ -153,6 +173,12 @@ class Refreshing(ControllerCore):
                 f"{what} status: {old} → {new}" + (f" ({detail})" if detail else ""),
                 eventlog.WARNING if worse else eventlog.NORMAL,
             )
+
+    def _project_or_none(self, app: apppb.Application) -> projpb.AppProject | None:
+        try:
+            return self.projects.get(app.spec.project or "default")
+        except NotFound:
+            return None
 
     def _after_refresh(self, app: apppb.Application) -> None:
         """What follows a refresh; AppController starts automated syncs here."""

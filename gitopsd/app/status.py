@@ -20,6 +20,8 @@ INVALID_SPEC = "InvalidSpecError"
 SHARED_RESOURCE = "SharedResourceWarning"
 SYNC_ERROR = "SyncError"
 ANNOTATION_WARNING = "AnnotationWarning"
+# An automated sync is due but the project's sync windows hold it back (gitopsd.app.syncwindows).
+SYNC_WINDOW_BLOCKED = "SyncWindowBlocked"
 
 
 def strip_reason(reason: str, status: str) -> str:

@@ -21,7 +21,9 @@ from gitopsd.app.errors import AppError, FailedPrecondition, InvalidArgument, No
 from gitopsd.app.project_rules import application_denial, resource_denial
 from gitopsd.app.refreshing import Refreshing
 from gitopsd.app.status import SYNC_ERROR, conditions
+from gitopsd.app.sync_targets import as_checked, record_targets, set_targets
 from gitopsd.app.syncop import HOOK_COMPLETED, SUCCEEDED, SyncRun
+from gitopsd.app.syncwindows import refuse_if_blocked
 from gitopsd.engine.deletion import DELETING
 from gitopsd.engine.resources import ResourceKey
 from gitopsd.engine.sync import APPLY, HOOK, ResourceResult, SyncOptions, SyncTask, plan_sync
@@ -58,9 +60,15 @@ class SyncOperations(Refreshing):
         initiator: apppb.OperationInitiator,
         source: apppb.ApplicationSource | None = None,
         rollback_id: int = 0,
+        sources: Sequence[apppb.ApplicationSource] = (),
+        revisions: Sequence[str] = (),
     ) -> apppb.Application:
+        """Starts a sync. sources/revisions: a multi-source rollback's (default: spec.sources, each at
+        its targetRevision; an automated sync pins the revisions its refresh compared with)."""
         name = request.name
         app = self.apps.get(name)
+        if not request.dry_run:  # the project's sync windows (a dry run applies nothing: always allowed)
+            refuse_if_blocked(app, self.window_decision(app, manual=not initiator.automated))
         src = source if source is not None else source_of(app)
         state = apppb.OperationState(phase=ops.RUNNING, started_at=utcnow(), message="starting")
         op = state.operation
@@ -75,6 +83,7 @@ class SyncOperations(Refreshing):
         sync.sync_strategy.type = "apply"
         sync.sync_strategy.force = request.force
         sync.rollback_id = rollback_id
+        set_targets(sync, app, request, initiator, single=source, sources=sources, revisions=revisions)
         retry = request.retry if request.HasField("retry") else app.spec.sync_policy.retry
         if retry.limit:
             op.retry.CopyFrom(retry)
@@ -243,11 +252,17 @@ class SyncOperations(Refreshing):
                 # A user's sync deploys what the branch points to now, as a user's refresh does: a push a
                 # second ago must not wait out the ls-remote cache's interval. Automated syncs follow a
                 # refresh that has just resolved it.
-                self._resolve_now(app, sync.source)
+                self._resolve_now(app, None if sync.sources else sync.source)
             try:
-                render = self.render(app, revision=sync.revision or None, source=sync.source)
+                render = self.render(
+                    app,
+                    revision=sync.revision or None,
+                    source=None if sync.sources else sync.source,
+                    sources=sync.sources,
+                    revisions=sync.revisions,
+                )
                 state.sync_result.revision = render.revision
-                state.sync_result.source.CopyFrom(sync.source)
+                record_targets(state.sync_result, sync, render)
                 state.sync_result.commit.CopyFrom(commit_info(render))
                 client, comparison = self.compare(app, render)
             except SourceError as exc:
@@ -266,6 +281,10 @@ class SyncOperations(Refreshing):
                 force=sync.sync_strategy.force,
                 namespace=app.spec.destination.namespace,
                 deletion_timeout=self.settings.wave_timeout,
+                namespace_labels=tuple(sorted(app.spec.sync_policy.managed_namespace_metadata.labels.items())),
+                namespace_annotations=tuple(
+                    sorted(app.spec.sync_policy.managed_namespace_metadata.annotations.items())
+                ),
             )
             if any(o.startswith("Prune=false") for o in option_list):
                 options = SyncOptions(**{**options.__dict__, "prune": False})
@@ -277,7 +296,7 @@ class SyncOperations(Refreshing):
                 ns = app.spec.destination.namespace
                 selected |= {ResourceKey(k.group, k.kind, ns, k.name) for k in selected if not k.namespace}
             plan = plan_sync(comparison.result, options, resources=selected)
-            denied = self._project_denials(app, sync.source, plan.tasks)
+            denied = self._project_denials(app, sync, plan.tasks)
             if denied:
                 for key, message in denied:
                     self._report(
@@ -301,7 +320,7 @@ class SyncOperations(Refreshing):
             return outcome.phase, outcome.message
 
     def _project_denials(
-        self, app: apppb.Application, source: apppb.ApplicationSource, tasks: Sequence[SyncTask]
+        self, app: apppb.Application, sync: apppb.SyncOperation, tasks: Sequence[SyncTask]
     ) -> list[tuple[ResourceKey, str]]:
         """Checks the project as it is now (it may have changed since the app was created)."""
         key_app = ResourceKey("argoproj.io", "Application", "", app.metadata.name)
@@ -309,10 +328,7 @@ class SyncOperations(Refreshing):
             project = self.projects.get(app.spec.project)
         except NotFound:
             return [(key_app, f"project {app.spec.project!r} does not exist")]
-        checked = apppb.Application()
-        checked.CopyFrom(app)
-        checked.spec.source.CopyFrom(source)
-        denial = application_denial(project, checked)
+        denial = application_denial(project, as_checked(app, sync))
         if denial:
             return [(key_app, denial)]
         out = []
@@ -339,6 +355,8 @@ class SyncOperations(Refreshing):
             message=state.message,
         )
         entry.source.CopyFrom(state.sync_result.source)
+        entry.sources.extend(state.sync_result.sources)
+        entry.revisions.extend(state.sync_result.revisions)
         entry.initiated_by.CopyFrom(state.operation.initiated_by)
         entry.commit.CopyFrom(state.sync_result.commit)
         limit = (

@@ -112,6 +112,43 @@ def _validate_source(src: apppb.ApplicationSource, path: str) -> None:
     # plugin without a name (`plugin: {}`) is valid: a config management plugin is found by its discover rules.
 
 
+_REF_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_REF_VALUE_FILE = re.compile(r"^\$([A-Za-z0-9_-]+)/(.+)$")
+
+
+def _validate_refs(spec: apppb.ApplicationSpec) -> None:
+    """Multi-source applications: ref names, and the "$ref/path" value files that use them."""
+    refs: dict[str, int] = {}
+    for i, src in enumerate(spec.sources):
+        if not src.ref:
+            continue
+        if not _REF_NAME.match(src.ref):
+            raise InvalidArgument(f"spec.sources[{i}].ref: {src.ref!r} must be letters, digits, '-' or '_'")
+        if src.chart:
+            raise InvalidArgument(
+                f"spec.sources[{i}].ref: a chart repository source cannot serve files to other sources "
+                "(ref: is for Git sources)"
+            )
+        if src.ref in refs:
+            raise InvalidArgument(f"spec.sources[{i}].ref: {src.ref!r} is also spec.sources[{refs[src.ref]}]'s")
+        refs[src.ref] = i
+    if spec.sources and all(s.ref and not s.path and not s.chart for s in spec.sources):
+        raise InvalidArgument("spec.sources: every source is ref-only (ref without path or chart): nothing renders")
+    for i, src in enumerate(spec.sources):
+        for j, vf in enumerate(src.helm.value_files):
+            if not vf.startswith("$"):
+                continue
+            where = f"spec.sources[{i}].helm.valueFiles[{j}]"
+            match = _REF_VALUE_FILE.match(vf)
+            if match is None:
+                raise InvalidArgument(f"{where}: {vf!r} must look like $ref/path/in/that/repository")
+            if match.group(1) not in refs:
+                raise InvalidArgument(f"{where}: {vf!r}: no source has ref: {match.group(1)}")
+            parts = match.group(2).split("/")
+            if match.group(2).startswith("/") or ".." in parts or ".git" in parts:
+                raise InvalidArgument(f"{where}: {vf!r} must stay inside that source's repository")
+
+
 def validate_application(app: apppb.Application) -> None:
     """Raises InvalidArgument naming the first problem found."""
     if app.api_version and app.api_version != API_VERSION:
@@ -119,6 +156,12 @@ def validate_application(app: apppb.Application) -> None:
     if app.kind and app.kind != "Application":
         raise InvalidArgument(f"kind: expected Application, got {app.kind!r}")
     validate_name(app.metadata.name)
+    if app.HasField("operation"):
+        # Argo CD runs an operation written into the manifest; gitopsd starts operations by request only.
+        raise InvalidArgument(
+            "operation: gitopsd does not run an operation given in the application document; remove it and "
+            f"start the sync with `gitopsd app sync {app.metadata.name}`"
+        )
     spec = app.spec
     if not app.HasField("spec"):
         raise InvalidArgument("spec: required")
@@ -128,14 +171,15 @@ def validate_application(app: apppb.Application) -> None:
         raise InvalidArgument("spec.source: required (with repoURL)")
     if spec.HasField("source"):
         _validate_source(spec.source, "spec.source")
-    if len(spec.sources) > 1:
-        # Rendering only one of them would deploy part of the application without a word.
-        raise InvalidArgument(
-            f"spec.sources: {len(spec.sources)} sources; gitopsd renders one source per application "
-            "(multi-source applications are not supported yet): use one application per source"
-        )
+        for j, vf in enumerate(spec.source.helm.value_files):
+            if vf.startswith("$"):
+                raise InvalidArgument(
+                    f"spec.source.helm.valueFiles[{j}]: {vf!r} names another source's file, which only a "
+                    "multi-source application (spec.sources with a ref: source) has"
+                )
     for i, src in enumerate(spec.sources):
         _validate_source(src, f"spec.sources[{i}]")
+    _validate_refs(spec)
     if not spec.HasField("destination"):
         raise InvalidArgument("spec.destination: required (server or name, and namespace)")
     dest = spec.destination

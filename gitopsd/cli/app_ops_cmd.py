@@ -222,7 +222,13 @@ def cmd_history(args: argparse.Namespace, client: Client) -> int:
         dump([to_document(e) for e in reply.items], args.output)
         return 0
     rows = [
-        (e.id, _local_time(e.deployed_at), e.revision[:7], (e.commit.message.splitlines() or [""])[0])
+        (
+            e.id,
+            _local_time(e.deployed_at),
+            # A multi-source deployment: every source's revision, in spec order.
+            ",".join(r[:7] for r in e.revisions) if e.revisions else e.revision[:7],
+            (e.commit.message.splitlines() or [""])[0],
+        )
         for e in reply.items
     ]
     print_table(["ID", "DATE", "COMMIT", "MESSAGE"], rows)

@@ -10,7 +10,6 @@ from typing import Any, TextIO
 import grpc
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
-from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.cli.client import Client
 from gitopsd.cli.output import print_fields, print_table
 
@@ -50,25 +49,42 @@ def sync_status_line(app: apppb.Application) -> str:
     return line
 
 
+def _source_text(s: apppb.ApplicationSource, revision: str) -> str:
+    where = f"chart {s.chart}" if s.chart else (f"path {s.path}" if s.path else "")
+    parts = ([f"{s.name}:"] if s.name else []) + [s.repo_url, f"target {s.target_revision or 'HEAD'}"]
+    if where:
+        parts.append(where)
+    if s.ref:
+        parts.append(f"ref {s.ref}")
+    if revision:
+        parts.append(f"({revision[:7]})")
+    return " ".join(parts)
+
+
 def health_line(app: apppb.Application) -> str:
     health = app.status.health
     return (health.status or "Unknown") + (f" ({health.message})" if health.message else "")
 
 
 def _sync_window(client: Client | None, app: apppb.Application) -> str:
-    """The SyncWindow line when the app's project has windows (not enforced yet: said so)."""
-    if client is None:
+    """The SyncWindow line when sync windows of the app's project apply to it, as argocd prints it:
+    Sync Allowed, Sync Denied or Manual Allowed, with the window that decides."""
+    windows = app.status.sync_windows
+    if not app.status.HasField("sync_windows") and client is not None:
+        try:  # the server fills it in on Get (a Sync or List answer has none)
+            fresh = client.apps.Get(apppb.GetApplicationRequest(name=app.metadata.name), timeout=client.timeout)
+        except grpc.RpcError:
+            return ""
+        windows = fresh.status.sync_windows
+    if not windows.assigned:
         return ""
-    try:
-        proj = client.projects.Get(
-            common_pb2.NameRequest(name=app.spec.project or "default"), timeout=client.timeout
-        )
-    except grpc.RpcError:
-        return ""  # not allowed to read the project: the header goes without the line
-    count = len(proj.spec.sync_windows)
-    if not count:
-        return ""
-    return f"Sync Allowed ({count} window{'s' if count != 1 else ''} defined, not enforced by gitopsd yet)"
+    if windows.can_sync:
+        word = "Sync Allowed"
+    elif windows.can_sync_manually:
+        word = "Manual Allowed"
+    else:
+        word = "Sync Denied"
+    return word + (f" ({windows.message})" if windows.message else "")
 
 
 def header_pairs(app: apppb.Application, client: Client | None = None) -> list[tuple[str, Any]]:
@@ -82,11 +98,21 @@ def header_pairs(app: apppb.Application, client: Client | None = None) -> list[t
     url = app.metadata.annotations.get("link.argocd.argoproj.io/external-link", "")
     if url:
         pairs.append(("URL", url))
-    pairs += [
-        ("Repo", src.repo_url),
-        ("Target", src.target_revision or "HEAD"),
-        ("Path", src.path) if not src.chart else ("Chart", src.chart),
-    ]
+    if len(app.spec.sources) > 1 and not app.spec.HasField("source"):
+        # A multi-source application: every source, with the revision each was compared at.
+        revisions = list(app.status.sync.revisions)
+        for i, s in enumerate(app.spec.sources):
+            pairs.append((f"Source {i + 1}", _source_text(s, revisions[i] if i < len(revisions) else "")))
+    else:
+        pairs += [
+            ("Repo", src.repo_url),
+            ("Target", src.target_revision or "HEAD"),
+            ("Path", src.path) if not src.chart else ("Chart", src.chart),
+        ]
+        if src.name:
+            pairs.append(("Source Name", src.name))
+    # spec.info: the extra lines users attach to an application.
+    pairs += [("Info", f"{i.name}: {i.value}") for i in app.spec.info]
     window = _sync_window(client, app)
     if window:
         pairs.append(("SyncWindow", window))

@@ -5,7 +5,6 @@ show its sync windows (kept and printed; gitopsd does not enforce them yet)."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
@@ -44,7 +43,7 @@ def add_parsers(
 
     windows = psub.add_parser("windows", help="a project's sync windows")
     wsub = windows.add_subparsers(dest="windows_command", metavar="COMMAND", required=True)
-    wlist = wsub.add_parser("list", parents=[common], help="list a project's sync windows (not enforced yet)")
+    wlist = wsub.add_parser("list", parents=[common], help="list a project's sync windows and whether each is active now")
     wlist.add_argument("project")
     add_output_flag(wlist)
     wlist.set_defaults(func=cmd_windows_list)
@@ -125,8 +124,11 @@ def cmd_windows_list(args: argparse.Namespace, client: Client) -> int:
     if args.output in ("json", "yaml"):
         dump([to_document(w) for w in windows], args.output)
         return 0
+    states = {s.index: s for s in project.status.sync_windows}
     rows = [
         (
+            str(i),
+            _window_status(states.get(i)),
             w.kind,
             w.schedule,
             w.duration,
@@ -136,14 +138,19 @@ def cmd_windows_list(args: argparse.Namespace, client: Client) -> int:
             "Enabled" if w.manual_sync else "Disabled",
             w.time_zone or "UTC",
         )
-        for w in windows
+        for i, w in enumerate(windows)
     ]
     print_table(
-        ["KIND", "SCHEDULE", "DURATION", "APPLICATIONS", "NAMESPACES", "CLUSTERS", "MANUALSYNC", "TIMEZONE"],
+        ["ID", "STATUS", "KIND", "SCHEDULE", "DURATION", "APPLICATIONS", "NAMESPACES", "CLUSTERS", "MANUALSYNC", "TIMEZONE"],
         rows,
     )
-    sys.stderr.write(
-        f"note: gitopsd keeps sync windows but does not enforce them yet: syncs of '{args.project}' run "
-        "whatever the windows say\n"
-    )
     return 0
+
+
+def _window_status(state: projpb.SyncWindowState | None) -> str:
+    """Active (until when) or Inactive (next start), as the server computed it."""
+    if state is None:
+        return "Unknown"
+    if state.active:
+        return f"Active (until {state.active_until})"
+    return f"Inactive (next {state.next_start})"

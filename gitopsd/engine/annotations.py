@@ -7,6 +7,7 @@ are set). Helm's ``helm.sh/hook*`` annotations are mapped as Argo CD maps them.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,15 +69,24 @@ class HookInfo:
         return bool(self.types) and not self.skip
 
 
+# Go's strconv.Atoi, which Argo CD parses waves with: an optional sign and digits, nothing else.
+_WAVE_INT = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _wave_int(value: object) -> int | None:
+    if isinstance(value, str) and _WAVE_INT.match(value):
+        return int(value)
+    return None
+
+
 def sync_wave(obj: Mapping[str, Any]) -> int:
-    """The sync-wave annotation (or helm.sh/hook-weight for Helm hooks); 0 when absent or not an integer."""
-    value = annotation(obj, "sync-wave")
-    if value is None and "helm.sh/hook" in annotations_of(obj):
-        value = annotations_of(obj).get("helm.sh/hook-weight")
-    try:
-        return int(str(value).strip()) if value is not None else 0
-    except ValueError:
-        return 0
+    """The object's wave as Argo CD computes it (gitops-engine's syncwaves.Wave): the sync-wave annotation
+    when it is an integer, else ``helm.sh/hook-weight`` when that is one (for every object, hook or not:
+    a Helm chart's weights order its plain resources too), else 0."""
+    wave = _wave_int(annotation(obj, "sync-wave"))
+    if wave is None:
+        wave = _wave_int(annotations_of(obj).get("helm.sh/hook-weight"))
+    return wave if wave is not None else 0
 
 
 def hook_info(obj: Mapping[str, Any]) -> HookInfo:

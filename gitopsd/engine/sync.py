@@ -123,13 +123,25 @@ def _run_one(
 def _ensure_namespace(
     task: SyncTask, client: ClusterClient, options: SyncOptions, suffix: str
 ) -> ResourceResult:
+    managed = bool(options.namespace_labels or options.namespace_annotations)
+    existing: Mapping[str, Any] | None = None
     try:
-        live = client.get("v1", "Namespace", task.key.name)
-        return _result(task, STATUS_SYNCED, "unchanged", "namespace exists", live)
+        existing = client.get("v1", "Namespace", task.key.name)
+        if not managed:
+            return _result(task, STATUS_SYNCED, "unchanged", "namespace exists", existing)
     except NotFound:
         pass
-    obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": task.key.name}}
+    metadata: dict[str, Any] = {"name": task.key.name}
+    if options.namespace_labels:
+        metadata["labels"] = dict(options.namespace_labels)
+    if options.namespace_annotations:
+        metadata["annotations"] = dict(options.namespace_annotations)
+    obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+    # Server-side apply as gitopsd's field manager: labels others set on the namespace stay.
     live = client.server_side_apply(obj, field_manager=FIELD_MANAGER, dry_run=options.dry_run)
+    if existing is not None:
+        action = _applied_action(task, existing, live, options.dry_run)
+        return _result(task, STATUS_SYNCED, action, f"namespace metadata {action}{suffix}", live)
     message = "namespace would be created (dry run)" if options.dry_run else "namespace created"
     return _result(task, STATUS_SYNCED, "created", message, live)
 

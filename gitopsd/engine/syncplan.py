@@ -43,6 +43,9 @@ class SyncOptions:
     force: bool = False
     create_namespace: bool = False
     namespace: str = ""  # the destination namespace (for CreateNamespace)
+    # syncPolicy.managedNamespaceMetadata: labels and annotations of the namespace CreateNamespace manages.
+    namespace_labels: tuple[tuple[str, str], ...] = ()
+    namespace_annotations: tuple[tuple[str, str], ...] = ()
     replace: bool = False
     server_side_apply: bool = True
     validate: bool = True

@@ -46,6 +46,7 @@ from gitopsd.sources.render_inputs import (
     kustomize_inputs,
     normalize_repo_url_lenient,
     params_hash,
+    refs_hash,
     relevant_paths,
     urlish,
 )
@@ -53,6 +54,7 @@ from gitopsd.sources.renderer_client import build_render_request, chart_referenc
 from gitopsd.sources.repoaccess import EMBEDDED_PASSWORD_HINT, scope_of
 from gitopsd.sources.safety import (
     Limits,
+    RepoFile,
     check_symlinks,
     clean_relative,
     human_size,
@@ -95,6 +97,7 @@ class SourceRenderer(RenderCache):
         api_versions: Sequence[str] = (),
         refresh_revision: bool = False,
         project: str = "",
+        ref_files: Sequence[RepoFile] = (),
     ) -> RenderResult:
         """Renders one source. Raises SourceError (with a message for the app's condition).
 
@@ -105,6 +108,8 @@ class SourceRenderer(RenderCache):
         local_files: uploaded files (path -> bytes, or objects with .path/.content) to render
         instead of the repository, with `local_path` the app path inside them.
         project: the application's project: which repository credentials it may use.
+        ref_files: a multi-source application's "$ref/path" Helm value files (gitopsd.sources.multisource
+        read them from the ref sources): sent to the renderer and part of the cache key.
         """
         try:
             if local_files is not None:
@@ -115,8 +120,9 @@ class SourceRenderer(RenderCache):
                 raise SourceSpecError("source has no repoURL")
             if is_chart_source(source):
                 return self._render_chart(
-                    app_name, source, namespace, revision_override, hard, kube_version, api_versions, project
-                )
+                    app_name, source, namespace, revision_override, hard, kube_version, api_versions, project,
+                    ref_files,
+                )  # fmt: skip
             return self._render_git(
                 app_name,
                 source,
@@ -128,6 +134,7 @@ class SourceRenderer(RenderCache):
                 api_versions,
                 refresh_revision,
                 project,
+                ref_files,
             )
         except SourceError:
             self._count("errors")
@@ -151,6 +158,7 @@ class SourceRenderer(RenderCache):
         api_versions: Sequence[str],
         refresh_revision: bool,
         project: str,
+        ref_files: Sequence[RepoFile] = (),
     ) -> RenderResult:
         if self.repo_cache is None:
             raise SourceSpecError("no repository cache configured")
@@ -160,7 +168,9 @@ class SourceRenderer(RenderCache):
         commit = self.repo_cache.resolve(
             url, revision_override or source.target_revision or "HEAD", force=hard or refresh_revision
         )
-        params = params_hash(source, app_name, namespace, kube_version, api_versions, annotations)
+        params = refs_hash(
+            params_hash(source, app_name, namespace, kube_version, api_versions, annotations), ref_files
+        )
         app_key = (url.key, url.scope, app_rel, params)
         key = (*app_key, commit.sha)
         if not hard:
@@ -182,6 +192,7 @@ class SourceRenderer(RenderCache):
                 kube_version,
                 api_versions,
                 annotations,
+                ref_files,
                 project=project,
             )
         self._store(key, app_key, entry)
@@ -198,6 +209,7 @@ class SourceRenderer(RenderCache):
         kube_version: str,
         api_versions: Sequence[str],
         annotations: Mapping[str, str],
+        ref_files: Sequence[RepoFile] = (),
         project: str = "",
     ) -> CacheEntry:
         app_dir = resolve_app_path(root, app_rel)
@@ -264,6 +276,7 @@ class SourceRenderer(RenderCache):
             api_versions=api_versions,
             revision=revision,
             limits=self.limits,
+            ref_files=ref_files,
         )
         if source_type == SourceType.HELM:  # the sidecar builds chart dependencies with these
             request.dependency_credentials.extend(dependency_credentials(root, app_rel, self._lookup, project))
@@ -296,6 +309,9 @@ class SourceRenderer(RenderCache):
             return out, warnings
         kept: list[str] = []
         for vf in source.helm.value_files:
+            if vf.startswith("$"):
+                kept.append(vf)  # another source's file ("$ref/path"): sent in ref_files
+                continue
             rel, exists = resolve_value_file(root, app_rel, vf, self.limits)
             if not exists:
                 if source.helm.ignore_missing_value_files:
@@ -324,6 +340,7 @@ class SourceRenderer(RenderCache):
         kube_version: str,
         api_versions: Sequence[str],
         project: str,
+        ref_files: Sequence[RepoFile] = (),
     ) -> RenderResult:
         if embeds_password(source.repo_url):
             # Stored by an older gitopsd: credentials belong in `repo add`, never in the spec.
@@ -332,7 +349,7 @@ class SourceRenderer(RenderCache):
         if denial:
             raise UnsafePathError(f"repoURL {redact_url(source.repo_url)}: {denial}")
         version = (revision_override or source.target_revision or "").strip()
-        params = params_hash(source, app_name, namespace, kube_version, api_versions, {})
+        params = refs_hash(params_hash(source, app_name, namespace, kube_version, api_versions, {}), ref_files)
         repo_key = normalize_repo_url_lenient(source.repo_url)
         creds = self._lookup(repo_key, project)
         key = ("chart", repo_key, scope_of(creds), source.chart, params, version)
@@ -364,6 +381,7 @@ class SourceRenderer(RenderCache):
             api_versions=api_versions,
             revision=version,
             limits=self.limits,
+            ref_files=ref_files,
         )
         manifests, warnings, resolved = render_pulled_chart(
             client, request, self.limits.render_timeout, self._lookup, project
@@ -423,7 +441,16 @@ class SourceRenderer(RenderCache):
                     raise SourceSpecError(f"uploaded file {rel!r} cannot be used: {why}") from None
             app_rel = clean_relative(local_path or ".", what="local path")
             entry = self._render_tree(
-                root, app_rel, local_source, app_name, namespace, "local", kube_version, api_versions, {}, project
+                root,
+                app_rel,
+                local_source,
+                app_name,
+                namespace,
+                "local",
+                kube_version,
+                api_versions,
+                {},
+                project=project,
             )
         return self._result(entry, None, cache_hit=False, revision="local")
 

@@ -47,6 +47,8 @@ class RenderResult:
     warnings: list[str]
     cache_hit: bool
     renderer: str = ""
+    # Multi-source applications (gitopsd.sources.multisource): each source's resolved revision, in order.
+    revisions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import yaml
 from gitopsd.api.gitopsd.v1 import application_pb2
 from gitopsd.sources.detect import KUSTOMIZATION_FILES
 from gitopsd.sources.giturl import normalize_repo_url, split_credentials
+from gitopsd.sources.safety import RepoFile
 
 MANIFEST_GENERATE_PATHS = ("gitopsd.io/manifest-generate-paths", "argocd.argoproj.io/manifest-generate-paths")
 
@@ -63,6 +64,17 @@ def params_hash(
         h.update(part.encode() + b"\0")
     for key in MANIFEST_GENERATE_PATHS:
         h.update(annotations.get(key, "").encode() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def refs_hash(params: str, ref_files: Sequence[RepoFile]) -> str:
+    """params extended with a multi-source application's "$ref/path" value files (names and contents):
+    a change to another source's value file is a new render."""
+    if not ref_files:
+        return params
+    h = hashlib.sha256(params.encode())
+    for f in sorted(ref_files, key=lambda f: f.path):
+        h.update(f.path.encode() + b"\0" + hashlib.sha256(f.content).digest())
     return h.hexdigest()[:32]
 
 

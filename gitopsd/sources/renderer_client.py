@@ -55,6 +55,7 @@ def build_render_request(
     api_versions: Sequence[str] = (),
     revision: str = "",
     limits: Limits = DEFAULT_LIMITS,
+    ref_files: Sequence[RepoFile] = (),
 ) -> renderer_pb2.RenderRequest:
     request = renderer_pb2.RenderRequest(
         source_type=source_type,
@@ -73,6 +74,7 @@ def build_render_request(
     request.files.extend(
         renderer_pb2.SourceFile(path=f.path, content=f.content, executable=f.executable) for f in files
     )
+    request.ref_files.extend(renderer_pb2.SourceFile(path=f.path, content=f.content) for f in ref_files)
     if chart is not None:
         request.chart.CopyFrom(chart)
     return request

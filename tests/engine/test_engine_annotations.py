@@ -56,8 +56,11 @@ def test_helm_hooks_are_mapped_like_argo_cd() -> None:
 def test_wave_and_options() -> None:
     assert sync_wave(obj({"argocd.argoproj.io/sync-wave": "5"})) == 5
     assert sync_wave(obj({"argocd.argoproj.io/sync-wave": "five"})) == 0
-    # helm hook-weight only counts for Helm hooks
-    assert sync_wave(obj({"helm.sh/hook-weight": "3"})) == 0
+    # As Argo CD: helm.sh/hook-weight is the wave of any object without a usable sync-wave, hook or not.
+    assert sync_wave(obj({"helm.sh/hook-weight": "3"})) == 3
+    assert sync_wave(obj({"helm.sh/hook-weight": "3", "argocd.argoproj.io/sync-wave": "-2"})) == -2
+    assert sync_wave(obj({"helm.sh/hook-weight": "-4", "argocd.argoproj.io/sync-wave": "five"})) == -4
+    assert sync_wave(obj({"helm.sh/hook-weight": " 7"})) == 0  # strconv.Atoi takes no blanks
     opts = sync_options(obj({"argocd.argoproj.io/sync-options": "Prune=false, Replace=true"}))
     assert opts == {"Prune": "false", "Replace": "true"}
     assert sync_options(

@@ -142,6 +142,12 @@ def _with_sources(count: int) -> dict:
     return doc
 
 
+def _mutate_sources(count: int, last: dict) -> dict:
+    doc = _with_sources(count)
+    doc["spec"]["sources"][-1].update(last)
+    return doc
+
+
 @pytest.mark.parametrize(
     ("doc", "expected"),
     [
@@ -163,7 +169,11 @@ def _with_sources(count: int) -> dict:
             "unknown sync option 'CreateNamespaces'",
         ),
         (_mutate("spec.project", "nope"), "spec.project: project 'nope' does not exist"),
-        (_with_sources(2), "spec.sources: 2 sources; gitopsd renders one source per application"),
+        (
+            # Multi-source applications are accepted (issue 12); a value file of a ref nobody defines is not.
+            _mutate_sources(2, {"helm": {"valueFiles": ["$values/prod.yaml"]}}),
+            "spec.sources[1].helm.valueFiles[0]: '$values/prod.yaml': no source has ref: values",
+        ),
         (
             _mutate("spec.ignoreDifferences", [{"kind": "Deployment", "jqPathExpressions": [".spec.[[["]}]),
             "spec.ignoreDifferences[0].jqPathExpressions[0]: jq path expression '.spec.[[[' is not valid: jq: error",

@@ -155,3 +155,33 @@ def test_operation_interrupted_by_a_restart_is_marked_failed(
     st = status(cli, "restart")
     assert st["operationState"]["phase"] == "Failed"
     assert "interrupted" in st["operationState"]["message"]
+
+
+def test_helm_hook_weight_orders_plain_resources_as_argo_cd_does(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    # Argo CD's wave is the sync-wave annotation, else helm.sh/hook-weight, for every object: a chart's
+    # weights on its plain resources order them too (issue 12, item 9).
+    cli = gitops_env.cli
+    repo = git_repos.create("weights")
+    repo.commit(
+        {
+            "app/late.yaml": configmap("late", annotations={"helm.sh/hook-weight": "5"}),
+            "app/early.yaml": deployment("early", annotations={"helm.sh/hook-weight": "-3"}),
+            # sync-wave wins over hook-weight.
+            "app/mid.yaml": configmap(
+                "mid", annotations={"helm.sh/hook-weight": "-9", "argocd.argoproj.io/sync-wave": "1"}
+            ),
+        }
+    )
+    create(cli, tmp_path, application("weights", repo.url, "app", "weights"))
+    st = wait_for(
+        lambda: (s := status(cli, "weights")).get("sync", {}).get("status") == "OutOfSync" and s,
+        what="comparison",
+    )
+    waves = {r["name"]: r.get("syncWave", 0) for r in st["resources"]}
+    assert waves == {"late": 5, "early": -3, "mid": 1}
+    code, op = _sync_json(cli, "weights")
+    assert code == 0, op
+    names = [r["name"] for r in op["syncResult"]["resources"] if r["kind"] != "Namespace"]
+    assert names == ["early", "mid", "late"], names

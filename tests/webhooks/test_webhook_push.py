@@ -136,3 +136,39 @@ def test_ping_and_other_events_are_acknowledged(hook_env: HookEnv, provider: str
     reply = post(env.http, headers, body)
     assert reply.status == 200, reply.body
     assert "refreshed" not in reply.body and reply.body["message"]
+
+
+def test_push_to_any_source_of_a_multi_source_app_refreshes_and_syncs_it(hook_env: HookEnv) -> None:
+    # Issue 12, item 3: the values repository (a ref source, never rendered itself) counts as much as
+    # the chart's: its push refreshes the application and, automated, deploys the new values.
+    env = hook_env
+    charts = env.repos.create("ms-charts")
+    charts.commit(
+        {
+            "web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+            "web/templates/cm.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ms-config\n"
+                "data:\n  colour: {{ .Values.colour | quote }}\n"
+            ),
+        }
+    )
+    values = env.repos.create("ms-values")
+    values.commit({"prod.yaml": "colour: blue\n"})
+    app = application("multi-hook", env.git_url(charts), "web", "multi-hook", automated=True)
+    source = app["spec"].pop("source")
+    source["helm"] = {"valueFiles": ["$values/prod.yaml"]}
+    app["spec"]["sources"] = [source, {"repoURL": env.git_url(values), "targetRevision": "main", "ref": "values"}]
+    create(env.cli, env.tmp, app)
+    wait_for(
+        lambda: status(env.cli, "multi-hook").get("operationState", {}).get("phase") == "Succeeded",
+        what="first automated sync",
+    )
+    pushed = values.commit({"prod.yaml": "colour: green\n"})
+    reply = _signed_push(env, "github", Repo(values.bare.name.removesuffix(".git")), "refs/heads/main")
+    assert reply.status == 200 and reply.body["refreshed"] == ["multi-hook"], reply.body
+    wait_for(
+        lambda: status(env.cli, "multi-hook").get("operationState", {}).get("syncResult", {}).get("revisions", [])[-1:]
+        == [pushed],
+        timeout=30,
+        what="the automated sync of the values push",
+    )

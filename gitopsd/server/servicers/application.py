@@ -108,8 +108,12 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
         if request.refresh not in ("", "normal", "hard"):
             raise InvalidArgument(f"refresh: {request.refresh!r} is not one of normal, hard")
         if request.refresh:
-            return self._controller.refresh(request.name, hard=request.refresh == "hard")
-        return self._apps.get(request.name)
+            app = self._controller.refresh(request.name, hard=request.refresh == "hard")
+        else:
+            app = self._apps.get(request.name)
+        # status.syncWindows: what the project's sync windows allow now (gitopsd.app.syncwindows).
+        app.status.sync_windows.CopyFrom(self._controller.sync_windows(app))
+        return app
 
     @rpc
     def List(

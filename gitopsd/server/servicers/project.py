@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 
 from gitopsd.api.gitopsd.v1 import common_pb2
@@ -10,6 +12,7 @@ from gitopsd.api.gitopsd.v1 import project_pb2_grpc as projgrpc
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import InvalidArgument
 from gitopsd.app.projects import Projects
+from gitopsd.app.syncwindows import project_states
 from gitopsd.auth.accounts import Accounts
 from gitopsd.auth.project_roles import validate_roles
 from gitopsd.server.servicers.base import rpc
@@ -20,6 +23,8 @@ def _with_token_status(project: projpb.AppProject) -> projpb.AppProject:
     for role in project.spec.roles:
         if role.jwt_tokens:
             project.status.jwt_tokens_by_role[role.name].items.extend(role.jwt_tokens)
+    # status.syncWindows: which windows are open now (`proj windows list` shows it).
+    project.status.sync_windows.extend(project_states(project, datetime.now(UTC)))
     return project
 
 

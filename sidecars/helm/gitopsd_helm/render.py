@@ -241,6 +241,9 @@ class HelmRenderer:
                     "helm fileParameters need repository files; a chart from a repository has none"
                 )
             for name in helm.value_files:
+                if name.startswith("$"):
+                    job["value_files"].append(self._ref_file(request, name))
+                    continue
                 job["value_files"].append((self._chart_relative(name), None))
             return job
         if not request.files:
@@ -255,6 +258,9 @@ class HelmRenderer:
         job["repo_root"] = str(root)
         relative_chart = posixpath.normpath(request.source.path or ".")
         for name in helm.value_files:
+            if name.startswith("$"):
+                job["value_files"].append(self._ref_file(request, name))
+                continue
             if "://" in name:
                 self._refuse_url(name)
             # Relative to the chart directory, and inside the repository tree.
@@ -281,6 +287,15 @@ class HelmRenderer:
                 )
             job["file_parameters"].append((parameter.name, str(path)))
         return job
+
+    @staticmethod
+    def _ref_file(request: renderer_pb2.RenderRequest, name: str) -> tuple[str, str]:
+        """A "$ref/path" value file of a multi-source application: the daemon read it from the ref
+        source's checkout (path-checked there) and sent it in ref_files under that exact name."""
+        for f in request.ref_files:
+            if f.path == name:
+                return name, f.content.decode("utf-8", errors="replace")
+        raise PreconditionFailed(f"helm valueFile {name!r}: the daemon sent no file of that ref source")
 
     @staticmethod
     def _refuse_url(name: str) -> Path:

@@ -1,6 +1,7 @@
 from google.protobuf import struct_pb2 as _struct_pb2
 from gitopsd.api.gitopsd.v1 import common_pb2 as _common_pb2
 from gitopsd.api.gitopsd.v1 import resource_pb2 as _resource_pb2
+from gitopsd.api.gitopsd.v1 import project_pb2 as _project_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -345,7 +346,7 @@ class ResourceIgnoreDifferences(_message.Message):
     def __init__(self, group: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., json_pointers: _Optional[_Iterable[str]] = ..., jq_path_expressions: _Optional[_Iterable[str]] = ..., managed_fields_managers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ApplicationStatus(_message.Message):
-    __slots__ = ("sync", "health", "resources", "conditions", "operation_state", "history", "reconciled_at", "source_type", "summary")
+    __slots__ = ("sync", "health", "resources", "conditions", "operation_state", "history", "reconciled_at", "source_type", "summary", "sync_windows")
     SYNC_FIELD_NUMBER: _ClassVar[int]
     HEALTH_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
@@ -355,6 +356,7 @@ class ApplicationStatus(_message.Message):
     RECONCILED_AT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    SYNC_WINDOWS_FIELD_NUMBER: _ClassVar[int]
     sync: SyncStatus
     health: _common_pb2.HealthStatus
     resources: _containers.RepeatedCompositeFieldContainer[ResourceStatus]
@@ -364,7 +366,8 @@ class ApplicationStatus(_message.Message):
     reconciled_at: str
     source_type: str
     summary: ApplicationSummary
-    def __init__(self, sync: _Optional[_Union[SyncStatus, _Mapping]] = ..., health: _Optional[_Union[_common_pb2.HealthStatus, _Mapping]] = ..., resources: _Optional[_Iterable[_Union[ResourceStatus, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., operation_state: _Optional[_Union[OperationState, _Mapping]] = ..., history: _Optional[_Iterable[_Union[RevisionHistory, _Mapping]]] = ..., reconciled_at: _Optional[str] = ..., source_type: _Optional[str] = ..., summary: _Optional[_Union[ApplicationSummary, _Mapping]] = ...) -> None: ...
+    sync_windows: ApplicationSyncWindows
+    def __init__(self, sync: _Optional[_Union[SyncStatus, _Mapping]] = ..., health: _Optional[_Union[_common_pb2.HealthStatus, _Mapping]] = ..., resources: _Optional[_Iterable[_Union[ResourceStatus, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., operation_state: _Optional[_Union[OperationState, _Mapping]] = ..., history: _Optional[_Iterable[_Union[RevisionHistory, _Mapping]]] = ..., reconciled_at: _Optional[str] = ..., source_type: _Optional[str] = ..., summary: _Optional[_Union[ApplicationSummary, _Mapping]] = ..., sync_windows: _Optional[_Union[ApplicationSyncWindows, _Mapping]] = ...) -> None: ...
 
 class ApplicationSummary(_message.Message):
     __slots__ = ("images", "external_urls")
@@ -375,26 +378,30 @@ class ApplicationSummary(_message.Message):
     def __init__(self, images: _Optional[_Iterable[str]] = ..., external_urls: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ComparedTo(_message.Message):
-    __slots__ = ("source", "destination")
+    __slots__ = ("source", "destination", "sources")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     source: ApplicationSource
     destination: ApplicationDestination
-    def __init__(self, source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., destination: _Optional[_Union[ApplicationDestination, _Mapping]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    def __init__(self, source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., destination: _Optional[_Union[ApplicationDestination, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ...) -> None: ...
 
 class SyncStatus(_message.Message):
-    __slots__ = ("status", "revision", "compared_to", "reason", "commit")
+    __slots__ = ("status", "revision", "compared_to", "reason", "commit", "revisions")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     COMPARED_TO_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     status: str
     revision: str
     compared_to: ComparedTo
     reason: str
     commit: _common_pb2.CommitInfo
-    def __init__(self, status: _Optional[str] = ..., revision: _Optional[str] = ..., compared_to: _Optional[_Union[ComparedTo, _Mapping]] = ..., reason: _Optional[str] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ...) -> None: ...
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, status: _Optional[str] = ..., revision: _Optional[str] = ..., compared_to: _Optional[_Union[ComparedTo, _Mapping]] = ..., reason: _Optional[str] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResourceStatus(_message.Message):
     __slots__ = ("group", "version", "kind", "namespace", "name", "status", "health", "hook", "requires_pruning", "sync_wave", "message")
@@ -443,7 +450,7 @@ class SyncStrategy(_message.Message):
     def __init__(self, type: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class SyncOperation(_message.Message):
-    __slots__ = ("revision", "prune", "dry_run", "resources", "source", "sync_options", "sync_strategy", "retry", "rollback_id")
+    __slots__ = ("revision", "prune", "dry_run", "resources", "source", "sync_options", "sync_strategy", "retry", "rollback_id", "sources", "revisions")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     PRUNE_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
@@ -453,6 +460,8 @@ class SyncOperation(_message.Message):
     SYNC_STRATEGY_FIELD_NUMBER: _ClassVar[int]
     RETRY_FIELD_NUMBER: _ClassVar[int]
     ROLLBACK_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     revision: str
     prune: bool
     dry_run: bool
@@ -462,7 +471,9 @@ class SyncOperation(_message.Message):
     sync_strategy: SyncStrategy
     retry: RetryStrategy
     rollback_id: int
-    def __init__(self, revision: _Optional[str] = ..., prune: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., resources: _Optional[_Iterable[_Union[SyncOperationResource, _Mapping]]] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., sync_options: _Optional[_Iterable[str]] = ..., sync_strategy: _Optional[_Union[SyncStrategy, _Mapping]] = ..., retry: _Optional[_Union[RetryStrategy, _Mapping]] = ..., rollback_id: _Optional[int] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, revision: _Optional[str] = ..., prune: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., resources: _Optional[_Iterable[_Union[SyncOperationResource, _Mapping]]] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., sync_options: _Optional[_Iterable[str]] = ..., sync_strategy: _Optional[_Union[SyncStrategy, _Mapping]] = ..., retry: _Optional[_Union[RetryStrategy, _Mapping]] = ..., rollback_id: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OperationInitiator(_message.Message):
     __slots__ = ("username", "automated", "kind")
@@ -515,16 +526,20 @@ class ResourceResult(_message.Message):
     def __init__(self, group: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[str] = ..., namespace: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., message: _Optional[str] = ..., hook_type: _Optional[str] = ..., hook_phase: _Optional[str] = ..., sync_phase: _Optional[str] = ..., sync_wave: _Optional[int] = ..., action: _Optional[str] = ...) -> None: ...
 
 class SyncOperationResult(_message.Message):
-    __slots__ = ("resources", "revision", "source", "commit")
+    __slots__ = ("resources", "revision", "source", "commit", "sources", "revisions")
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     resources: _containers.RepeatedCompositeFieldContainer[ResourceResult]
     revision: str
     source: ApplicationSource
     commit: _common_pb2.CommitInfo
-    def __init__(self, resources: _Optional[_Iterable[_Union[ResourceResult, _Mapping]]] = ..., revision: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, resources: _Optional[_Iterable[_Union[ResourceResult, _Mapping]]] = ..., revision: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OperationState(_message.Message):
     __slots__ = ("operation", "phase", "message", "sync_result", "started_at", "finished_at", "retry_count", "id")
@@ -547,7 +562,7 @@ class OperationState(_message.Message):
     def __init__(self, operation: _Optional[_Union[Operation, _Mapping]] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ..., sync_result: _Optional[_Union[SyncOperationResult, _Mapping]] = ..., started_at: _Optional[str] = ..., finished_at: _Optional[str] = ..., retry_count: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...
 
 class RevisionHistory(_message.Message):
-    __slots__ = ("id", "revision", "deployed_at", "deploy_started_at", "source", "initiated_by", "commit", "phase", "message")
+    __slots__ = ("id", "revision", "deployed_at", "deploy_started_at", "source", "initiated_by", "commit", "phase", "message", "sources", "revisions")
     ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     DEPLOYED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -557,6 +572,8 @@ class RevisionHistory(_message.Message):
     COMMIT_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
     id: int
     revision: str
     deployed_at: str
@@ -566,7 +583,9 @@ class RevisionHistory(_message.Message):
     commit: _common_pb2.CommitInfo
     phase: str
     message: str
-    def __init__(self, id: _Optional[int] = ..., revision: _Optional[str] = ..., deployed_at: _Optional[str] = ..., deploy_started_at: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., initiated_by: _Optional[_Union[OperationInitiator, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[ApplicationSource]
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., revision: _Optional[str] = ..., deployed_at: _Optional[str] = ..., deploy_started_at: _Optional[str] = ..., source: _Optional[_Union[ApplicationSource, _Mapping]] = ..., initiated_by: _Optional[_Union[OperationInitiator, _Mapping]] = ..., commit: _Optional[_Union[_common_pb2.CommitInfo, _Mapping]] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[ApplicationSource, _Mapping]]] = ..., revisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateApplicationRequest(_message.Message):
     __slots__ = ("application", "upsert", "validate", "manifest")
@@ -831,3 +850,15 @@ class ListEventsResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[EventRecord]
     def __init__(self, items: _Optional[_Iterable[_Union[EventRecord, _Mapping]]] = ...) -> None: ...
+
+class ApplicationSyncWindows(_message.Message):
+    __slots__ = ("can_sync", "can_sync_manually", "assigned", "message")
+    CAN_SYNC_FIELD_NUMBER: _ClassVar[int]
+    CAN_SYNC_MANUALLY_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    can_sync: bool
+    can_sync_manually: bool
+    assigned: _containers.RepeatedCompositeFieldContainer[_project_pb2.SyncWindowState]
+    message: str
+    def __init__(self, can_sync: _Optional[bool] = ..., can_sync_manually: _Optional[bool] = ..., assigned: _Optional[_Iterable[_Union[_project_pb2.SyncWindowState, _Mapping]]] = ..., message: _Optional[str] = ...) -> None: ...

@@ -122,7 +122,7 @@ class AppProjectSpec(_message.Message):
     def __init__(self, source_repos: _Optional[_Iterable[str]] = ..., destinations: _Optional[_Iterable[_Union[ProjectDestination, _Mapping]]] = ..., description: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[ProjectRole, _Mapping]]] = ..., cluster_resource_whitelist: _Optional[_Iterable[_Union[GroupKind, _Mapping]]] = ..., cluster_resource_blacklist: _Optional[_Iterable[_Union[GroupKind, _Mapping]]] = ..., namespace_resource_whitelist: _Optional[_Iterable[_Union[GroupKind, _Mapping]]] = ..., namespace_resource_blacklist: _Optional[_Iterable[_Union[GroupKind, _Mapping]]] = ..., orphaned_resources: _Optional[_Union[OrphanedResourcesMonitorSettings, _Mapping]] = ..., sync_windows: _Optional[_Iterable[_Union[SyncWindow, _Mapping]]] = ..., source_namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AppProjectStatus(_message.Message):
-    __slots__ = ("jwt_tokens_by_role",)
+    __slots__ = ("jwt_tokens_by_role", "sync_windows")
     class JwtTokensByRoleEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -131,8 +131,10 @@ class AppProjectStatus(_message.Message):
         value: JWTTokenList
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[JWTTokenList, _Mapping]] = ...) -> None: ...
     JWT_TOKENS_BY_ROLE_FIELD_NUMBER: _ClassVar[int]
+    SYNC_WINDOWS_FIELD_NUMBER: _ClassVar[int]
     jwt_tokens_by_role: _containers.MessageMap[str, JWTTokenList]
-    def __init__(self, jwt_tokens_by_role: _Optional[_Mapping[str, JWTTokenList]] = ...) -> None: ...
+    sync_windows: _containers.RepeatedCompositeFieldContainer[SyncWindowState]
+    def __init__(self, jwt_tokens_by_role: _Optional[_Mapping[str, JWTTokenList]] = ..., sync_windows: _Optional[_Iterable[_Union[SyncWindowState, _Mapping]]] = ...) -> None: ...
 
 class JWTTokenList(_message.Message):
     __slots__ = ("items",)
@@ -197,3 +199,17 @@ class DeleteProjectTokenRequest(_message.Message):
     id: str
     iat: int
     def __init__(self, project: _Optional[str] = ..., role: _Optional[str] = ..., id: _Optional[str] = ..., iat: _Optional[int] = ...) -> None: ...
+
+class SyncWindowState(_message.Message):
+    __slots__ = ("index", "window", "active", "active_until", "next_start")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_START_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    window: SyncWindow
+    active: bool
+    active_until: str
+    next_start: str
+    def __init__(self, index: _Optional[int] = ..., window: _Optional[_Union[SyncWindow, _Mapping]] = ..., active: _Optional[bool] = ..., active_until: _Optional[str] = ..., next_start: _Optional[str] = ...) -> None: ...

@@ -69,7 +69,7 @@ class RenderLimits(_message.Message):
     def __init__(self, max_output_bytes: _Optional[int] = ..., max_chart_bytes: _Optional[int] = ..., timeout_seconds: _Optional[int] = ...) -> None: ...
 
 class RenderRequest(_message.Message):
-    __slots__ = ("source_type", "source", "files", "chart", "app_name", "namespace", "kube_version", "api_versions", "revision", "limits", "dependency_credentials", "entry_files")
+    __slots__ = ("source_type", "source", "files", "chart", "app_name", "namespace", "kube_version", "api_versions", "revision", "limits", "dependency_credentials", "entry_files", "ref_files")
     SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,7 @@ class RenderRequest(_message.Message):
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     DEPENDENCY_CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
     ENTRY_FILES_FIELD_NUMBER: _ClassVar[int]
+    REF_FILES_FIELD_NUMBER: _ClassVar[int]
     source_type: str
     source: _application_pb2.ApplicationSource
     files: _containers.RepeatedCompositeFieldContainer[SourceFile]
@@ -94,7 +95,8 @@ class RenderRequest(_message.Message):
     limits: RenderLimits
     dependency_credentials: _containers.RepeatedCompositeFieldContainer[ChartReference]
     entry_files: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, source_type: _Optional[str] = ..., source: _Optional[_Union[_application_pb2.ApplicationSource, _Mapping]] = ..., files: _Optional[_Iterable[_Union[SourceFile, _Mapping]]] = ..., chart: _Optional[_Union[ChartReference, _Mapping]] = ..., app_name: _Optional[str] = ..., namespace: _Optional[str] = ..., kube_version: _Optional[str] = ..., api_versions: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., limits: _Optional[_Union[RenderLimits, _Mapping]] = ..., dependency_credentials: _Optional[_Iterable[_Union[ChartReference, _Mapping]]] = ..., entry_files: _Optional[_Iterable[str]] = ...) -> None: ...
+    ref_files: _containers.RepeatedCompositeFieldContainer[SourceFile]
+    def __init__(self, source_type: _Optional[str] = ..., source: _Optional[_Union[_application_pb2.ApplicationSource, _Mapping]] = ..., files: _Optional[_Iterable[_Union[SourceFile, _Mapping]]] = ..., chart: _Optional[_Union[ChartReference, _Mapping]] = ..., app_name: _Optional[str] = ..., namespace: _Optional[str] = ..., kube_version: _Optional[str] = ..., api_versions: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., limits: _Optional[_Union[RenderLimits, _Mapping]] = ..., dependency_credentials: _Optional[_Iterable[_Union[ChartReference, _Mapping]]] = ..., entry_files: _Optional[_Iterable[str]] = ..., ref_files: _Optional[_Iterable[_Union[SourceFile, _Mapping]]] = ...) -> None: ...
 
 class RenderResponse(_message.Message):
     __slots__ = ("manifests", "warnings", "resolved_version")
