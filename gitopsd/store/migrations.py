@@ -216,6 +216,26 @@ def _v6_repo_creds(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v7_applicationsets(conn: sqlite3.Connection) -> None:
+    """ApplicationSets (argoproj.io/v1alpha1): the spec as canonical JSON, the generation status beside it."""
+    _run(
+        conn,
+        """
+        CREATE TABLE applicationsets (
+            name TEXT PRIMARY KEY,
+            uid TEXT NOT NULL,
+            project TEXT NOT NULL,           -- spec.template.spec.project (the RBAC object's project)
+            manifest TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT '{}',
+            resource_version INTEGER NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core,
     _v2_audit,
@@ -223,6 +243,7 @@ MIGRATIONS: list[Migration] = [
     _v4_login_slots_and_session_generation,
     SealingMigration(_v5_seal_secrets),
     _v6_repo_creds,
+    _v7_applicationsets,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
