@@ -216,6 +216,22 @@ def _v6_repo_creds(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v7_ownership(conn: sqlite3.Connection) -> None:
+    """Owners of child applications and projects (app of apps, ApplicationSets): recorded on the child,
+    indexed so a parent finds its children without reading every row ('' = nobody owns it)."""
+    _run(
+        conn,
+        """
+        ALTER TABLE applications ADD COLUMN owner_kind TEXT NOT NULL DEFAULT '';
+        ALTER TABLE applications ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
+        CREATE INDEX applications_owner ON applications(owner_kind, owner_name);
+        ALTER TABLE projects ADD COLUMN owner_kind TEXT NOT NULL DEFAULT '';
+        ALTER TABLE projects ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
+        CREATE INDEX projects_owner ON projects(owner_kind, owner_name);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core,
     _v2_audit,
@@ -223,6 +239,7 @@ MIGRATIONS: list[Migration] = [
     _v4_login_slots_and_session_generation,
     SealingMigration(_v5_seal_secrets),
     _v6_repo_creds,
+    _v7_ownership,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
