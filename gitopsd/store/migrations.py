@@ -216,7 +216,23 @@ def _v6_repo_creds(conn: sqlite3.Connection) -> None:
     )
 
 
-def _v7_applicationsets(conn: sqlite3.Connection) -> None:
+def _v7_ownership(conn: sqlite3.Connection) -> None:
+    """Owners of child applications and projects (app of apps, ApplicationSets): recorded on the child,
+    indexed so a parent finds its children without reading every row ('' = nobody owns it)."""
+    _run(
+        conn,
+        """
+        ALTER TABLE applications ADD COLUMN owner_kind TEXT NOT NULL DEFAULT '';
+        ALTER TABLE applications ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
+        CREATE INDEX applications_owner ON applications(owner_kind, owner_name);
+        ALTER TABLE projects ADD COLUMN owner_kind TEXT NOT NULL DEFAULT '';
+        ALTER TABLE projects ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
+        CREATE INDEX projects_owner ON projects(owner_kind, owner_name);
+        """,
+    )
+
+
+def _v8_applicationsets(conn: sqlite3.Connection) -> None:
     """ApplicationSets (argoproj.io/v1alpha1): the spec as canonical JSON, the generation status beside it."""
     _run(
         conn,
@@ -243,7 +259,8 @@ MIGRATIONS: list[Migration] = [
     _v4_login_slots_and_session_generation,
     SealingMigration(_v5_seal_secrets),
     _v6_repo_creds,
-    _v7_applicationsets,
+    _v7_ownership,
+    _v8_applicationsets,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -1,5 +1,6 @@
-"""Applications that make applications: ApplicationSets (appset_*.py) and app of apps.
+"""Applications that make applications: app of apps and ApplicationSets.
 
-A parent (an ApplicationSet's generators, or an application whose render holds Application
-documents) owns a set of child applications; one ownership mechanism serves both.
+One ownership mechanism serves both (gitopsd.app.generators.ownership): the owner is recorded on the
+child, and the owner's reconcile creates, updates and prunes its children. gitopsd.app.generators.appofapps
+lets an application's rendered `argoproj.io` Application/AppProject documents become such children.
 """
