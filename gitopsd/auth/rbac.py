@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-RESOURCES = ("applications", "projects", "clusters", "repositories", "accounts")
+RESOURCES = ("applications", "applicationsets", "projects", "clusters", "repositories", "accounts")
 ACTIONS = ("get", "create", "update", "delete", "sync", "override", "action")
 ADMIN_ROLE = "role:admin"
 READONLY_ROLE = "role:readonly"

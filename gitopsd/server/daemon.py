@@ -34,6 +34,7 @@ from gitopsd.kube.credentials import ClusterCredentials, KubeconfigError, from_k
 from gitopsd.kube.incluster import in_cluster_credentials
 from gitopsd.logs import fields
 from gitopsd.server import tls
+from gitopsd.server.appset_wiring import AppSetWiring, wire_appsets
 from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.config import Config
 from gitopsd.server.grpc_server import GrpcServer, Servicers
@@ -76,6 +77,7 @@ class Daemon:
     metrics: Metrics = field(init=False)
     accounts: Accounts = field(init=False)
     http: HttpServer | None = field(init=False, default=None)
+    appsets: AppSetWiring = field(init=False)
     address: str = field(init=False, default="")
     _grpc: GrpcServer = field(init=False)
     _stopped: threading.Event = field(init=False, default_factory=threading.Event)
@@ -193,6 +195,10 @@ class Daemon:
         )
         self.live = LiveWatches(self.connections, self.reconciler.refresh_soon)
         self.reconciler.on_refreshed.append(self.live.ensure)
+        # ApplicationSets (gitopsd/server/appset_wiring.py).
+        self.appsets = wire_appsets(
+            cfg, self.store, apps, projects, self.clusters, self.repo_cache, self.controller, self.reconciler
+        )
 
         self._grpc = GrpcServer(
             cfg.grpc.workers,
@@ -203,6 +209,7 @@ class Daemon:
                     app_project=lambda name: apps.get(name).spec.project or "default",
                     cluster_server=lambda name: self.clusters.get(name=name).server,
                     project_exists=projects.exists,
+                    appset_project=self.appsets.controller.appsets.project,
                 ),
                 max_streams_per_user=cfg.grpc.max_streams_per_user,
             ),
@@ -214,6 +221,7 @@ class Daemon:
                 SessionServicer(self.accounts, authorizer),
                 AccountServicer(self.accounts),
                 VersionServicer(self._renderer_versions),
+                self.appsets.servicer,
             ),
         )
         if cfg.http_listen:
@@ -226,11 +234,13 @@ class Daemon:
                     apps.list,
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
                     MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.rbac_objects).check,
+                    on_push=self.appsets.controller.on_push,
                 ),
                 cfg.http,
             )
         self.address = self._grpc.start(self.config.listen, self._server_credentials())
         self.reconciler.start()
+        self.appsets.start(self.reconciler, cfg.reconcile.interval)
         if self.http is not None:
             self.http.start()
             self._write_run_file("http.addr", self.http.address)
@@ -316,6 +326,7 @@ class Daemon:
         if self.http is not None:
             self.http.begin_stop()  # /healthz says 503 from now on
         self.reconciler.stop()
+        self.appsets.stop()
         self.live.close()
         self.events.close()
         # In-flight RPCs get the grace period; new ones are refused from now on.

@@ -55,7 +55,8 @@ def _kind(gen: aspb.ApplicationSetGenerator, where: str) -> str:
     kinds = [k for k in KINDS if gen.HasField(k)]
     if len(kinds) != 1:
         raise GeneratorError(
-            f"{where}: give exactly one of {', '.join(KINDS)}" + (f" (got {', '.join(kinds)})" if kinds else "")
+            f"{where}: give exactly one of {', '.join(KINDS)}"
+            + (f" (got {', '.join(kinds)})" if kinds else "")
         )
     return kinds[0]
 
@@ -222,6 +223,8 @@ def _merge(gen: aspb.MergeGenerator, ctx: GenContext, where: str, depth: int) ->
         for params in base:
             k = key_of(params)
             over = by_key.get(k) if k is not None else None
-            merged.append(params if over is None else deep_merge(params, over) if ctx.go else {**params, **over})
+            merged.append(
+                params if over is None else deep_merge(params, over) if ctx.go else {**params, **over}
+            )
         base = merged
     return base

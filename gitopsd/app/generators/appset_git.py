@@ -48,7 +48,9 @@ def read_tree(root: Path, revision: str, file_globs: list[str]) -> RepoTree:
     """The directories of a checkout at root and the contents of the files that match a glob."""
     tree = RepoTree(revision)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git" and not os.path.islink(os.path.join(dirpath, d)))
+        dirnames[:] = sorted(
+            d for d in dirnames if d != ".git" and not os.path.islink(os.path.join(dirpath, d))
+        )
         rel_dir = os.path.relpath(dirpath, root)
         for d in dirnames:
             tree.directories.append(posixpath.normpath(posixpath.join(rel_dir.replace(os.sep, "/"), d)))
@@ -79,7 +81,9 @@ def normalize_name(name: str) -> str:
 def _dir_match(pattern: str, path: str) -> bool:
     # Argo CD matches directories with Go's path.Match: `*` does not cross `/`.
     parts, want = path.split("/"), pattern.strip("/").split("/")
-    return len(parts) == len(want) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want, strict=True))
+    return len(parts) == len(want) and all(
+        fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want, strict=True)
+    )
 
 
 def _path_params(directory: str, go: bool, prefix: str, filename: str = "") -> dict[str, Any]:

@@ -46,9 +46,13 @@ def render_go(
     if prlimit and limits.max_memory_bytes > 0:
         cmd = [prlimit, f"--data={limits.max_memory_bytes}", *cmd]
     try:
-        done = subprocess.run(cmd, input=job.encode(), capture_output=True, timeout=limits.timeout, check=False)
+        done = subprocess.run(
+            cmd, input=job.encode(), capture_output=True, timeout=limits.timeout, check=False
+        )
     except subprocess.TimeoutExpired:
-        raise TemplateError(f"Go template rendering did not finish in {limits.timeout:g}s (stopped)") from None
+        raise TemplateError(
+            f"Go template rendering did not finish in {limits.timeout:g}s (stopped)"
+        ) from None
     if len(done.stdout) > limits.max_output_bytes:
         raise TemplateError(f"Go template output is larger than {limits.max_output_bytes} bytes")
     try:
@@ -57,7 +61,9 @@ def render_go(
         reply = None
     if not isinstance(reply, dict):
         # Killed by the memory limit, or crashed: the exit status is all there is.
-        raise TemplateError(f"Go template rendering failed (worker exit status {done.returncode}; out of memory?)")
+        raise TemplateError(
+            f"Go template rendering failed (worker exit status {done.returncode}; out of memory?)"
+        )
     if "error" in reply:
         raise TemplateError(_name_files(str(reply["error"]), names))
     results = reply.get("results")

@@ -44,7 +44,9 @@ def render(job: dict[str, Any]) -> list[str]:
 
             # The SDK's render options take `strict` (missingkey=error), though render() does not expose it.
             out = json.loads(
-                _native.call_string("helm_render", loaded._raw(), json.dumps(values), json.dumps({"strict": True}))
+                _native.call_string(
+                    "helm_render", loaded._raw(), json.dumps(values), json.dumps({"strict": True})
+                )
             )
         else:
             out = loaded.render(values)

@@ -7,6 +7,7 @@ set against, so a generated application may not land in another one).
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import uuid
 from collections.abc import Iterable
@@ -72,7 +73,9 @@ def validate_appset(appset: aspb.ApplicationSet) -> None:
         raise InvalidArgument("spec.templatePatch: only with goTemplate: true (as in Argo CD)")
     policy = spec.sync_policy.applications_sync
     if policy and policy not in SYNC_POLICIES:
-        raise InvalidArgument(f"spec.syncPolicy.applicationsSync: {policy!r} is not one of {', '.join(SYNC_POLICIES)}")
+        raise InvalidArgument(
+            f"spec.syncPolicy.applicationsSync: {policy!r} is not one of {', '.join(SYNC_POLICIES)}"
+        )
 
 
 def project_of(appset: aspb.ApplicationSet) -> str:
@@ -117,7 +120,7 @@ class ApplicationSets:
             out.append(appset)
         return out
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         return [r[0] for r in self._store.query("SELECT name FROM applicationsets ORDER BY name")]
 
     @staticmethod
@@ -152,7 +155,9 @@ class ApplicationSets:
                 "SELECT manifest, generation FROM applicationsets WHERE name = ?", (name,)
             ).fetchone()
             if row is not None and not upsert:
-                raise AlreadyExists(f"applicationset {name!r} already exists (use --upsert to replace its spec)")
+                raise AlreadyExists(
+                    f"applicationset {name!r} already exists (use --upsert to replace its spec)"
+                )
             changed = row is None or row[0] != manifest
             if row is None:
                 conn.execute(

@@ -184,7 +184,9 @@ def apply_patch(doc: dict[str, Any], patch_text: str) -> dict[str, Any]:
     if patch is None:
         return doc
     if not isinstance(patch, dict):
-        raise TemplateError(f"spec.templatePatch: the rendered patch is a {type(patch).__name__}, not a mapping")
+        raise TemplateError(
+            f"spec.templatePatch: the rendered patch is a {type(patch).__name__}, not a mapping"
+        )
     return deep_merge(doc, patch)
 
 
