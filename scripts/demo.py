@@ -107,6 +107,12 @@ def main() -> int:
         apps.write_text((ROOT / "examples" / "demo" / "applications.yaml").read_text().replace("REPO_URL", str(remote)))
         gitopsd("app", "create", "-f", str(apps), env=env, check=True)
 
+        step("An ApplicationSet: a preview application per overlay directory (examples/apps/applicationset.yaml)")
+        appset = work / "applicationset.yaml"
+        appset.write_text((ROOT / "examples" / "apps" / "applicationset.yaml").read_text()
+                          .replace("https://github.com/mon-org/k8s-manifests", str(remote)))
+        gitopsd("appset", "create", "-f", str(appset), env=env, check=True)
+
         step("Diff before sync, then sync (mon-app is automated and syncs itself)")
         gitopsd("app", "wait", "mon-app-staging", "--operation", "--timeout", "60", env=env)
         gitopsd("app", "diff", "mon-app-staging", env=env)
@@ -135,6 +141,7 @@ def main() -> int:
   Rollback:       {gitopsd_cmd} app set mon-app --sync-policy none && {gitopsd_cmd} app rollback mon-app 1
   Inspect:        {gitopsd_cmd} app manifests monitoring | head -40
   Who did what:   {gitopsd_cmd} app events mon-app
+  ApplicationSet: {gitopsd_cmd} appset get mon-app-previews   (a new overlay directory pushed: a new preview app)
 
 Press Ctrl-C to stop the daemon, its sidecars and the sandbox cluster.""",
             flush=True,

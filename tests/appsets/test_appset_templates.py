@@ -150,3 +150,25 @@ def test_hostile_templates_are_bounded(env: GitOpsEnv, git_repos: GitRepos, tmp_
     )
     refused = create(cli, tmp_path, bad_option)
     assert refused.returncode == 2 and "spec.goTemplateOptions[0]" in refused.stderr
+
+
+def test_the_example_applicationset_generates_a_preview_per_overlay(
+    env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parents[2] / "examples"
+    repo = git_repos.create("k8s-manifests")
+    files = {
+        str(p.relative_to(root / "repo")): p.read_text() for p in (root / "repo").rglob("*") if p.is_file()
+    }
+    repo.commit(files)
+    example = tmp_path / "applicationset.yaml"
+    example.write_text(
+        (root / "apps" / "applicationset.yaml")
+        .read_text()
+        .replace("https://github.com/mon-org/k8s-manifests", repo.url)
+    )
+    created = env.cli("appset", "create", "-f", str(example))
+    assert created.returncode == 0, created.stderr
+    made = apps(env.cli)
+    assert sorted(made) == ["mon-app-preview-production", "mon-app-preview-staging"]
+    assert made["mon-app-preview-staging"]["spec"]["destination"]["namespace"] == "preview-staging"
