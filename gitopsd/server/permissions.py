@@ -264,8 +264,8 @@ RULES: dict[str, Rule] = {
         "applicationsets", lambda s: f"{s.spec.template.spec.project or 'default'}/{s.metadata.name}"
     ),
     APPSET + "Delete": Check("applicationsets", "delete", _appset_by_name),
-    # A dry run reads what the set would make: `get` on the set it describes.
-    APPSET + "Generate": Check("applicationsets", "get", _appset_in_body, normalize=normalize_appset_manifest),
+    # A dry run reads repositories and clusters and runs templates: `create` on the set it describes (as Argo CD).
+    APPSET + "Generate": Check("applicationsets", "create", _appset_in_body, normalize=normalize_appset_manifest),
 }
 
 # Never behind a token: liveness probes and API discovery.
