@@ -189,7 +189,8 @@ class Children:
         denial = application_denial(project, child)
         return f"{owner} may not create it: {denial}" if denial else None
 
-    def _claim(self, owner: Owner, name: str, current: Owner | None, what: str) -> None:
+    def claim(self, owner: Owner, name: str, current: Owner | None, what: str) -> None:
+        """Raises ChildConflict unless `owner` owns it (current: its recorded owner)."""
         if current != owner:
             held = f"owned by {current}" if current else "not owned by any parent (created by a user)"
             raise ChildConflict(f"{what} {name!r} already exists and is {held}: {owner} leaves it alone")
@@ -210,7 +211,7 @@ class Children:
         if denial:
             raise InvalidArgument(denial)
         if self.apps.exists(name):
-            self._claim(owner, name, self.owner_of(name), "application")
+            self.claim(owner, name, self.owner_of(name), "application")
             before = self.apps.get(name)
             update = apppb.Application()
             update.CopyFrom(child)
@@ -223,7 +224,7 @@ class Children:
         try:
             created = self.apps.create(child, actor=owner.actor, owner=(owner.kind, owner.name))
         except AlreadyExists:  # created by someone else since exists() said no
-            self._claim(owner, name, self.owner_of(name), "application")
+            self.claim(owner, name, self.owner_of(name), "application")
             raise
         log.info("child application created", extra=fields(app=name, owner=str(owner)))
         self._changed(name)
@@ -234,7 +235,7 @@ class Children:
         if self.projects.exists(name):
             if name == "default":
                 raise ChildConflict(f"project 'default' is built in: {owner} cannot own it")
-            self._claim(owner, name, self.project_owner_of(name), "project")
+            self.claim(owner, name, self.project_owner_of(name), "project")
             before = self.projects.get(name)
             after = self.projects.create(project, upsert=True)
             same = to_document(_without_server_fields(before)) == to_document(_without_server_fields(after))
@@ -245,7 +246,7 @@ class Children:
         """Deletes an owned child; its cluster resources too when its finalizer asks for it (and
         preserve_resources is off). Returns what happened to them, for the event log."""
         app = self.apps.get(name)
-        self._claim(owner, name, self.owner_of(name), "application")
+        self.claim(owner, name, self.owner_of(name), "application")
         propagation = None if preserve_resources else cascade_propagation(app)
         if propagation is not None and self.deleter is not None:
             self.deleter.delete_resources(app, propagation=propagation)
@@ -257,7 +258,7 @@ class Children:
         return detail
 
     def delete_project(self, owner: Owner, name: str) -> None:
-        self._claim(owner, name, self.project_owner_of(name), "project")
+        self.claim(owner, name, self.project_owner_of(name), "project")
         self.projects.delete(name)
 
     def release(self, owner: Owner) -> list[str]:
