@@ -168,3 +168,34 @@ def test_a_parent_in_a_restricted_project_cannot_create_a_child_past_its_rules(
     assert "not permitted by the project, nothing was applied" in op["message"]
     assert "kube-system" in op["message"]
     assert _app(cli, "sneaky") is None
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_the_example_app_of_apps_and_a_cascading_delete_of_its_parent(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
+) -> None:
+    cli = gitops_env.cli
+    repo = git_repos.create("k8s-manifests")
+    files = EXAMPLES / "repo"
+    repo.commit({str(p.relative_to(files)): p.read_text() for p in files.rglob("*") if p.is_file()})
+    parent = (EXAMPLES / "apps" / "app-of-apps.yaml").read_text()
+    (tmp_path / "parent.yaml").write_text(parent.replace("https://github.com/mon-org/k8s-manifests", repo.url))
+    applied = cli("apply", "-f", str(tmp_path / "parent.yaml"))
+    assert applied.stdout.strip() == "application.argoproj.io/app-of-apps created", applied.stderr
+
+    # The parent is automated: it creates its project and children, which deploy themselves.
+    wait_for(lambda: _app(cli, "demo-frontend"), timeout=90, what="the wave-1 child")
+    wait_for(lambda: kubectl("-n", "demo-guestbook", "get", "deploy", "guestbook").returncode == 0, what="guestbook")
+    wait_for(lambda: kubectl("-n", "demo-frontend", "get", "cm", "frontend-config").returncode == 0, what="frontend")
+    assert cli("proj", "get", "demo-team").returncode == 0
+
+    # Deleting the parent with cascade deletes its children and project; demo-guestbook's finalizer
+    # takes its resources along, demo-frontend (no finalizer) leaves its ConfigMap.
+    deleted = cli("app", "delete", "app-of-apps", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert _app(cli, "demo-guestbook") is None and _app(cli, "demo-frontend") is None
+    assert cli("proj", "get", "demo-team").returncode != 0
+    wait_for(lambda: kubectl("-n", "demo-guestbook", "get", "deploy", "guestbook").returncode != 0, what="cascade")
+    assert kubectl("-n", "demo-frontend", "get", "cm", "frontend-config").returncode == 0

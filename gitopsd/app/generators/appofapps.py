@@ -172,6 +172,9 @@ class ChildAppClient:
             meta["managedFields"] = [
                 {"manager": FIELD_MANAGER, "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(spec_part)}
             ]
+        if kind == PROJECT_KIND and message.metadata.name in self._children.deleting_projects:
+            meta["deletionTimestamp"] = meta.get("creationTimestamp") or "1970-01-01T00:00:00Z"
+            meta["finalizers"] = ["gitopsd.io/applications-use-this-project"]
         if owner is not None:
             key = ResourceKey(GROUP, kind, "", message.metadata.name, VERSION)
             annotations = dict(meta.get("annotations") or {})
@@ -185,6 +188,10 @@ class ChildAppClient:
                 return self._live(self._children.apps.get(name), kind)
             if not self._children.projects.exists(name) or name == "default":
                 return None  # the built-in project is nobody's child
+            if name in self._children.deleting_projects:
+                owner = self._children.project_owner_of(name)
+                if owner is not None and self._children.delete_project(owner, name):
+                    return None  # its applications have gone since: so has it
             return self._live(self._children.projects.get(name), kind)
         except AppNotFound:
             return None
@@ -268,8 +275,8 @@ class ChildAppClient:
                     raise NotFound(f"applications {name!r} not found")
                 if not dry_run:
                     self._children.delete_app(self._owner, name)
-            elif not dry_run:
-                self._children.delete_project(self._owner, name)
+            elif not dry_run and not self._children.delete_project(self._owner, name):
+                return self._read(kind, name)  # terminating until its applications are gone
         except ChildConflict as exc:
             raise Conflict(str(exc)) from None
         except AppNotFound as exc:

@@ -134,6 +134,8 @@ class Children:
         self.apps = apps
         self.projects = projects
         self.deleter: Deleter | None = None  # the controller, bound by the daemon
+        # Owned projects asked to go while applications still used them (see delete_project).
+        self.deleting_projects: set[str] = set()
         # Called with a child's name after it was created or changed (the scheduler refreshes it now).
         self.on_changed: list[Callable[[str], None]] = []
 
@@ -257,9 +259,20 @@ class Children:
         log.info("child application deleted", extra=fields(app=name, owner=str(owner), resources=detail))
         return detail
 
-    def delete_project(self, owner: Owner, name: str) -> None:
+    def delete_project(self, owner: Owner, name: str) -> bool:
+        """Deletes an owned project; False while applications still use it: it is then marked for
+        deletion (deleting_projects) and goes at a later try, as a Kubernetes finalizer waits (a parent
+        prunes its projects and the applications in them in the same step)."""
         self.claim(owner, name, self.project_owner_of(name), "project")
-        self.projects.delete(name)
+        try:
+            self.projects.delete(name)
+        except FailedPrecondition:
+            if not self._store.query_one("SELECT 1 FROM applications WHERE project = ? LIMIT 1", (name,)):
+                raise
+            self.deleting_projects.add(name)
+            return False
+        self.deleting_projects.discard(name)
+        return True
 
     def release(self, owner: Owner) -> list[str]:
         """The owner is gone but its children stay (a non-cascading delete): nobody owns them now."""
@@ -287,7 +300,8 @@ class Children:
                 outcome.errors.append((name, str(exc)))
         for name in self.projects_of(owner):
             try:
-                self.delete_project(owner, name)
+                if not self.delete_project(owner, name):
+                    outcome.errors.append((name, "still used by applications another owner keeps"))
             except AppError as exc:
                 outcome.errors.append((name, str(exc)))
         if outcome.errors:
