@@ -18,6 +18,8 @@ from gitopsd.app.clusters import Clusters
 from gitopsd.app.connections import Connections
 from gitopsd.app.controller import AppController, ControllerSettings
 from gitopsd.app.events import EventBus
+from gitopsd.app.generators.appofapps import refresh_parent_of
+from gitopsd.app.generators.ownership import Children
 from gitopsd.app.livewatch import LiveWatches
 from gitopsd.app.operations import HistoryStore, OperationStore
 from gitopsd.app.projects import Projects
@@ -161,6 +163,7 @@ class Daemon:
             for gk, c in cfg.resource_customizations.items()
             if c.get("health.lua")
         }
+        children = Children(self.store, apps, projects)  # app of apps (gitopsd.app.generators)
         self.controller = AppController(
             apps,
             self.renderer,
@@ -174,7 +177,9 @@ class Daemon:
                 known_types=known_types,
                 delete_timeout=float(cfg.reconcile.delete_timeout),
             ),
+            children=children,
         )
+        children.deleter = self.controller
         self.metrics = Metrics(
             MetricSources(
                 apps.list,
@@ -195,9 +200,23 @@ class Daemon:
         )
         self.live = LiveWatches(self.connections, self.reconciler.refresh_soon)
         self.reconciler.on_refreshed.append(self.live.ensure)
-        # ApplicationSets (gitopsd/server/appset_wiring.py).
+        # Children are refreshed as soon as their parent creates or changes them, and a parent as soon
+        # as a child's health is not what the parent last saw.
+        children.on_changed.append(self.reconciler.track)
+        self.reconciler.on_refreshed.append(
+            lambda app: refresh_parent_of(app, apps.get, self.reconciler.refresh_soon)
+        )
+        # ApplicationSets (gitopsd/server/appset_wiring.py), through the same children mechanism.
         self.appsets = wire_appsets(
-            cfg, self.store, apps, projects, self.clusters, self.repo_cache, self.controller, self.reconciler
+            cfg,
+            self.store,
+            apps,
+            projects,
+            self.clusters,
+            self.repo_cache,
+            self.controller,
+            self.reconciler,
+            children,
         )
 
         self._grpc = GrpcServer(

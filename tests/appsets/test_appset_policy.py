@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from appsets import CONFIGMAP, apps, appset, create, env_with, template
+from appsets import CONFIGMAP, apps, appset, conditions, create, env_with, template
 from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
 from fixtures.sandbox import Kubectl
@@ -147,3 +147,41 @@ def test_read_only_user_may_look_but_not_change(env: GitOpsEnv, git_repos: GitRe
     # Nothing changed: the set and its application are still there, the other set was never made.
     assert cli("appset", "list", "-o", "name").stdout.split() == ["team"]
     assert sorted(apps(cli)) == ["team-a"]
+
+
+def test_apply_a_project_and_a_set_whose_apps_obey_the_project(
+    env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    import yaml
+
+    repo = git_repos.create("apps")
+    repo.commit({"app/cm.yaml": CONFIGMAP})
+    project = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": "team", "namespace": "argocd"},
+        "spec": {
+            "sourceRepos": ["*"],
+            "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "team-*"}],
+        },
+    }
+    tpl = template("team-{{ns}}", repo.url, "app", "{{ns}}")
+    tpl["spec"]["project"] = "team"
+    doc = appset("team-set", [{"list": {"elements": [{"ns": "team-a"}, {"ns": "other"}]}}], tpl)
+    path = tmp_path / "all.yaml"
+    path.write_text(yaml.safe_dump_all([doc, project]))  # the set first: apply orders projects first
+    applied = env.cli("apply", "-f", str(path))
+    assert applied.stdout.splitlines() == [
+        "appproject.argoproj.io/team created",
+        "applicationset.argoproj.io/team-set created",
+    ]
+    made = apps(env.cli)
+    # The project's destinations bind what the set generates: `other` is refused and named.
+    assert sorted(made) == ["team-team-a"] and made["team-team-a"]["spec"]["project"] == "team"
+    status, message = conditions(env.cli, "team-set")["ErrorOccurred"]
+    assert status == "True" and "team-other" in message and "other" in message
+    again = env.cli("apply", "-f", str(path))
+    assert again.stdout.splitlines() == [
+        "appproject.argoproj.io/team unchanged",
+        "applicationset.argoproj.io/team-set unchanged",
+    ]

@@ -134,6 +134,8 @@ class Children:
         self.apps = apps
         self.projects = projects
         self.deleter: Deleter | None = None  # the controller, bound by the daemon
+        # Owned projects asked to go while applications still used them (see delete_project).
+        self.deleting_projects: set[str] = set()
         # Called with a child's name after it was created or changed (the scheduler refreshes it now).
         self.on_changed: list[Callable[[str], None]] = []
 
@@ -189,7 +191,8 @@ class Children:
         denial = application_denial(project, child)
         return f"{owner} may not create it: {denial}" if denial else None
 
-    def _claim(self, owner: Owner, name: str, current: Owner | None, what: str) -> None:
+    def claim(self, owner: Owner, name: str, current: Owner | None, what: str) -> None:
+        """Raises ChildConflict unless `owner` owns it (current: its recorded owner)."""
         if current != owner:
             held = f"owned by {current}" if current else "not owned by any parent (created by a user)"
             raise ChildConflict(f"{what} {name!r} already exists and is {held}: {owner} leaves it alone")
@@ -210,7 +213,7 @@ class Children:
         if denial:
             raise InvalidArgument(denial)
         if self.apps.exists(name):
-            self._claim(owner, name, self.owner_of(name), "application")
+            self.claim(owner, name, self.owner_of(name), "application")
             before = self.apps.get(name)
             update = apppb.Application()
             update.CopyFrom(child)
@@ -223,7 +226,7 @@ class Children:
         try:
             created = self.apps.create(child, actor=owner.actor, owner=(owner.kind, owner.name))
         except AlreadyExists:  # created by someone else since exists() said no
-            self._claim(owner, name, self.owner_of(name), "application")
+            self.claim(owner, name, self.owner_of(name), "application")
             raise
         log.info("child application created", extra=fields(app=name, owner=str(owner)))
         self._changed(name)
@@ -234,7 +237,7 @@ class Children:
         if self.projects.exists(name):
             if name == "default":
                 raise ChildConflict(f"project 'default' is built in: {owner} cannot own it")
-            self._claim(owner, name, self.project_owner_of(name), "project")
+            self.claim(owner, name, self.project_owner_of(name), "project")
             before = self.projects.get(name)
             after = self.projects.create(project, upsert=True)
             same = to_document(_without_server_fields(before)) == to_document(_without_server_fields(after))
@@ -245,7 +248,7 @@ class Children:
         """Deletes an owned child; its cluster resources too when its finalizer asks for it (and
         preserve_resources is off). Returns what happened to them, for the event log."""
         app = self.apps.get(name)
-        self._claim(owner, name, self.owner_of(name), "application")
+        self.claim(owner, name, self.owner_of(name), "application")
         propagation = None if preserve_resources else cascade_propagation(app)
         if propagation is not None and self.deleter is not None:
             self.deleter.delete_resources(app, propagation=propagation)
@@ -256,9 +259,20 @@ class Children:
         log.info("child application deleted", extra=fields(app=name, owner=str(owner), resources=detail))
         return detail
 
-    def delete_project(self, owner: Owner, name: str) -> None:
-        self._claim(owner, name, self.project_owner_of(name), "project")
-        self.projects.delete(name)
+    def delete_project(self, owner: Owner, name: str) -> bool:
+        """Deletes an owned project; False while applications still use it: it is then marked for
+        deletion (deleting_projects) and goes at a later try, as a Kubernetes finalizer waits (a parent
+        prunes its projects and the applications in them in the same step)."""
+        self.claim(owner, name, self.project_owner_of(name), "project")
+        try:
+            self.projects.delete(name)
+        except FailedPrecondition:
+            if not self._store.query_one("SELECT 1 FROM applications WHERE project = ? LIMIT 1", (name,)):
+                raise
+            self.deleting_projects.add(name)
+            return False
+        self.deleting_projects.discard(name)
+        return True
 
     def release(self, owner: Owner) -> list[str]:
         """The owner is gone but its children stay (a non-cascading delete): nobody owns them now."""
@@ -286,7 +300,8 @@ class Children:
                 outcome.errors.append((name, str(exc)))
         for name in self.projects_of(owner):
             try:
-                self.delete_project(owner, name)
+                if not self.delete_project(owner, name):
+                    outcome.errors.append((name, "still used by applications another owner keeps"))
             except AppError as exc:
                 outcome.errors.append((name, str(exc)))
         if outcome.errors:

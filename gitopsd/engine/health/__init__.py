@@ -11,6 +11,7 @@ from typing import Any
 
 from gitopsd.engine.health import (
     apiservice,
+    argocd_application,
     daemonset,
     deployment,
     hpa,
@@ -57,6 +58,7 @@ _BUILTIN: dict[tuple[str, str], _Check] = {
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.assess,
     ("apiregistration.k8s.io", "APIService"): apiservice.assess,
     ("argoproj.io", "Workflow"): workflow.assess,
+    ("argoproj.io", "Application"): argocd_application.assess,
 }
 
 
