@@ -138,6 +138,10 @@ class Children:
         self.deleting_projects: set[str] = set()
         # Called with a child's name after it was created or changed (the scheduler refreshes it now).
         self.on_changed: list[Callable[[str], None]] = []
+        # Whether a child's destination cluster is still registered (bound by the daemon). A child whose
+        # cluster is gone is deleted without its resources, which nothing can reach any more (Argo CD
+        # drops the resources finalizer then), instead of never going.
+        self.destination_known: Callable[[apppb.Application], bool] | None = None
 
     # -- reading ---------------------------------------------------------------------
 
@@ -250,11 +254,22 @@ class Children:
         app = self.apps.get(name)
         self.claim(owner, name, self.owner_of(name), "application")
         propagation = None if preserve_resources else cascade_propagation(app)
+        unreachable = (
+            propagation is not None and self.destination_known is not None and not self.destination_known(app)
+        )
+        if unreachable:
+            propagation = None
         if propagation is not None and self.deleter is not None:
             self.deleter.delete_resources(app, propagation=propagation)
         if self.deleter is not None:
             self.deleter.on_deleted(name)
-        detail = "its resources deleted" if propagation else "its resources left in the cluster"
+        detail = (
+            "its resources deleted"
+            if propagation
+            else "its destination cluster is no longer registered: its resources were not deleted"
+            if unreachable
+            else "its resources left in the cluster"
+        )
         self.apps.delete(name, actor=owner.actor, detail=detail)
         log.info("child application deleted", extra=fields(app=name, owner=str(owner), resources=detail))
         return detail
