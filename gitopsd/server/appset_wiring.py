@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.applications import Applications
 from gitopsd.app.clusters import Clusters
 from gitopsd.app.controller import AppController
+from gitopsd.app.errors import AppError
 from gitopsd.app.generators.appset_controller import AppSetController
 from gitopsd.app.generators.appset_gotemplate import GoTemplateLimits
 from gitopsd.app.generators.appset_store import ApplicationSets
@@ -20,6 +22,14 @@ from gitopsd.server.config import Config
 from gitopsd.server.servicers.applicationset import ApplicationSetServicer
 from gitopsd.sources.gitcache import RepoCache
 from gitopsd.store import Store
+
+
+def _registered(clusters: Clusters, app: apppb.Application) -> bool:
+    try:
+        clusters.resolve_destination(app.spec.destination.server, app.spec.destination.name)
+    except AppError:  # not found, or a destination naming no cluster at all
+        return False
+    return True
 
 
 @dataclass
@@ -61,4 +71,6 @@ def wire_appsets(
         GoTemplateLimits(timeout=float(cfg.render.timeout), max_memory_bytes=cfg.render.max_memory_bytes),
     )
     clusters.on_change.append(appsets.on_clusters_changed)
+    if children.destination_known is None:
+        children.destination_known = lambda app: _registered(clusters, app)
     return AppSetWiring(appsets, ApplicationSetServicer(appsets))

@@ -156,6 +156,9 @@ def test_clusters_generator_follows_selector_and_labels(
     )
     assert relabel.returncode == 0, relabel.stderr
     wait_for(lambda: "production-gold-prod" in apps(cli), what="the relabelled cluster's app to come back")
+    # A removed cluster: the applications generated for it go (their resources cannot be reached).
+    assert cli("cluster", "rm", "production", "--force").returncode == 0
+    wait_for(lambda: sorted(apps(cli)) == ["in-cluster-all"], what="the removed cluster's apps to go")
 
 
 def test_git_directories_follow_pushes(
