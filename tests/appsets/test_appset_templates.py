@@ -16,7 +16,7 @@ from fixtures.gitrepos import GitRepos
 
 @pytest.fixture
 def env(sandbox_kubeconfig: Path, tmp_path: Path) -> Iterator[GitOpsEnv]:
-    e = env_with(sandbox_kubeconfig, tmp_path, {"GITOPSD_RENDER_TIMEOUT": "5"})
+    e = env_with(sandbox_kubeconfig, tmp_path, {"GITOPSD_RENDER_TIMEOUT": "10"})
     try:
         yield e
     finally:
@@ -104,13 +104,13 @@ def test_hostile_templates_are_bounded(env: GitOpsEnv, git_repos: GitRepos, tmp_
     repo = git_repos.create("svc")
     repo.commit({"services/web/cm.yaml": CONFIGMAP})
     cli = env.cli
-    # A loop of 10^10 empty steps: stopped at the render time-out (render.timeout, 5 s here).
+    # A loop of 10^10 empty steps: stopped at the render time-out (render.timeout, 10 s here).
     forever = template(
         "{{ range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}", repo.url, "p", "x"
     )
     looping = create(cli, tmp_path, appset("loop", _dirs(repo.url), forever, goTemplate=True))
     assert looping.returncode == 2
-    assert "did not finish in 5s" in conditions(cli, "loop")["ErrorOccurred"][1]
+    assert "did not finish in 10s" in conditions(cli, "loop")["ErrorOccurred"][1]
     # A list of 10^9 numbers: stopped by the kernel's memory limit of the worker (render.max_memory_bytes).
     hog = template("{{ len (until 1000000000) }}", repo.url, "p", "x")
     hogging = create(cli, tmp_path, appset("hog", _dirs(repo.url), hog, goTemplate=True))
