@@ -23,6 +23,8 @@ from gitopsd.server.servicers.applicationset import ApplicationSetServicer
 from gitopsd.sources.gitcache import RepoCache
 from gitopsd.store import Store
 
+MAX_TEMPLATE_SECONDS = 30.0
+
 
 def _registered(clusters: Clusters, app: apppb.Application) -> bool:
     try:
@@ -67,8 +69,11 @@ def wire_appsets(
         children,
         lambda: clusters.list(check=False),
         repo_cache,
-        # Go templates run under the render limits (time and memory of a child process).
-        GoTemplateLimits(timeout=float(cfg.render.timeout), max_memory_bytes=cfg.render.max_memory_bytes),
+        # Go templates run under the render limits (time and memory of a child process); at most 30 s, as
+        # `appset create` waits for the generation (the CLI's own deadline is 60 s).
+        GoTemplateLimits(
+            timeout=min(float(cfg.render.timeout), MAX_TEMPLATE_SECONDS), max_memory_bytes=cfg.render.max_memory_bytes
+        ),
     )
     clusters.on_change.append(appsets.on_clusters_changed)
     if children.destination_known is None:
