@@ -4,7 +4,8 @@
 It starts a sandbox cluster, makes a local Git repository from examples/repo (the
 article's Kustomize base with staging and production overlays, a PreSync migration
 Job, a Helm chart with values files), starts the daemon (which starts the Helm and
-Kustomize renderer sidecars), creates the applications from Argo CD YAML, syncs them,
+Kustomize renderer sidecars), creates the applications from Argo CD YAML (with an app of apps),
+syncs them,
 shows `app list`, `app get` and `app history`, then keeps running so you can try
 self-heal, automated sync and rollback. Ctrl-C stops everything it started.
 """
@@ -102,10 +103,16 @@ def main() -> int:
                        check=True)
         gitopsd("cluster", "list", env=env)
 
-        step("Creating the applications from Argo CD YAML")
+        step("Creating the applications from Argo CD YAML (gitopsd apply, like kubectl apply)")
         apps = work / "applications.yaml"
         apps.write_text((ROOT / "examples" / "demo" / "applications.yaml").read_text().replace("REPO_URL", str(remote)))
-        gitopsd("app", "create", "-f", str(apps), env=env, check=True)
+        gitopsd("apply", "-f", str(apps), env=env, check=True)
+
+        step("An ApplicationSet: a preview application per overlay directory (examples/apps/applicationset.yaml)")
+        appset = work / "applicationset.yaml"
+        appset.write_text((ROOT / "examples" / "apps" / "applicationset.yaml").read_text()
+                          .replace("https://github.com/mon-org/k8s-manifests", str(remote)))
+        gitopsd("appset", "create", "-f", str(appset), env=env, check=True)
 
         step("Diff before sync, then sync (mon-app is automated and syncs itself)")
         gitopsd("app", "wait", "mon-app-staging", "--operation", "--timeout", "60", env=env)
@@ -113,6 +120,11 @@ def main() -> int:
         gitopsd("app", "sync", "mon-app-staging", env=env)
         gitopsd("app", "sync", "monitoring", env=env)
         gitopsd("app", "wait", "mon-app", "--sync", "--health", "--timeout", "120", env=env)
+
+        step("App of apps: syncing app-of-apps creates the project demo-team and its two applications")
+        gitopsd("app", "sync", "app-of-apps", env=env)
+        gitopsd("app", "wait", "demo-frontend", "--sync", "--health", "--timeout", "120", env=env)
+        gitopsd("app", "get", "app-of-apps", "--refresh", env=env)
 
         step("Where things stand")
         gitopsd("app", "list", env=env)
@@ -134,7 +146,10 @@ def main() -> int:
   Drift and diff: {kubectl} -n staging scale deploy mon-app --replicas=4 && {gitopsd_cmd} app diff mon-app-staging
   Rollback:       {gitopsd_cmd} app set mon-app --sync-policy none && {gitopsd_cmd} app rollback mon-app 1
   Inspect:        {gitopsd_cmd} app manifests monitoring | head -40
+  App of apps:    {gitopsd_cmd} app list   (demo-guestbook, demo-frontend: owned by app-of-apps)
+                  then: {gitopsd_cmd} app delete app-of-apps --yes   (its children and project go too)
   Who did what:   {gitopsd_cmd} app events mon-app
+  ApplicationSet: {gitopsd_cmd} appset get mon-app-previews   (a new overlay directory pushed: a new preview app)
 
 Press Ctrl-C to stop the daemon, its sidecars and the sandbox cluster.""",
             flush=True,

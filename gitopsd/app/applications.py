@@ -59,6 +59,10 @@ class Applications:
         meta.resource_version = str(r["resource_version"])
         meta.generation = r["generation"]
         meta.creation_timestamp = r["created_at"]
+        if r["owner_kind"]:  # a child of an app of apps or an ApplicationSet (generators.ownership)
+            meta.owner_references.add(
+                api_version=API_VERSION, kind=r["owner_kind"], name=r["owner_name"], controller=True
+            )
         return app
 
     def get(self, name: str) -> apppb.Application:
@@ -110,6 +114,7 @@ class Applications:
             clean.spec.project = "default"
         for field in SERVER_SET_FIELDS:
             clean.metadata.ClearField(field)
+        clean.metadata.ClearField("owner_references")  # recorded in owner_kind/owner_name, never sent
         return clean
 
     def _check_project(self, app: apppb.Application) -> None:
@@ -132,8 +137,11 @@ class Applications:
             if denial:
                 raise InvalidArgument(f"{path}.repoURL: {denial}")
 
-    def create(self, app: apppb.Application, upsert: bool = False, actor: str = "") -> apppb.Application:
-        """actor: who asks (for the event log)."""
+    def create(
+        self, app: apppb.Application, upsert: bool = False, actor: str = "", owner: tuple[str, str] = ("", "")
+    ) -> apppb.Application:
+        """actor: who asks (for the event log); owner: (kind, name) recorded on a new row, for the
+        children gitopsd.app.generators.ownership creates (an upsert never changes an existing owner)."""
         validate_application(app)
         clean = self._normalize(app)
         self._check_local_repos(clean)
@@ -150,8 +158,8 @@ class Applications:
             if row is None:
                 conn.execute(
                     "INSERT INTO applications (name, uid, project, manifest, manifest_pb, status, status_pb,"
-                    " resource_version, generation, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    " resource_version, generation, created_at, updated_at, owner_kind, owner_name)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                     (
                         name,
                         str(uuid.uuid4()),
@@ -163,6 +171,7 @@ class Applications:
                         self._next_rv(conn),
                         now,
                         now,
+                        *owner,
                     ),
                 )
                 event_type = "ADDED"

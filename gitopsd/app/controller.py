@@ -149,7 +149,7 @@ class AppController(SyncOperations):
             return  # nothing was ever compared or deployed
         with self._lock(name, self._locks):
             try:
-                _, client = self.connections.for_destination(app.spec.destination)
+                client = self.client_for(app)  # children (app of apps) are pruned with the rest
                 comparison = compare_app(
                     client,
                     [],

@@ -12,24 +12,28 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.app import syncwindows
 from gitopsd.app.applications import Applications
+from gitopsd.app.cachedclient import CachedKubeClient
 from gitopsd.app.connections import Connections
 from gitopsd.app.errors import InvalidArgument, NotFound
 from gitopsd.app.events import EventBus
+from gitopsd.app.generators.appofapps import ChildAppClient, rendered_projects
+from gitopsd.app.generators.ownership import APPLICATION, Children, Owner
 from gitopsd.app.operations import HistoryStore, OperationStore
 from gitopsd.app.projects import Projects
 from gitopsd.app.status import live_kinds, tracked_keys
 from gitopsd.engine.annotations import compare_options, option_true
+from gitopsd.engine.cluster import ClusterClient
 from gitopsd.engine.compare import CompareOptions
 from gitopsd.engine.health import LuaHealthChecks
 from gitopsd.engine.normalize import IgnoreSet
 from gitopsd.engine.reconcile import Comparison, compare_app
 from gitopsd.engine.schema import NO_KNOWN_TYPES, KnownTypeFields
-from gitopsd.kube.client import KubeClient
 from gitopsd.protojson import to_document
 from gitopsd.sources.multisource import render_sources
 from gitopsd.sources.render import RenderResult, SourceRenderer
@@ -109,8 +113,12 @@ class ControllerCore:
         events: EventBus,
         projects: Projects,
         settings: ControllerSettings | None = None,
+        children: Children | None = None,
     ) -> None:
+        """children: the ownership mechanism; with it, rendered Application/AppProject documents become
+        applications and projects owned by the application (app of apps)."""
         self.apps = apps
+        self.children = children
         self.projects = projects
         self.renderer = renderer
         self.connections = connections
@@ -227,10 +235,26 @@ class ControllerCore:
             include_mutation_webhook=option_true(app_options, "IncludeMutationWebhook"),
         )
 
+    def client_for(
+        self, app: apppb.Application, manifests: list[Any] | None = None
+    ) -> CachedKubeClient | ChildAppClient:
+        """The destination's client; with the ownership mechanism, one that serves the application's
+        child Application/AppProject documents from the store (gitopsd.app.generators.appofapps)."""
+        _, client = self.connections.for_destination(app.spec.destination)
+        if self.children is None:
+            return client
+        return ChildAppClient(
+            client,
+            self.children,
+            Owner(APPLICATION, app.metadata.name),
+            app.spec.project or "default",
+            rendered_projects(manifests or []),
+        )
+
     def compare(
         self, app: apppb.Application, render: RenderResult, hard: bool = False
-    ) -> tuple[KubeClient, Comparison]:
-        _, client = self.connections.for_destination(app.spec.destination)
+    ) -> tuple[ClusterClient, Comparison]:
+        client = self.client_for(app, render.manifests)
         if hard:
             # A hard refresh trusts no cached live state: the app's kinds are listed again first.
             client.relist(live_kinds(app.status, render.manifests))

@@ -20,6 +20,7 @@ from typing import Any
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.connections import Connections
 from gitopsd.app.errors import AppError
+from gitopsd.app.generators.appofapps import is_child_kind
 from gitopsd.engine.tracking import tracking_of
 from gitopsd.logs import fields
 
@@ -50,8 +51,8 @@ class LiveWatches:
         dest = app.spec.destination.server or app.spec.destination.name
         kinds = set()
         for r in app.status.resources:
-            if r.hook or not r.kind:
-                continue
+            if r.hook or not r.kind or is_child_kind(f"{r.group}/{r.version}", r.kind):
+                continue  # children of an app of apps live in the store, not in the cluster
             api_version = f"{r.group}/{r.version}" if r.group else (r.version or "v1")
             kinds.add((dest, api_version, r.kind))
         with self._lock:

@@ -67,6 +67,10 @@ class Projects:
         project.metadata.uid = row["uid"]
         project.metadata.resource_version = str(row["resource_version"])
         project.metadata.creation_timestamp = row["created_at"]
+        if row["owner_kind"]:  # rendered by an app of apps (generators.ownership)
+            project.metadata.owner_references.add(
+                api_version=API_VERSION, kind=row["owner_kind"], name=row["owner_name"], controller=True
+            )
         return project
 
     def exists(self, name: str) -> bool:
@@ -97,9 +101,13 @@ class Projects:
         clean.ClearField("status")
         for field in SERVER_SET_FIELDS:
             clean.metadata.ClearField(field)
+        clean.metadata.ClearField("owner_references")  # recorded in owner_kind/owner_name
         return dumps(to_document(clean))
 
-    def create(self, project: projpb.AppProject, upsert: bool = False) -> projpb.AppProject:
+    def create(
+        self, project: projpb.AppProject, upsert: bool = False, owner: tuple[str, str] = ("", "")
+    ) -> projpb.AppProject:
+        """owner: (kind, name) recorded on a new row (gitopsd.app.generators.ownership)."""
         validate_project(project)
         name = project.metadata.name
         manifest = self._clean(project)
@@ -110,8 +118,9 @@ class Projects:
                 raise AlreadyExists(f"project {name!r} already exists (use --upsert to replace it)")
             if row is None:
                 conn.execute(
-                    "INSERT INTO projects (name, uid, manifest, resource_version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
-                    (name, str(uuid.uuid4()), manifest, now, now),
+                    "INSERT INTO projects (name, uid, manifest, resource_version, created_at, updated_at, owner_kind, owner_name)"
+                    " VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
+                    (name, str(uuid.uuid4()), manifest, now, now, *owner),
                 )
             else:
                 conn.execute(

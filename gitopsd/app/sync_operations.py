@@ -18,6 +18,7 @@ from gitopsd.app import eventlog
 from gitopsd.app import operations as ops
 from gitopsd.app.controller_core import Running, commit_info, source_of
 from gitopsd.app.errors import AppError, FailedPrecondition, InvalidArgument, NotFound
+from gitopsd.app.generators.appofapps import child_denial, is_child_kind, rendered_projects
 from gitopsd.app.project_rules import application_denial, resource_denial
 from gitopsd.app.refreshing import Refreshing
 from gitopsd.app.status import SYNC_ERROR, conditions
@@ -332,10 +333,15 @@ class SyncOperations(Refreshing):
         if denial:
             return [(key_app, denial)]
         out = []
+        pending = rendered_projects(t.obj for t in tasks if t.obj is not None)
         for task in tasks:
             if task.action not in (APPLY, HOOK):
                 continue  # prunes, skips and the CreateNamespace of a permitted destination
-            denial = resource_denial(project, task.key.group, task.key.kind, bool(task.key.namespace))
+            if self.children is not None and is_child_kind(task.key.api_version, task.key.kind):
+                # A child application: the parent's project rules of gitopsd.app.generators.ownership.
+                denial = child_denial(self.children, app, task.obj, pending)
+            else:
+                denial = resource_denial(project, task.key.group, task.key.kind, bool(task.key.namespace))
             if denial:
                 out.append((task.key, denial))
         return out

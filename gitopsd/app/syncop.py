@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gitopsd.engine import deletion
+from gitopsd.engine.cluster import ClusterClient
 from gitopsd.engine.health import HealthStatus, LuaHealthChecks, assess_health
 from gitopsd.engine.sync import HOOK, PRUNE, ResourceResult, SyncOptions, SyncPlan, SyncTask, execute
-from gitopsd.kube.client import KubeClient
 from gitopsd.kube.errors import KubeError, NotFound
 
 SUCCEEDED = "Succeeded"
@@ -42,7 +42,7 @@ class Terminated(Exception):
 
 @dataclass
 class SyncRun:
-    client: KubeClient
+    client: ClusterClient
     options: SyncOptions
     report: Callable[[ResourceResult], None]
     stopped: Callable[[], bool]

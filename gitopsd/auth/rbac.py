@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-RESOURCES = ("applications", "projects", "clusters", "repositories", "accounts", "logs")
+RESOURCES = ("applications", "applicationsets", "projects", "clusters", "repositories", "accounts", "logs")
 ACTIONS = ("get", "create", "update", "delete", "sync", "override", "action")
 # A resource action's RBAC action, as Argo CD's: action/GROUP/KIND/ACTION (e.g. action/apps/Deployment/restart).
 RESOURCE_ACTION_PREFIX = "action/"

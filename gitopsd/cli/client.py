@@ -14,6 +14,7 @@ import grpc
 
 from gitopsd.api.gitopsd.v1 import (
     application_pb2_grpc,
+    applicationset_pb2_grpc,
     cluster_pb2_grpc,
     project_pb2_grpc,
     repository_pb2_grpc,
@@ -176,6 +177,10 @@ class Client:
     @cached_property
     def apps(self) -> application_pb2_grpc.ApplicationServiceStub:
         return application_pb2_grpc.ApplicationServiceStub(self.channel)
+
+    @cached_property
+    def appsets(self) -> applicationset_pb2_grpc.ApplicationSetServiceStub:
+        return applicationset_pb2_grpc.ApplicationSetServiceStub(self.channel)
 
     @cached_property
     def projects(self) -> project_pb2_grpc.ProjectServiceStub:

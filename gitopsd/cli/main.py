@@ -21,6 +21,8 @@ from gitopsd import __version__
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.cli import (
     app_cmd,
+    apply_cmd,
+    appset_cmd,
     auth_cmd,
     cluster_cmd,
     completion,
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(local="sandbox")
 
     app_cmd.add_parsers(sub, common)
+    apply_cmd.add_parsers(sub, common)
+    appset_cmd.add_parsers(sub, common)
     cluster_cmd.add_parsers(sub, common)
     repo_cmd.add_parsers(sub, common)
     repocreds_cmd.add_parsers(sub, common)

@@ -20,6 +20,8 @@ from gitopsd.app.connections import Connections
 from gitopsd.app.controller import AppController
 from gitopsd.app.controller_core import ControllerSettings, source_of
 from gitopsd.app.events import EventBus
+from gitopsd.app.generators.appofapps import refresh_parent_of
+from gitopsd.app.generators.ownership import Children
 from gitopsd.app.livewatch import LiveWatches
 from gitopsd.app.operations import HistoryStore, OperationStore
 from gitopsd.app.projects import Projects
@@ -36,6 +38,7 @@ from gitopsd.kube.credentials import ClusterCredentials, KubeconfigError, from_k
 from gitopsd.kube.incluster import in_cluster_credentials
 from gitopsd.logs import fields
 from gitopsd.server import tls
+from gitopsd.server.appset_wiring import AppSetWiring, wire_appsets
 from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.config import Config, customizations_of
 from gitopsd.server.grpc_server import GrpcServer, Servicers
@@ -79,6 +82,7 @@ class Daemon:
     metrics: Metrics = field(init=False)
     accounts: Accounts = field(init=False)
     http: HttpServer | None = field(init=False, default=None)
+    appsets: AppSetWiring = field(init=False)
     address: str = field(init=False, default="")
     _grpc: GrpcServer = field(init=False)
     _stopped: threading.Event = field(init=False, default_factory=threading.Event)
@@ -175,6 +179,7 @@ class Daemon:
             log.warning(note)
         known_types = KnownTypeFields.parse(customizations.by_kind)
         lua = customizations.health_scripts()
+        children = Children(self.store, apps, projects)  # app of apps (gitopsd.app.generators)
         self.controller = AppController(
             apps,
             self.renderer,
@@ -188,7 +193,9 @@ class Daemon:
                 known_types=known_types,
                 delete_timeout=float(cfg.reconcile.delete_timeout),
             ),
+            children=children,
         )
+        children.deleter = self.controller
         self.metrics = Metrics(
             MetricSources(
                 apps.list,
@@ -209,6 +216,24 @@ class Daemon:
         )
         self.live = LiveWatches(self.connections, self.reconciler.refresh_soon)
         self.reconciler.on_refreshed.append(self.live.ensure)
+        # Children are refreshed as soon as their parent creates or changes them, and a parent as soon
+        # as a child's health is not what the parent last saw.
+        children.on_changed.append(self.reconciler.track)
+        self.reconciler.on_refreshed.append(
+            lambda app: refresh_parent_of(app, apps.get, self.reconciler.refresh_soon)
+        )
+        # ApplicationSets (gitopsd/server/appset_wiring.py), through the same children mechanism.
+        self.appsets = wire_appsets(
+            cfg,
+            self.store,
+            apps,
+            projects,
+            self.clusters,
+            self.repo_cache,
+            self.controller,
+            self.reconciler,
+            children,
+        )
 
         self._grpc = GrpcServer(
             cfg.grpc.workers,
@@ -220,6 +245,7 @@ class Daemon:
                     cluster_server=lambda name: self.clusters.get(name=name).server,
                     project_exists=projects.exists,
                     app_target_revision=lambda name: source_of(apps.get(name)).target_revision,
+                    appset_project=self.appsets.controller.appsets.project,
                 ),
                 max_streams_per_user=cfg.grpc.max_streams_per_user,
             ),
@@ -231,7 +257,10 @@ class Daemon:
                 SessionServicer(self.accounts, authorizer),
                 AccountServicer(self.accounts, authorizer),
                 VersionServicer(self._renderer_versions),
-                SettingsServicer(cfg, lambda: f"http://{self.http.address}" if self.http is not None else ""),
+                settings=SettingsServicer(
+                    cfg, lambda: f"http://{self.http.address}" if self.http is not None else ""
+                ),
+                applicationsets=self.appsets.servicer,
             ),
         )
         if cfg.http_listen:
@@ -244,11 +273,13 @@ class Daemon:
                     apps.list,
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
                     MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.rbac_objects).check,
+                    on_push=self.appsets.controller.on_push,
                 ),
                 cfg.http,
             )
         self.address = self._grpc.start(self.config.listen, self._server_credentials())
         self.reconciler.start()
+        self.appsets.start(self.reconciler, cfg.reconcile.interval)
         if self.http is not None:
             self.http.start()
             self._write_run_file("http.addr", self.http.address)
@@ -334,6 +365,7 @@ class Daemon:
         if self.http is not None:
             self.http.begin_stop()  # /healthz says 503 from now on
         self.reconciler.stop()
+        self.appsets.stop()
         self.live.close()
         self.events.close()
         # In-flight RPCs get the grace period; new ones are refused from now on.

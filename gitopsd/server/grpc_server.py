@@ -25,6 +25,8 @@ from grpc_reflection.v1alpha import reflection
 from gitopsd.api.gitopsd.v1 import (
     application_pb2,
     application_pb2_grpc,
+    applicationset_pb2,
+    applicationset_pb2_grpc,
     cluster_pb2,
     cluster_pb2_grpc,
     project_pb2,
@@ -41,6 +43,7 @@ from gitopsd.api.gitopsd.v1 import (
 )
 from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.servicers.application import ApplicationServicer
+from gitopsd.server.servicers.applicationset import ApplicationSetServicer
 from gitopsd.server.servicers.cluster import ClusterServicer
 from gitopsd.server.servicers.project import ProjectServicer
 from gitopsd.server.servicers.repository import RepositoryServicer
@@ -66,6 +69,7 @@ SERVICE_NAMES = [
     session_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     version_pb2.DESCRIPTOR.services_by_name["VersionService"].full_name,
     settings_pb2.DESCRIPTOR.services_by_name["SettingsService"].full_name,
+    applicationset_pb2.DESCRIPTOR.services_by_name["ApplicationSetService"].full_name,
 ]
 # The Renderer service is implemented by sidecars, not the daemon; named for reflection clients.
 RENDERER_SERVICE = renderer_pb2.DESCRIPTOR.services_by_name["Renderer"].full_name
@@ -81,6 +85,7 @@ class Servicers:
     accounts: AccountServicer
     version: VersionServicer
     settings: SettingsServicer | None = None
+    applicationsets: ApplicationSetServicer | None = None
 
 
 class LoopThread:
@@ -141,6 +146,8 @@ class GrpcServer:
         version_pb2_grpc.add_VersionServiceServicer_to_server(servicers.version, server)
         if servicers.settings is not None:
             settings_pb2_grpc.add_SettingsServiceServicer_to_server(servicers.settings, server)
+        if servicers.applicationsets is not None:
+            applicationset_pb2_grpc.add_ApplicationSetServiceServicer_to_server(servicers.applicationsets, server)
         checker = AioHealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(checker, server)
         reflection.enable_server_reflection(

@@ -55,6 +55,8 @@ class HttpHandlers:
     refresh: Callable[[str], None]
     # Whether a GET /metrics may be answered: (Authorization header, client address) → None or why not.
     metrics_access: Callable[[str | None, str], Denial | None]
+    # A push's repository URLs → the ApplicationSets that regenerate for it (their git generators read one).
+    on_push: Callable[[Iterable[str]], list[str]] | None = None
 
 
 class Refusal(JSONResponse):
@@ -244,5 +246,9 @@ def _refresh_matching(handlers: HttpHandlers, event: PushEvent) -> list[str]:
     names = matching_apps(handlers.apps(), event)
     for name in names:
         handlers.refresh(name)
+    if handlers.on_push is not None:
+        appsets = handlers.on_push(event.repo_urls)
+        if appsets:
+            log.info("webhook push regenerates applicationsets", extra=fields(applicationsets=",".join(appsets)[:1000]))
     return names
 

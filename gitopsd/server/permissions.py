@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.api.gitopsd.v1 import applicationset_pb2 as aspb
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import AppError, InvalidArgument
@@ -32,6 +33,8 @@ class Lookups:
     project_exists: Callable[[str], bool]
     # An application's spec targetRevision ("" when unknown: any explicit revision is then an override).
     app_target_revision: Callable[[str], str] = lambda name: ""
+    # An ApplicationSet's project (its template's), NotFound when there is none.
+    appset_project: Callable[[str], str] = lambda name: UNKNOWN_PROJECT
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,43 @@ def normalize_project_manifest(req: Any) -> None:
     _normalize_manifest(req, "project", projpb.AppProject(), "AppProject")
 
 
+# ---- ApplicationSets: objects are `PROJECT/NAME`, PROJECT the template's project (as Argo CD).
+
+
+def normalize_appset_manifest(req: Any) -> None:
+    _normalize_manifest(req, "applicationset", aspb.ApplicationSet(), "ApplicationSet")
+
+
+def _appset(name: str, lookups: Lookups) -> str:
+    try:
+        return f"{lookups.appset_project(name)}/{name}"
+    except AppError:
+        return f"{UNKNOWN_PROJECT}/{name}"
+
+
+def _appset_by_name(req: Any, lookups: Lookups) -> list[str]:
+    return [_appset(req.name, lookups)]
+
+
+def _appset_in_body(req: Any, lookups: Lookups) -> list[str]:
+    # normalize_appset_manifest has run: a manifest, if one was sent, is now req.applicationset.
+    appset = req.applicationset
+    name = appset.metadata.name
+    objects = [f"{appset.spec.template.spec.project or 'default'}/{name}"]
+    existing = _appset(name, lookups) if name else None
+    if existing and not existing.startswith(f"{UNKNOWN_PROJECT}/") and existing not in objects:
+        objects.append(existing)  # moving a set to another project needs the permission on both
+    return objects
+
+
+def _appset_upsert(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
+    name = req.applicationset.metadata.name
+    existing = _appset(name, lookups) if req.upsert and name else None
+    if existing is None or existing.startswith(f"{UNKNOWN_PROJECT}/"):
+        return []
+    return [("update", existing)]
+
+
 def _project_in_body(req: Any, lookups: Lookups) -> list[str]:
     # normalize_project_manifest has run: a manifest, if one was sent, is now req.project.
     return [req.project.metadata.name]
@@ -189,6 +229,7 @@ PROJ = "/gitopsd.v1.ProjectService/"
 CLUSTER = "/gitopsd.v1.ClusterService/"
 REPO = "/gitopsd.v1.RepositoryService/"
 SESSION = "/gitopsd.v1.SessionService/"
+APPSET = "/gitopsd.v1.ApplicationSetService/"
 ACCOUNT = "/gitopsd.v1.AccountService/"
 
 RULES: dict[str, Rule] = {
@@ -256,6 +297,16 @@ RULES: dict[str, Rule] = {
     ACCOUNT + "CanI": AUTHENTICATED,  # answers about the caller only
     "/gitopsd.v1.SettingsService/Get": AUTHENTICATED,
     "/gitopsd.v1.VersionService/Version": AUTHENTICATED,
+    APPSET + "Create": Check(
+        "applicationsets", "create", _appset_in_body, normalize=normalize_appset_manifest, also=_appset_upsert
+    ),
+    APPSET + "Get": Check("applicationsets", "get", _appset_by_name),
+    APPSET + "List": Filter(
+        "applicationsets", lambda s: f"{s.spec.template.spec.project or 'default'}/{s.metadata.name}"
+    ),
+    APPSET + "Delete": Check("applicationsets", "delete", _appset_by_name),
+    # A dry run reads repositories and clusters and runs templates: `create` on the set it describes (as Argo CD).
+    APPSET + "Generate": Check("applicationsets", "create", _appset_in_body, normalize=normalize_appset_manifest),
 }
 
 # Never behind a token: liveness probes and API discovery.

@@ -239,6 +239,42 @@ def _v7_scale(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v8_ownership(conn: sqlite3.Connection) -> None:
+    """Owners of child applications and projects (app of apps, ApplicationSets): recorded on the child,
+    indexed so a parent finds its children without reading every row ('' = nobody owns it)."""
+    _run(
+        conn,
+        """
+        ALTER TABLE applications ADD COLUMN owner_kind TEXT NOT NULL DEFAULT '';
+        ALTER TABLE applications ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
+        CREATE INDEX applications_owner ON applications(owner_kind, owner_name);
+        ALTER TABLE projects ADD COLUMN owner_kind TEXT NOT NULL DEFAULT '';
+        ALTER TABLE projects ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
+        CREATE INDEX projects_owner ON projects(owner_kind, owner_name);
+        """,
+    )
+
+
+def _v9_applicationsets(conn: sqlite3.Connection) -> None:
+    """ApplicationSets (argoproj.io/v1alpha1): the spec as canonical JSON, the generation status beside it."""
+    _run(
+        conn,
+        """
+        CREATE TABLE applicationsets (
+            name TEXT PRIMARY KEY,
+            uid TEXT NOT NULL,
+            project TEXT NOT NULL,           -- spec.template.spec.project (the RBAC object's project)
+            manifest TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT '{}',
+            resource_version INTEGER NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core,
     _v2_audit,
@@ -247,6 +283,8 @@ MIGRATIONS: list[Migration] = [
     SealingMigration(_v5_seal_secrets),
     _v6_repo_creds,
     _v7_scale,
+    _v8_ownership,
+    _v9_applicationsets,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gitopsd.api.gitopsd.v1 import (
     application_pb2,
+    applicationset_pb2,
     cluster_pb2,
     common_pb2,
     project_pb2,
@@ -28,7 +29,14 @@ from gitopsd.server.permissions import PUBLIC, RULES, Check, Filter
 SERVICES = [
     service
     for module in (
-        application_pb2, project_pb2, cluster_pb2, repository_pb2, session_pb2, version_pb2, settings_pb2
+        application_pb2,
+        applicationset_pb2,
+        project_pb2,
+        cluster_pb2,
+        repository_pb2,
+        session_pb2,
+        version_pb2,
+        settings_pb2,
     )
     for service in module.DESCRIPTOR.services_by_name.values()
 ]

@@ -104,7 +104,7 @@ def test_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         with store.transaction() as conn:
             conn.execute(
-                "INSERT INTO projects VALUES ('p', 'u', '{}', 1, 'now', 'now')",
+                "INSERT INTO projects (name, uid, manifest, resource_version, created_at, updated_at) VALUES ('p', 'u', '{}', 1, 'now', 'now')",
             )
             raise RuntimeError("boom")
     assert store.query("SELECT * FROM projects") == []

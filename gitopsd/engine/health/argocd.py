@@ -2,8 +2,9 @@
 run Argo CD: an Application carries its verdict in ``status.health``; an ApplicationSet's controller writes
 the conditions ErrorOccurred, ParametersGenerated, ResourcesUpToDate and RolloutProgressing.
 
-(Applications rendered by a gitopsd application become gitopsd applications and never reach a cluster;
-these checks judge Application objects that some other tool put there.)
+Applications rendered by a gitopsd application become gitopsd applications and never reach a cluster:
+an app of apps' parent sees its children as such objects (gitopsd.app.generators.appofapps), so its health
+is the worst of theirs through this check; it also judges Application objects another tool put in a cluster.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from gitopsd.app.controller import AppController
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import AppError, InvalidArgument, Unavailable
 from gitopsd.app.events import EventBus
+from gitopsd.app.generators.ownership import APPLICATION, Owner
 from gitopsd.app.resources.changes import LiveChanges
 from gitopsd.app.resources.service import AppResources
 from gitopsd.app.scheduler import Reconciler
@@ -140,6 +141,8 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
         cascade = request.cascade and policy != "orphan"
         if cascade:
             self._controller.delete_resources(app, propagation=policy.capitalize())
+        if self._controller.children is not None:  # an app of apps: its children go too, or stay unowned
+            self._controller.children.on_owner_deleted(Owner(APPLICATION, request.name), cascade)
         self._reconciler.untrack(request.name)
         self._controller.on_deleted(request.name)
         self._apps.delete(

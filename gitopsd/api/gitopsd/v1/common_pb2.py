@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gitopsd/v1/common.proto\x12\ngitopsd.v1\"\x91\x03\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x32\n\x06labels\x18\x03 \x03(\x0b\x32\".gitopsd.v1.ObjectMeta.LabelsEntry\x12<\n\x0b\x61nnotations\x18\x04 \x03(\x0b\x32\'.gitopsd.v1.ObjectMeta.AnnotationsEntry\x12\x12\n\nfinalizers\x18\x05 \x03(\t\x12\x0b\n\x03uid\x18\x06 \x01(\t\x12)\n\x10resource_version\x18\x07 \x01(\tR\x0fresourceVersion\x12\x12\n\ngeneration\x18\x08 \x01(\x03\x12-\n\x12\x63reation_timestamp\x18\t \x01(\tR\x11\x63reationTimestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\\\n\x0bResourceRef\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"/\n\x0cHealthStatus\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\\\n\tCondition\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x30\n\x14last_transition_time\x18\x03 \x01(\tR\x12lastTransitionTime\"q\n\nCommitInfo\x12\x0b\n\x03sha\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\'\n\x0ftarget_revision\x18\x05 \x01(\tR\x0etargetRevision\"\x1b\n\x0bNameRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x07\n\x05\x45mpty\"!\n\rLabelSelector\x12\x10\n\x08selector\x18\x01 \x01(\t\"U\n\x0f\x43onnectionState\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12!\n\x0c\x61ttempted_at\x18\x03 \x01(\tR\x0b\x61ttemptedAtBJ\n\x11io.gitopsd.api.v1P\x01Z3github.com/gitopsd/gitopsd/api/gitopsd/v1;gitopsdv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gitopsd/v1/common.proto\x12\ngitopsd.v1\"\xd8\x03\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x32\n\x06labels\x18\x03 \x03(\x0b\x32\".gitopsd.v1.ObjectMeta.LabelsEntry\x12<\n\x0b\x61nnotations\x18\x04 \x03(\x0b\x32\'.gitopsd.v1.ObjectMeta.AnnotationsEntry\x12\x12\n\nfinalizers\x18\x05 \x03(\t\x12\x0b\n\x03uid\x18\x06 \x01(\t\x12)\n\x10resource_version\x18\x07 \x01(\tR\x0fresourceVersion\x12\x12\n\ngeneration\x18\x08 \x01(\x03\x12-\n\x12\x63reation_timestamp\x18\t \x01(\tR\x11\x63reationTimestamp\x12\x45\n\x10owner_references\x18\n \x03(\x0b\x32\x1a.gitopsd.v1.OwnerReferenceR\x0fownerReferences\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\\\n\x0bResourceRef\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"/\n\x0cHealthStatus\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\\\n\tCondition\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x30\n\x14last_transition_time\x18\x03 \x01(\tR\x12lastTransitionTime\"q\n\nCommitInfo\x12\x0b\n\x03sha\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\'\n\x0ftarget_revision\x18\x05 \x01(\tR\x0etargetRevision\"\x1b\n\x0bNameRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x07\n\x05\x45mpty\"!\n\rLabelSelector\x12\x10\n\x08selector\x18\x01 \x01(\t\"U\n\x0f\x43onnectionState\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12!\n\x0c\x61ttempted_at\x18\x03 \x01(\tR\x0b\x61ttemptedAt\"a\n\x0eOwnerReference\x12\x1f\n\x0b\x61pi_version\x18\x01 \x01(\tR\napiVersion\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\ncontroller\x18\x04 \x01(\x08\x42J\n\x11io.gitopsd.api.v1P\x01Z3github.com/gitopsd/gitopsd/api/gitopsd/v1;gitopsdv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,25 +37,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OBJECTMETA_ANNOTATIONSENTRY']._loaded_options = None
   _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_options = b'8\001'
   _globals['_OBJECTMETA']._serialized_start=40
-  _globals['_OBJECTMETA']._serialized_end=441
-  _globals['_OBJECTMETA_LABELSENTRY']._serialized_start=344
-  _globals['_OBJECTMETA_LABELSENTRY']._serialized_end=389
-  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_start=391
-  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_end=441
-  _globals['_RESOURCEREF']._serialized_start=443
-  _globals['_RESOURCEREF']._serialized_end=535
-  _globals['_HEALTHSTATUS']._serialized_start=537
-  _globals['_HEALTHSTATUS']._serialized_end=584
-  _globals['_CONDITION']._serialized_start=586
-  _globals['_CONDITION']._serialized_end=678
-  _globals['_COMMITINFO']._serialized_start=680
-  _globals['_COMMITINFO']._serialized_end=793
-  _globals['_NAMEREQUEST']._serialized_start=795
-  _globals['_NAMEREQUEST']._serialized_end=822
-  _globals['_EMPTY']._serialized_start=824
-  _globals['_EMPTY']._serialized_end=831
-  _globals['_LABELSELECTOR']._serialized_start=833
-  _globals['_LABELSELECTOR']._serialized_end=866
-  _globals['_CONNECTIONSTATE']._serialized_start=868
-  _globals['_CONNECTIONSTATE']._serialized_end=953
+  _globals['_OBJECTMETA']._serialized_end=512
+  _globals['_OBJECTMETA_LABELSENTRY']._serialized_start=415
+  _globals['_OBJECTMETA_LABELSENTRY']._serialized_end=460
+  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_start=462
+  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_end=512
+  _globals['_RESOURCEREF']._serialized_start=514
+  _globals['_RESOURCEREF']._serialized_end=606
+  _globals['_HEALTHSTATUS']._serialized_start=608
+  _globals['_HEALTHSTATUS']._serialized_end=655
+  _globals['_CONDITION']._serialized_start=657
+  _globals['_CONDITION']._serialized_end=749
+  _globals['_COMMITINFO']._serialized_start=751
+  _globals['_COMMITINFO']._serialized_end=864
+  _globals['_NAMEREQUEST']._serialized_start=866
+  _globals['_NAMEREQUEST']._serialized_end=893
+  _globals['_EMPTY']._serialized_start=895
+  _globals['_EMPTY']._serialized_end=902
+  _globals['_LABELSELECTOR']._serialized_start=904
+  _globals['_LABELSELECTOR']._serialized_end=937
+  _globals['_CONNECTIONSTATE']._serialized_start=939
+  _globals['_CONNECTIONSTATE']._serialized_end=1024
+  _globals['_OWNERREFERENCE']._serialized_start=1026
+  _globals['_OWNERREFERENCE']._serialized_end=1123
 # @@protoc_insertion_point(module_scope)
