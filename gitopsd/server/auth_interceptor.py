@@ -104,13 +104,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         metadata = handler_call_details.invocation_metadata  # type: ignore[attr-defined]
         # Decided before the request is read: a refused call never costs its body.
         try:
-            if RULES.get(method) == PUBLIC or not bearer_token(metadata):
-                # Nothing to look up: answered on the loop, even while every worker is busy.
-                principal = self._guarded(method, SyncContext(metadata), self._authenticate, method, metadata)
-            else:
-                principal = await asyncio.get_running_loop().run_in_executor(
-                    None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
-                )
+            principal = await self.caller(method, metadata)
         except Aborted as exc:
             return refusal(exc.code, exc.details)
         if unary is not None and principal is None:  # login
@@ -126,6 +120,32 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    # -- what the HTTP gateway (gitopsd/server/rest/) calls: the same steps, in the same order --
+
+    async def caller(self, method: str, metadata: Any) -> Principal | None:
+        """The caller of `method` from its metadata alone (None for public RPCs); raises Aborted
+        (UNAUTHENTICATED, or PERMISSION_DENIED for a method without a rule)."""
+        if RULES.get(method) == PUBLIC or not bearer_token(metadata):
+            # Nothing to look up: answered on the loop, even while every worker is busy.
+            return self._guarded(method, SyncContext(metadata), self._authenticate, method, metadata)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
+        )
+
+    def unary_handler(
+        self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, AioContext], Awaitable[Any]]:
+        """The checked call of a unary servicer method, as gRPC serves it (RBAC check, the
+        servicer in the loop's executor, List replies filtered); its status goes to the context."""
+        return self._unary(method, principal, behavior)
+
+    def stream_handler(
+        self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, AioContext], AsyncIterator[Any]]:
+        """The checked stream of a streaming servicer method (RBAC check, the per-user stream
+        limit, items filtered by `get`), as gRPC serves it."""
+        return self._stream(method, principal, behavior)
 
     # -- the checks (synchronous: they read the database; run in the pool) ----------------
 

@@ -3,6 +3,7 @@ and owns the process lifecycle (readiness, signals, graceful shutdown)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -43,6 +44,7 @@ from gitopsd.server.metrics import Sources as MetricSources
 from gitopsd.server.metrics_access import MetricsAccess
 from gitopsd.server.notify import sd_notify
 from gitopsd.server.permissions import Lookups
+from gitopsd.server.rest.gateway import Gateway
 from gitopsd.server.servicers.application import ApplicationServicer
 from gitopsd.server.servicers.cluster import ClusterServicer
 from gitopsd.server.servicers.project import ProjectServicer
@@ -194,28 +196,26 @@ class Daemon:
         self.live = LiveWatches(self.connections, self.reconciler.refresh_soon)
         self.reconciler.on_refreshed.append(self.live.ensure)
 
-        self._grpc = GrpcServer(
-            cfg.grpc.workers,
-            AuthInterceptor(
-                self.accounts,
-                authorizer,
-                Lookups(
-                    app_project=lambda name: apps.get(name).spec.project or "default",
-                    cluster_server=lambda name: self.clusters.get(name=name).server,
-                    project_exists=projects.exists,
-                ),
-                max_streams_per_user=cfg.grpc.max_streams_per_user,
+        interceptor = AuthInterceptor(
+            self.accounts,
+            authorizer,
+            Lookups(
+                app_project=lambda name: apps.get(name).spec.project or "default",
+                cluster_server=lambda name: self.clusters.get(name=name).server,
+                project_exists=projects.exists,
             ),
-            Servicers(
-                ApplicationServicer(apps, self.events, self.controller, self.reconciler),
-                ProjectServicer(projects, self.accounts),
-                ClusterServicer(self.clusters),
-                RepositoryServicer(self.repos, self.repo_cache),
-                SessionServicer(self.accounts, authorizer),
-                AccountServicer(self.accounts),
-                VersionServicer(self._renderer_versions),
-            ),
+            max_streams_per_user=cfg.grpc.max_streams_per_user,
         )
+        servicers = Servicers(
+            ApplicationServicer(apps, self.events, self.controller, self.reconciler),
+            ProjectServicer(projects, self.accounts),
+            ClusterServicer(self.clusters),
+            RepositoryServicer(self.repos, self.repo_cache),
+            SessionServicer(self.accounts, authorizer),
+            AccountServicer(self.accounts),
+            VersionServicer(self._renderer_versions),
+        )
+        self._grpc = GrpcServer(cfg.grpc.workers, interceptor, servicers)
         if cfg.http_listen:
             # Bound before the gRPC port, so a taken HTTP port fails the start cleanly.
             self.http = HttpServer(
@@ -226,8 +226,17 @@ class Daemon:
                     apps.list,
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
                     MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.rbac_objects).check,
+                    # The JSON API: the same servicers, through the same interceptor as gRPC.
+                    Gateway(
+                        interceptor,
+                        [getattr(servicers, f.name) for f in dataclasses.fields(servicers)],
+                        cfg.http.max_body_bytes,
+                        float(cfg.webhook.read_timeout),
+                    ),
                 ),
                 cfg.http,
+                tls_files=self._http_tls_files(),
+                workers=cfg.grpc.workers,
             )
         self.address = self._grpc.start(self.config.listen, self._server_credentials())
         self.reconciler.start()
@@ -270,6 +279,25 @@ class Daemon:
             raise ValueError(f"kubeconfig: {exc}") from None
         self.clusters.register_in_cluster(creds)
         log.info("in-cluster registered", extra=fields(connects_to=creds.server))
+
+    def _http_tls_files(self) -> tuple[str, str] | None:
+        """The certificate and key files of the HTTP listener (http.tls), the gRPC API's own; or
+        None for plaintext, refused off loopback as for gRPC."""
+        cfg, listen = self.config, self.config.http_listen
+        if not cfg.http.tls:
+            if not cfg.tls.allow_plaintext_non_loopback and not tls.is_loopback_listen(listen):
+                raise ValueError(
+                    f"refusing to serve plaintext HTTP on {listen}: API tokens and passwords would cross "
+                    "the network unencrypted. Set http.tls: true, listen on a loopback address, or set "
+                    "tls.allow_plaintext_non_loopback: true"
+                )
+            return None
+        if cfg.tls.cert_file:
+            tls.configured(cfg.tls.cert_file, cfg.tls.key_file)  # a clear error for an unreadable file
+            return cfg.tls.cert_file, cfg.tls.key_file
+        host = listen.rpartition(":")[0].strip("[]")
+        tls.self_signed(cfg.data_path / "tls", [host] if host not in ("", "0.0.0.0", "::") else [])
+        return str(cfg.data_path / "tls" / "server.crt"), str(cfg.data_path / "tls" / "server.key")
 
     def _server_credentials(self) -> grpc.ServerCredentials | None:
         """TLS credentials, or None for plaintext (refused off loopback unless configured)."""
