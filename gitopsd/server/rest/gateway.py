@@ -200,7 +200,9 @@ class Gateway:
         try:
             message = await self._request(request, bound, values, public)
         except WebhookError as exc:  # the body's size or its deadlines
-            code = grpc.StatusCode.INVALID_ARGUMENT if exc.status != 408 else grpc.StatusCode.DEADLINE_EXCEEDED
+            code = {408: grpc.StatusCode.DEADLINE_EXCEEDED, 413: grpc.StatusCode.RESOURCE_EXHAUSTED}.get(
+                exc.status, grpc.StatusCode.INVALID_ARGUMENT
+            )
             return _refusal(code, exc.message, exc.status, None)
         except (BadRequest, DocumentError) as exc:
             return error_response(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -286,4 +288,6 @@ def _refusal(code: grpc.StatusCode, message: str, status: int, headers: dict[str
 
 def _log(request: Request, status: int, **extra: Any) -> None:
     # Never headers, cookies or the query string: they may carry tokens.
-    log.debug("http api", extra=fields(method=request.method, path=request.url.path[:200], status=status, **extra))
+    log.debug(
+        "http api", extra=fields(method=request.method, path=request.url.path[:200], status=status, **extra)
+    )

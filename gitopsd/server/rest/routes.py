@@ -91,7 +91,8 @@ ROUTES: list[Route] = [
     # gitopsd's own: Argo CD keeps history in the status and diffs in the browser.
     Route("GET", _A + "/{name}/history", APP + "History"),
     Route("POST", _A + "/{name}/diff", APP + "Diff", body="*"),
-    Route("GET", "/api/v1/stream/applications", APP + "Watch", stream=True),
+    # As Argo CD's, the stream starts with the current state of each application (ADDED).
+    Route("GET", "/api/v1/stream/applications", APP + "Watch", defaults={"sendInitial": "true"}, stream=True),
     # projects
     Route("GET", "/api/v1/projects", PROJ + "List"),
     Route("POST", "/api/v1/projects", PROJ + "Create", body="*"),

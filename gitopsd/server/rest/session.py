@@ -73,7 +73,13 @@ def set_session_cookies(response: Response, token: str, expires_at: int, secure:
         TOKEN_COOKIE, token, max_age=max_age, path="/", secure=secure, httponly=True, samesite="strict"
     )
     response.set_cookie(
-        CSRF_COOKIE, csrf_token(token), max_age=max_age, path="/", secure=secure, httponly=False, samesite="strict"
+        CSRF_COOKIE,
+        csrf_token(token),
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=False,
+        samesite="strict",
     )
 
 

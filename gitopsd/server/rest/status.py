@@ -35,5 +35,7 @@ def error_body(code: grpc.StatusCode, message: str) -> dict[str, Any]:
     return {"error": message, "code": code.value[0], "message": message}
 
 
-def error_response(code: grpc.StatusCode, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    code: grpc.StatusCode, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(code, message), HTTP_STATUS.get(code, 500), headers=headers)
