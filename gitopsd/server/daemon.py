@@ -86,6 +86,8 @@ class Daemon:
         data = self.config.data_path
         data.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data, 0o700)  # a data dir made beforehand (0755) holds credentials and keys too
+        # Refused before anything starts: plaintext HTTP off loopback (see _http_tls_files).
+        http_tls = self._http_tls_files() if self.config.http_listen else None
         self.store = Store.open_data_dir(data)
         self.events = EventBus()
         projects = Projects(self.store)
@@ -235,7 +237,7 @@ class Daemon:
                     ),
                 ),
                 cfg.http,
-                tls_files=self._http_tls_files(),
+                tls_files=http_tls,
                 workers=cfg.grpc.workers,
             )
         self.address = self._grpc.start(self.config.listen, self._server_credentials())

@@ -1,0 +1,69 @@
+"""A CI script written for Argo CD's REST API (bash, curl and jq) deploys with gitopsd unchanged:
+log in, start a sync with Argo CD's request body, poll the application until it is Synced and
+Healthy; the Deployment is then in the sandbox cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from fixtures.daemon import GitOpsEnv
+from fixtures.gitrepos import GitRepos
+from reconcile.apps import application, create, deployment
+
+# As found in CI pipelines for Argo CD: only the server address differs.
+SCRIPT = r"""
+set -euo pipefail
+TOKEN=$(curl -sf -X POST "$ARGOCD_SERVER/api/v1/session" \
+  -d "{\"username\":\"$ARGOCD_USERNAME\",\"password\":\"$ARGOCD_PASSWORD\"}" | jq -r .token)
+AUTH="Authorization: Bearer $TOKEN"
+curl -sf -X POST "$ARGOCD_SERVER/api/v1/applications/$APP/sync" -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"revision":"main","prune":true,"dryRun":false,"strategy":{"hook":{"force":false}},"syncOptions":{"items":["CreateNamespace=true"]}}' \
+  | jq -r '"sync started: " + .metadata.name'
+for i in $(seq 1 120); do
+  APP_JSON=$(curl -sf "$ARGOCD_SERVER/api/v1/applications/$APP?refresh=normal" -H "$AUTH")
+  SYNC=$(echo "$APP_JSON" | jq -r .status.sync.status)
+  HEALTH=$(echo "$APP_JSON" | jq -r .status.health.status)
+  PHASE=$(echo "$APP_JSON" | jq -r '.status.operationState.phase // "none"')
+  if [ "$SYNC" = Synced ] && [ "$HEALTH" = Healthy ] && [ "$PHASE" = Succeeded ]; then
+    echo "deployed: $SYNC $HEALTH $(echo "$APP_JSON" | jq -r .status.sync.revision)"
+    curl -sf "$ARGOCD_SERVER/api/v1/applications/$APP/managed-resources" -H "$AUTH" \
+      | jq -r '.items[] | .kind + "/" + .name + " " + .status'
+    exit 0
+  fi
+  sleep 0.5
+done
+echo "timed out: $SYNC $HEALTH $PHASE" >&2
+exit 1
+"""
+
+
+def test_an_argocd_curl_script_syncs_an_application(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
+) -> None:
+    repo = git_repos.create("manifests")
+    sha = repo.commit({"web/deploy.yaml": deployment(replicas=2)})
+    create(gitops_env.cli, tmp_path, application("web", repo.url, "web", "shop"))
+    daemon = gitops_env.daemon
+    result = subprocess.run(
+        ["bash", "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={
+            **os.environ,
+            "ARGOCD_SERVER": f"http://{daemon.http_address}",
+            "ARGOCD_USERNAME": "admin",
+            "ARGOCD_PASSWORD": daemon.initial_password(),
+            "APP": "web",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "sync started: web"
+    assert lines[1] == f"deployed: Synced Healthy {sha}"
+    assert "Deployment/web Synced" in lines[2:]
+    live = json.loads(kubectl("-n", "shop", "get", "deploy", "web", "-o", "json").stdout)
+    assert live["spec"]["replicas"] == 2
