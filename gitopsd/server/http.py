@@ -37,7 +37,10 @@ def _bind(listen: str) -> tuple[socket.socket, str]:
     if not host or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"http_listen: {listen!r} is not HOST:PORT")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
+    # whose proto says TCP, and accepted sockets inherit it. With proto 0 every answer on a
+    # keep-alive connection waited ~40 ms for the client's delayed ACK (head and body are two writes).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, int(port)))

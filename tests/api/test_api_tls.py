@@ -4,6 +4,7 @@ refused at start, as for gRPC."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def test_plaintext_http_off_loopback_is_refused(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "GITOPSD_HTTP_LISTEN": "0.0.0.0:0"},
+        env={**os.environ, "GITOPSD_HTTP_LISTEN": "0.0.0.0:0"},
     )
     assert result.returncode == 1
     assert "refusing to serve plaintext HTTP on 0.0.0.0:0" in result.stderr
