@@ -77,6 +77,7 @@ class CachedKubeClient(KubeClient):
         *,
         propagation: str = "Background",
         dry_run: bool = False,
+        grace_period: int | None = None,
     ) -> dict[str, Any]:
         if dry_run:
             return super().delete(api_version, kind, name, namespace, propagation=propagation, dry_run=True)
@@ -85,7 +86,9 @@ class CachedKubeClient(KubeClient):
         answer: dict[str, Any] | None = None
         try:
             try:
-                answer = super().delete(api_version, kind, name, namespace, propagation=propagation)
+                answer = super().delete(
+                    api_version, kind, name, namespace, propagation=propagation, grace_period=grace_period
+                )
             except NotFound:
                 self.cache.deleted(api_version, kind, name, namespace, None, seen)  # already gone
                 raise
@@ -93,6 +96,34 @@ class CachedKubeClient(KubeClient):
             return answer
         finally:
             self.cache.end_write(api_version, kind, name, namespace, answer, deleting=True)
+
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: bytes,
+        content_type: str,
+        *,
+        subresource: str = "",
+        field_manager: str = "gitopsd",
+    ) -> dict[str, Any]:
+        ident = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}}
+        return self._write(
+            ident,
+            lambda: KubeClient.patch(
+                self,
+                api_version,
+                kind,
+                name,
+                namespace,
+                patch,
+                content_type,
+                subresource=subresource,
+                field_manager=field_manager,
+            ),
+        )
 
     def _write(self, obj: Mapping[str, Any], call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         api_version, kind, name, namespace = self._ident(obj)

@@ -135,6 +135,18 @@ class LiveCache:
                     found[key] = cached
             return list(found.values())
 
+    def objects(
+        self, api_version: str, kind: str, namespaces: Iterable[str], wait: float = 0.0
+    ) -> list[dict[str, Any]] | None:
+        """Every cached object of a kind in ``namespaces`` (the resource tree's children: ReplicaSets,
+        Pods, Jobs); starts caching the kind. None when the kind cannot be answered from the cache now."""
+        if self._stop.is_set() or not self.ensure(api_version, kind, wait=wait):
+            return None
+        wanted = set(namespaces)
+        with self._lock:
+            store = self._kinds[(api_version, kind)].store
+            return [obj for (ns, _), obj in store.objects.items() if ns in wanted]
+
     def begin_write(self, api_version: str, kind: str, name: str, namespace: str | None) -> None:
         """gitopsd is about to write this object: its watch events are held back until the answer."""
         key = ((api_version, kind), (namespace or "", name))

@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-RESOURCES = ("applications", "projects", "clusters", "repositories", "accounts")
+RESOURCES = ("applications", "projects", "clusters", "repositories", "accounts", "logs")
 ACTIONS = ("get", "create", "update", "delete", "sync", "override", "action")
+# A resource action's RBAC action, as Argo CD's: action/GROUP/KIND/ACTION (e.g. action/apps/Deployment/restart).
+RESOURCE_ACTION_PREFIX = "action/"
 ADMIN_ROLE = "role:admin"
 READONLY_ROLE = "role:readonly"
 
@@ -48,6 +50,8 @@ BUILTIN_RULES = (
 
 
 def _check_glob(value: str, known: tuple[str, ...], what: str, where: str) -> None:
+    if what == "action" and value.startswith(RESOURCE_ACTION_PREFIX):
+        return
     if value != "*" and not any(fnmatchcase(k, value) for k in known):
         raise PolicyError(f"{where}: unknown {what} {value!r} (one of {', '.join(known)}, or a glob)")
 

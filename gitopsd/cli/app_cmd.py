@@ -11,7 +11,7 @@ import grpc
 import yaml
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
-from gitopsd.cli import app_ops_cmd, app_sync_cmd
+from gitopsd.cli import app_ops_cmd, app_resources_cmd, app_sync_cmd
 from gitopsd.cli.app_sync_cmd import add_selection, selected_names
 from gitopsd.cli.app_view import cluster_of, print_app, source_of, sync_policy_text
 from gitopsd.cli.client import Client, CLIError, error_line
@@ -92,6 +92,7 @@ def add_parsers(
 
     app_sync_cmd.add_parsers(appsub, common)
     app_ops_cmd.add_parsers(appsub, common)
+    app_resources_cmd.add_parsers(appsub, common)  # resources, logs, actions, patch, delete-resource
 
 
 # -- create ----------------------------------------------------------------------------

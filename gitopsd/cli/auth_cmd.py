@@ -21,7 +21,7 @@ import grpc
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.api.gitopsd.v1 import session_pb2 as sesspb
 from gitopsd.api.gitopsd.v1 import session_pb2_grpc as sessgrpc
-from gitopsd.cli import userconfig
+from gitopsd.cli import account_cani_cmd, userconfig
 from gitopsd.cli.client import Client, CLIError, Connection, connection_for, fetch_certificate
 from gitopsd.cli.output import add_output_flag, dump, print_fields, print_table
 
@@ -84,6 +84,7 @@ def add_parsers(
     dele.add_argument("id")
     dele.add_argument("--account", default="", help="account name (default: yourself)")
     dele.set_defaults(func=cmd_delete_token)
+    account_cani_cmd.add_parser(asub, common)  # account can-i
 
     admin = sub.add_parser("admin", help="local administration commands (run as the daemon's user)")
     adsub = admin.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)

@@ -217,6 +217,34 @@ class KubeClient(KubeTransport):
             )
         )
 
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: bytes,
+        content_type: str,
+        *,
+        subresource: str = "",
+        field_manager: str = "gitopsd",
+    ) -> dict[str, Any]:
+        """A merge, JSON or strategic merge patch (``content_type`` says which) of one object, or of its
+        ``subresource`` (status); the server checks the patch and answers with the object."""
+        info = self.resource_info(api_version, kind)
+        where = f"{namespace + '/' if info.namespaced and namespace else ''}{name}"
+        path = self._path(info, namespace, name) + (f"/{quote(subresource, safe='')}" if subresource else "")
+        return dict(
+            self._raw(
+                "PATCH",
+                path,
+                what=f"patch {kind} {where}" + (f" ({subresource})" if subresource else ""),
+                query=self._write_query(field_manager, False),
+                body=patch,
+                content_type=content_type,
+            )
+        )
+
     def delete(
         self,
         api_version: str,
@@ -226,11 +254,15 @@ class KubeClient(KubeTransport):
         *,
         propagation: str = "Background",
         dry_run: bool = False,
+        grace_period: int | None = None,
     ) -> dict[str, Any]:
-        """Returns the server's answer: the object while finalizers keep it, or a Status once it is gone."""
+        """Returns the server's answer: the object while finalizers keep it, or a Status once it is gone.
+        ``grace_period`` 0 deletes a pod at once (kubectl delete --force)."""
         info = self.resource_info(api_version, kind)
         what = f"delete {kind} {namespace + '/' if info.namespaced and namespace else ''}{name}"
         body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        if grace_period is not None:
+            body["gracePeriodSeconds"] = grace_period
         if dry_run:
             body["dryRun"] = ["All"]
         answer = self._raw(

@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import ssl
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
@@ -28,6 +30,15 @@ from gitopsd.kube.types import ResourceInfo
 
 MAX_TRIES = 10  # a throttled request is tried at most this often (client-go's default)
 Query = list[tuple[str, Any]]
+
+
+@dataclass(frozen=True)
+class AsyncSettings:
+    base_url: str
+    headers: dict[str, str]
+    ssl_context: ssl.SSLContext
+    server_hostname: str | None
+    proxy: str | None
 
 
 def _query_text(value: Any) -> str:
@@ -112,6 +123,31 @@ class KubeTransport:
         self._dyn: DynamicClient | None = None
         self._lock = threading.RLock()
         self._infos: dict[tuple[str, str], ResourceInfo] = {}
+        self._async: AsyncSettings | None = None
+
+    def async_settings(self) -> AsyncSettings:
+        """What an asyncio HTTP client needs to reach this cluster as this transport does (the pod log
+        streams of gitopsd.kube.podlogs): URL, headers (credentials), TLS context, proxy. Built once."""
+        if self._async is None:
+            config = self._api.configuration
+            context = ssl.create_default_context()
+            if config.ssl_ca_cert:
+                context.load_verify_locations(cafile=config.ssl_ca_cert)
+            if config.ca_cert_data:
+                context.load_verify_locations(cadata=config.ca_cert_data)
+            if config.cert_file and config.key_file:
+                context.load_cert_chain(config.cert_file, config.key_file)
+            if not config.verify_ssl:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._async = AsyncSettings(
+                self._base_url,
+                dict(self._headers),
+                context,
+                config.tls_server_name or None,
+                config.proxy or None,
+            )
+        return self._async
 
     # ---------------------------------------------------------------- plumbing
 

@@ -17,7 +17,8 @@ from gitopsd import __version__
 from gitopsd.app.applications import Applications
 from gitopsd.app.clusters import Clusters
 from gitopsd.app.connections import Connections
-from gitopsd.app.controller import AppController, ControllerSettings
+from gitopsd.app.controller import AppController
+from gitopsd.app.controller_core import ControllerSettings, source_of
 from gitopsd.app.events import EventBus
 from gitopsd.app.livewatch import LiveWatches
 from gitopsd.app.operations import HistoryStore, OperationStore
@@ -50,6 +51,7 @@ from gitopsd.server.servicers.cluster import ClusterServicer
 from gitopsd.server.servicers.project import ProjectServicer
 from gitopsd.server.servicers.repository import RepositoryServicer
 from gitopsd.server.servicers.session import AccountServicer, SessionServicer
+from gitopsd.server.servicers.settings import SettingsServicer
 from gitopsd.server.servicers.version import VersionServicer
 from gitopsd.sources.gitcache import RepoCache
 from gitopsd.sources.localrepos import ProtectedPaths
@@ -205,6 +207,7 @@ class Daemon:
                 app_project=lambda name: apps.get(name).spec.project or "default",
                 cluster_server=lambda name: self.clusters.get(name=name).server,
                 project_exists=projects.exists,
+                app_target_revision=lambda name: source_of(apps.get(name)).target_revision,
             ),
             max_streams_per_user=cfg.grpc.max_streams_per_user,
         )
@@ -214,8 +217,11 @@ class Daemon:
             ClusterServicer(self.clusters),
             RepositoryServicer(self.repos, self.repo_cache),
             SessionServicer(self.accounts, authorizer),
-            AccountServicer(self.accounts),
+            AccountServicer(self.accounts, authorizer),
             VersionServicer(self._renderer_versions),
+            SettingsServicer(
+                cfg, lambda: f"{self.http.scheme}://{self.http.address}" if self.http is not None else ""
+            ),
         )
         self._grpc = GrpcServer(cfg.grpc.workers, interceptor, servicers)
         if cfg.http_listen:

@@ -34,6 +34,8 @@ from gitopsd.api.gitopsd.v1 import (
     repository_pb2_grpc,
     session_pb2,
     session_pb2_grpc,
+    settings_pb2,
+    settings_pb2_grpc,
     version_pb2,
     version_pb2_grpc,
 )
@@ -43,6 +45,7 @@ from gitopsd.server.servicers.cluster import ClusterServicer
 from gitopsd.server.servicers.project import ProjectServicer
 from gitopsd.server.servicers.repository import RepositoryServicer
 from gitopsd.server.servicers.session import AccountServicer, SessionServicer
+from gitopsd.server.servicers.settings import SettingsServicer
 from gitopsd.server.servicers.version import VersionServicer
 
 T = TypeVar("T")
@@ -62,6 +65,7 @@ SERVICE_NAMES = [
     session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
     session_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     version_pb2.DESCRIPTOR.services_by_name["VersionService"].full_name,
+    settings_pb2.DESCRIPTOR.services_by_name["SettingsService"].full_name,
 ]
 # The Renderer service is implemented by sidecars, not the daemon; named for reflection clients.
 RENDERER_SERVICE = renderer_pb2.DESCRIPTOR.services_by_name["Renderer"].full_name
@@ -76,6 +80,7 @@ class Servicers:
     sessions: SessionServicer
     accounts: AccountServicer
     version: VersionServicer
+    settings: SettingsServicer | None = None
 
 
 class LoopThread:
@@ -134,6 +139,8 @@ class GrpcServer:
         session_pb2_grpc.add_SessionServiceServicer_to_server(servicers.sessions, server)
         session_pb2_grpc.add_AccountServiceServicer_to_server(servicers.accounts, server)
         version_pb2_grpc.add_VersionServiceServicer_to_server(servicers.version, server)
+        if servicers.settings is not None:
+            settings_pb2_grpc.add_SettingsServiceServicer_to_server(servicers.settings, server)
         checker = AioHealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(checker, server)
         reflection.enable_server_reflection(

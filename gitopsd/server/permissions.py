@@ -30,6 +30,8 @@ class Lookups:
     app_project: Callable[[str], str]
     cluster_server: Callable[[str], str]
     project_exists: Callable[[str], bool]
+    # An application's spec targetRevision ("" when unknown: any explicit revision is then an override).
+    app_target_revision: Callable[[str], str] = lambda name: ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,32 @@ def _field(name: str) -> Callable[[Any, Lookups], list[str]]:
     return objects
 
 
+def _app_by_application_name(req: Any, lookups: Lookups) -> list[str]:
+    return [_app(req.application_name, lookups)]
+
+
+def _no_objects(req: Any, lookups: Lookups) -> list[str]:
+    return []
+
+
+def _resource_action(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
+    # Argo CD's: action/GROUP/KIND/ACTION on PROJECT/APP (e.g. action/apps/Deployment/restart).
+    return [(f"action/{req.group}/{req.kind}/{req.action}", _app(req.name, lookups))]
+
+
+def _sync_override(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
+    # Syncing to another revision than the spec's target overrides Git's word: Argo CD's `override`.
+    if not req.revision:
+        return []
+    try:
+        target = lookups.app_target_revision(req.name)
+    except AppError:
+        target = ""
+    if req.revision == (target or "HEAD"):
+        return []
+    return [("override", _app(req.name, lookups))]
+
+
 def _event_app(event: Any) -> str | None:
     app = event.application
     return f"{app.spec.project or 'default'}/{app.metadata.name}"
@@ -171,7 +199,7 @@ RULES: dict[str, Rule] = {
     APP + "List": Filter("applications", lambda a: f"{a.spec.project or 'default'}/{a.metadata.name}"),
     APP + "Update": Check("applications", "update", _app_in_body, normalize=normalize_app_manifest),
     APP + "Delete": Check("applications", "delete", _app_by_name),
-    APP + "Sync": Check("applications", "sync", _app_by_name),
+    APP + "Sync": Check("applications", "sync", _app_by_name, also=_sync_override),
     APP + "Diff": Check("applications", "get", _app_by_name),
     APP + "ManagedResources": Check("applications", "get", _app_by_name),
     APP + "Manifests": Check("applications", "get", _app_by_name),
@@ -182,6 +210,17 @@ RULES: dict[str, Rule] = {
     APP + "Watch": Filter("applications", _event_app),
     # A deleted application's log is readable by those allowed on every project (see _app).
     APP + "ListEvents": Check("applications", "get", _app_by_name),
+    APP + "ResourceTree": Check("applications", "get", _app_by_application_name),
+    APP + "WatchResourceTree": Check("applications", "get", _app_by_application_name),
+    APP + "ListResourceEvents": Check("applications", "get", _app_by_name),
+    # Argo CD's `logs` resource (role:readonly's `get` on everything covers it).
+    APP + "PodLogs": Check("logs", "get", _app_by_name),
+    APP + "GetResource": Check("applications", "get", _app_by_name),
+    APP + "PatchResource": Check("applications", "update", _app_by_name),
+    APP + "DeleteResource": Check("applications", "delete", _app_by_name),
+    APP + "ListResourceActions": Check("applications", "get", _app_by_name),
+    APP + "RunResourceAction": Check("applications", "action", _no_objects, also=_resource_action),
+    APP + "Patch": Check("applications", "update", _app_by_name),
     PROJ + "Create": Check(
         "projects", "create", _project_in_body, normalize=normalize_project_manifest, also=_project_upsert
     ),
@@ -214,6 +253,8 @@ RULES: dict[str, Rule] = {
     ACCOUNT + "UpdatePassword": Check("accounts", "update", _field("name"), self_service=True),
     ACCOUNT + "CreateToken": Check("accounts", "update", _field("name"), self_service=True),
     ACCOUNT + "DeleteToken": Check("accounts", "update", _field("name"), self_service=True),
+    ACCOUNT + "CanI": AUTHENTICATED,  # answers about the caller only
+    "/gitopsd.v1.SettingsService/Get": AUTHENTICATED,
     "/gitopsd.v1.VersionService/Version": AUTHENTICATED,
 }
 

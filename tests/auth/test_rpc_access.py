@@ -20,13 +20,16 @@ from gitopsd.api.gitopsd.v1 import (
     repository_pb2,
     session_pb2,
     session_pb2_grpc,
+    settings_pb2,
     version_pb2,
 )
 from gitopsd.server.permissions import PUBLIC, RULES, Check, Filter
 
 SERVICES = [
     service
-    for module in (application_pb2, project_pb2, cluster_pb2, repository_pb2, session_pb2, version_pb2)
+    for module in (
+        application_pb2, project_pb2, cluster_pb2, repository_pb2, session_pb2, version_pb2, settings_pb2
+    )
     for service in module.DESCRIPTOR.services_by_name.values()
 ]
 METHODS = [(f"/{s.full_name}/{m.name}", m) for s in SERVICES for m in s.methods]

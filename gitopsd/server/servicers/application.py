@@ -17,10 +17,13 @@ from gitopsd.app.controller import AppController
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import AppError, InvalidArgument, Unavailable
 from gitopsd.app.events import EventBus
+from gitopsd.app.resources.changes import LiveChanges
+from gitopsd.app.resources.service import AppResources
 from gitopsd.app.scheduler import Reconciler
 from gitopsd.auth.context import current_username
 from gitopsd.engine.compare import ResourceComparison
 from gitopsd.kube.errors import KubeError
+from gitopsd.server.servicers.app_resources import ResourceRpcs
 from gitopsd.server.servicers.base import rpc, status_for
 from gitopsd.server.sync_calls import end
 from gitopsd.sources.errors import SourceError
@@ -52,10 +55,21 @@ def resource_diff(r: ResourceComparison) -> apppb.ResourceDiff:
     return item
 
 
-class ApplicationServicer(appgrpc.ApplicationServiceServicer):
+class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def __init__(
-        self, apps: Applications, events: EventBus, controller: AppController, reconciler: Reconciler
+        self,
+        apps: Applications,
+        events: EventBus,
+        controller: AppController,
+        reconciler: Reconciler,
+        # The live-resource RPCs (gitopsd.server.servicers.app_resources).
+        resources: AppResources | None = None,
+        changes: LiveChanges | None = None,
     ) -> None:
+        self._resources = resources or AppResources(
+            apps, controller.connections, lambda: controller.settings.health_checks
+        )
+        self._changes = changes or LiveChanges(controller.connections)
         self._apps = apps
         self._events = events
         self._controller = controller

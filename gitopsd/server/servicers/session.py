@@ -14,10 +14,12 @@ import grpc
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.api.gitopsd.v1 import session_pb2 as sesspb
 from gitopsd.api.gitopsd.v1 import session_pb2_grpc as sessgrpc
+from gitopsd.app.errors import InvalidArgument
 from gitopsd.auth.accounts import Accounts, Principal
 from gitopsd.auth.authorizer import Authorizer
 from gitopsd.auth.context import current_principal
 from gitopsd.auth.errors import PermissionDenied, Unauthenticated
+from gitopsd.auth.rbac import ACTIONS, RESOURCE_ACTION_PREFIX, RESOURCES
 from gitopsd.auth.tokens import ISSUER
 from gitopsd.server.servicers.base import rpc
 
@@ -75,8 +77,26 @@ class SessionServicer(sessgrpc.SessionServiceServicer):
 
 
 class AccountServicer(sessgrpc.AccountServiceServicer):
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, authorizer: Authorizer | None = None) -> None:
         self._accounts = accounts
+        self._authorizer = authorizer
+
+    @auth_rpc
+    def CanI(self, request: sesspb.CanIRequest, context: grpc.ServicerContext) -> sesspb.CanIResponse:
+        """argocd account can-i ACTION RESOURCE SUBRESOURCE: the very check the RPCs make."""
+        if request.resource not in RESOURCES:
+            raise InvalidArgument(f"resource: {request.resource!r} is not one of {', '.join(RESOURCES)}")
+        action = request.action
+        if action not in ACTIONS and not action.startswith(RESOURCE_ACTION_PREFIX):
+            raise InvalidArgument(
+                f"action: {action!r} is not one of {', '.join(ACTIONS)} or action/GROUP/KIND/ACTION"
+            )
+        if not request.subresource:
+            raise InvalidArgument("subresource: required (PROJECT/APP for applications, a name, or '*')")
+        allowed = self._authorizer is not None and self._authorizer.allowed(
+            _caller(context), request.resource, action, request.subresource
+        )
+        return sesspb.CanIResponse(value="yes" if allowed else "no")
 
     @auth_rpc
     def List(self, request: common_pb2.Empty, context: grpc.ServicerContext) -> sesspb.AccountList:

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as gitopsd_dot_v1_dot_application__pb2
+from gitopsd.api.gitopsd.v1 import resource_pb2 as gitopsd_dot_v1_dot_resource__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -108,6 +109,56 @@ class ApplicationServiceStub:
                 '/gitopsd.v1.ApplicationService/ListEvents',
                 request_serializer=gitopsd_dot_v1_dot_application__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=gitopsd_dot_v1_dot_application__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
+        self.ResourceTree = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/ResourceTree',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ResourcesQuery.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationTree.FromString,
+                _registered_method=True)
+        self.WatchResourceTree = channel.unary_stream(
+                '/gitopsd.v1.ApplicationService/WatchResourceTree',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ResourcesQuery.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationTree.FromString,
+                _registered_method=True)
+        self.ListResourceEvents = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/ListResourceEvents',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ResourceEventsQuery.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.KubeEventList.FromString,
+                _registered_method=True)
+        self.PodLogs = channel.unary_stream(
+                '/gitopsd.v1.ApplicationService/PodLogs',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationPodLogsQuery.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.LogEntry.FromString,
+                _registered_method=True)
+        self.GetResource = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/GetResource',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceResponse.FromString,
+                _registered_method=True)
+        self.PatchResource = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/PatchResource',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourcePatchRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceResponse.FromString,
+                _registered_method=True)
+        self.DeleteResource = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/DeleteResource',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceDeleteRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResponse.FromString,
+                _registered_method=True)
+        self.ListResourceActions = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/ListResourceActions',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.ResourceActionsListResponse.FromString,
+                _registered_method=True)
+        self.RunResourceAction = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/RunResourceAction',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ResourceActionRunRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResponse.FromString,
+                _registered_method=True)
+        self.Patch = channel.unary_unary(
+                '/gitopsd.v1.ApplicationService/Patch',
+                request_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationPatchRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_application__pb2.Application.FromString,
                 _registered_method=True)
 
 
@@ -216,6 +267,73 @@ class ApplicationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResourceTree(self, request, context):
+        """Every live object of the application and its children through ownerReferences.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchResourceTree(self, request, context):
+        """The tree now, then again whenever it changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListResourceEvents(self, request, context):
+        """Kubernetes events of the application's resources (and their children).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PodLogs(self, request, context):
+        """Container logs of one pod or of the application's pods; follow streams new lines.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetResource(self, request, context):
+        """One live resource of the application (managed, or a child of one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PatchResource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteResource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListResourceActions(self, request, context):
+        """The actions a resource offers (restart, create-job, ...), and running one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunResourceAction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Patch(self, request, context):
+        """Applies a merge or JSON patch to the application document, validated as an update.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApplicationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -293,6 +411,56 @@ def add_ApplicationServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=gitopsd_dot_v1_dot_application__pb2.ListEventsRequest.FromString,
                     response_serializer=gitopsd_dot_v1_dot_application__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'ResourceTree': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResourceTree,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ResourcesQuery.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationTree.SerializeToString,
+            ),
+            'WatchResourceTree': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchResourceTree,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ResourcesQuery.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationTree.SerializeToString,
+            ),
+            'ListResourceEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListResourceEvents,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ResourceEventsQuery.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.KubeEventList.SerializeToString,
+            ),
+            'PodLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.PodLogs,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationPodLogsQuery.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.LogEntry.SerializeToString,
+            ),
+            'GetResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetResource,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceResponse.SerializeToString,
+            ),
+            'PatchResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.PatchResource,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourcePatchRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceResponse.SerializeToString,
+            ),
+            'DeleteResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteResource,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceDeleteRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResponse.SerializeToString,
+            ),
+            'ListResourceActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListResourceActions,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.ResourceActionsListResponse.SerializeToString,
+            ),
+            'RunResourceAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunResourceAction,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ResourceActionRunRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationResponse.SerializeToString,
+            ),
+            'Patch': grpc.unary_unary_rpc_method_handler(
+                    servicer.Patch,
+                    request_deserializer=gitopsd_dot_v1_dot_resource__pb2.ApplicationPatchRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_application__pb2.Application.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -700,6 +868,276 @@ class ApplicationService:
             '/gitopsd.v1.ApplicationService/ListEvents',
             gitopsd_dot_v1_dot_application__pb2.ListEventsRequest.SerializeToString,
             gitopsd_dot_v1_dot_application__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResourceTree(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/ResourceTree',
+            gitopsd_dot_v1_dot_resource__pb2.ResourcesQuery.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationTree.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchResourceTree(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/WatchResourceTree',
+            gitopsd_dot_v1_dot_resource__pb2.ResourcesQuery.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationTree.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListResourceEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/ListResourceEvents',
+            gitopsd_dot_v1_dot_resource__pb2.ResourceEventsQuery.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.KubeEventList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PodLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/PodLogs',
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationPodLogsQuery.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.LogEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/GetResource',
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceRequest.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PatchResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/PatchResource',
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResourcePatchRequest.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/DeleteResource',
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceDeleteRequest.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListResourceActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/ListResourceActions',
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResourceRequest.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.ResourceActionsListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunResourceAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/RunResourceAction',
+            gitopsd_dot_v1_dot_resource__pb2.ResourceActionRunRequest.SerializeToString,
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Patch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.ApplicationService/Patch',
+            gitopsd_dot_v1_dot_resource__pb2.ApplicationPatchRequest.SerializeToString,
+            gitopsd_dot_v1_dot_application__pb2.Application.FromString,
             options,
             channel_credentials,
             insecure,

@@ -96,3 +96,19 @@ class DeleteAccountTokenRequest(_message.Message):
     name: str
     id: str
     def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class CanIRequest(_message.Message):
+    __slots__ = ("resource", "action", "subresource")
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    SUBRESOURCE_FIELD_NUMBER: _ClassVar[int]
+    resource: str
+    action: str
+    subresource: str
+    def __init__(self, resource: _Optional[str] = ..., action: _Optional[str] = ..., subresource: _Optional[str] = ...) -> None: ...
+
+class CanIResponse(_message.Message):
+    __slots__ = ("value",)
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    def __init__(self, value: _Optional[str] = ...) -> None: ...

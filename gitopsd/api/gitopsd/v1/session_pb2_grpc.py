@@ -220,6 +220,11 @@ class AccountServiceStub:
                 request_serializer=gitopsd_dot_v1_dot_session__pb2.DeleteAccountTokenRequest.SerializeToString,
                 response_deserializer=gitopsd_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.CanI = channel.unary_unary(
+                '/gitopsd.v1.AccountService/CanI',
+                request_serializer=gitopsd_dot_v1_dot_session__pb2.CanIRequest.SerializeToString,
+                response_deserializer=gitopsd_dot_v1_dot_session__pb2.CanIResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -255,6 +260,13 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CanI(self, request, context):
+        """Whether the caller may do ACTION on RESOURCE SUBRESOURCE (argocd account can-i).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -282,6 +294,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.DeleteToken,
                     request_deserializer=gitopsd_dot_v1_dot_session__pb2.DeleteAccountTokenRequest.FromString,
                     response_serializer=gitopsd_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'CanI': grpc.unary_unary_rpc_method_handler(
+                    servicer.CanI,
+                    request_deserializer=gitopsd_dot_v1_dot_session__pb2.CanIRequest.FromString,
+                    response_serializer=gitopsd_dot_v1_dot_session__pb2.CanIResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -419,6 +436,33 @@ class AccountService:
             '/gitopsd.v1.AccountService/DeleteToken',
             gitopsd_dot_v1_dot_session__pb2.DeleteAccountTokenRequest.SerializeToString,
             gitopsd_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CanI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gitopsd.v1.AccountService/CanI',
+            gitopsd_dot_v1_dot_session__pb2.CanIRequest.SerializeToString,
+            gitopsd_dot_v1_dot_session__pb2.CanIResponse.FromString,
             options,
             channel_credentials,
             insecure,
