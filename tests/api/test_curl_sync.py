@@ -1,6 +1,6 @@
 """A CI script written for Argo CD's REST API (bash, curl and jq) deploys with gitopsd unchanged:
 log in, start a sync with Argo CD's request body, poll the application until it is Synced and
-Healthy; the Deployment is then in the sandbox cluster."""
+Healthy, read its resources, resource tree and pod logs; the Deployment is in the sandbox cluster."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ for i in $(seq 1 120); do
     echo "deployed: $SYNC $HEALTH $(echo "$APP_JSON" | jq -r .status.sync.revision)"
     curl -sf "$ARGOCD_SERVER/api/v1/applications/$APP/managed-resources" -H "$AUTH" \
       | jq -r '.items[] | .kind + "/" + .name + " " + .status'
+    curl -sf "$ARGOCD_SERVER/api/v1/applications/$APP/resource-tree" -H "$AUTH" \
+      | jq -r '"tree: " + ([.nodes[].kind] | unique | join(","))'
+    curl -sfN "$ARGOCD_SERVER/api/v1/applications/$APP/logs?tailLines=1" -H "$AUTH" \
+      | sed -n 's/^data: //p' | jq -r '.result.content // empty'
     exit 0
   fi
   sleep 0.5
@@ -64,6 +68,9 @@ def test_an_argocd_curl_script_syncs_an_application(
     lines = result.stdout.splitlines()
     assert lines[0] == "sync started: web"
     assert lines[1] == f"deployed: Synced Healthy {sha}"
-    assert "Deployment/web Synced" in lines[2:]
+    assert lines[2] == "Deployment/web Synced"
+    # The tree and the logs (an event stream that ends with the last line) of the app's two pods.
+    assert lines[3] == "tree: Deployment,Pod,ReplicaSet"
+    assert lines[4:] == ["sandbox: container web is running"] * 2
     live = json.loads(kubectl("-n", "shop", "get", "deploy", "web", "-o", "json").stdout)
     assert live["spec"]["replicas"] == 2

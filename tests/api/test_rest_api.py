@@ -292,3 +292,29 @@ def test_a_stream_refused_before_it_opens_gets_an_http_status(tmp_path: Path) ->
             assert json.loads(lines[-1][len("data: ") :])["error"]["code"] == 5
     finally:
         daemon.stop()
+
+
+def test_patch_can_i_and_settings_on_argocd_paths(tmp_path: Path) -> None:
+    daemon = start_daemon(tmp_path)
+    try:
+        set_viewer_password(daemon)
+        with client(daemon) as http:
+            assert http.post("/api/v1/applications", json=app_doc("web", {"team": "a"})).status_code == 200
+            patched = http.patch(
+                "/api/v1/applications/web",
+                json={"patch": json.dumps({"metadata": {"labels": {"team": "b"}}}), "patchType": "merge"},
+            )
+            assert patched.status_code == 200, patched.text
+            assert patched.json()["metadata"]["labels"] == {"team": "b"}
+            assert http.get("/api/v1/applications/web").json()["metadata"]["labels"] == {"team": "b"}
+            settings = http.get("/api/v1/settings")
+            assert settings.status_code == 200 and settings.json()["url"] == f"http://{daemon.http_address}"
+        viewer = login(daemon, "viewer", VIEWER_PASSWORD).json()["token"]
+        with client(daemon, token=viewer) as http:
+            # The object holds a slash (PROJECT/APP), as Argo CD's UI sends it.
+            assert http.get("/api/v1/account/can-i/applications/get/default/web").json() == {"value": "yes"}
+            assert http.get("/api/v1/account/can-i/applications/sync/default/web").json() == {"value": "no"}
+            refused = http.patch("/api/v1/applications/web", json={"patch": '{"metadata":{"labels":{}}}'})
+            assert refused.status_code == 403
+    finally:
+        daemon.stop()

@@ -51,6 +51,7 @@ class _Bound:
     route: Route
     parts: tuple[str | None, ...]  # literal segments; None where a {field} goes
     variables: tuple[str, ...]
+    rest: bool  # the last variable takes the rest of the path ({field=**})
     request_class: type[Message]
     behavior: Callable[[Any, Any], Any]
 
@@ -141,20 +142,25 @@ class Gateway:
             service, _, name = route.rpc.strip("/").rpartition("/")
             method = pool.FindServiceByName(service).methods_by_name[name]
             parts = tuple(None if s.startswith("{") else s for s in route.segments)
-            variables = tuple(s[1:-1] for s in route.segments if s.startswith("{"))
+            variables = tuple(s[1:-1].removesuffix("=**") for s in route.segments if s.startswith("{"))
+            rest = route.segments[-1].endswith("=**}")
             request_class = message_factory.GetMessageClass(method.input_type)
-            self._routes.append(_Bound(route, parts, variables, request_class, methods[route.rpc]))
+            self._routes.append(_Bound(route, parts, variables, rest, request_class, methods[route.rpc]))
 
     def _match(self, method: str, raw_path: str) -> tuple[_Bound | None, list[str], list[str]]:
         """(the route, its path values) or (None, [], methods the path allows)."""
         segments = raw_path.strip("/").split("/")
         allowed: list[str] = []
         for bound in self._routes:
-            if len(bound.parts) != len(segments):
+            given = segments
+            if bound.rest and len(segments) > len(bound.parts):
+                cut = len(bound.parts) - 1
+                given = [*segments[:cut], "/".join(segments[cut:])]
+            if len(bound.parts) != len(given):
                 continue
-            if any(p is not None and p != s for p, s in zip(bound.parts, segments, strict=True)):
+            if any(p is not None and p != s for p, s in zip(bound.parts, given, strict=True)):
                 continue
-            values = [unquote(s) for p, s in zip(bound.parts, segments, strict=True) if p is None]
+            values = [unquote(s) for p, s in zip(bound.parts, given, strict=True) if p is None]
             if any(not v for v in values):
                 continue
             if bound.route.method == method:
@@ -244,8 +250,17 @@ class Gateway:
             doc = _json(raw)
             if route.adapt is not None:
                 doc = route.adapt(doc)
-            target = message if route.body == "*" else getattr(message, route.body)
-            parse_document(doc, target)
+            if route.body == "*":
+                parse_document(doc, message)
+            elif message.DESCRIPTOR.fields_by_name[route.body].message_type is None:
+                # A text field as the body (grpc-gateway's `body: "patch"`): a JSON string.
+                if not isinstance(doc, str):
+                    raise BadRequest(
+                        f"request body: expected a JSON string (the {route.body}), got {type(doc).__name__}"
+                    )
+                setattr(message, route.body, doc)
+            else:
+                parse_document(doc, getattr(message, route.body))
         elif _has_body(request):
             # Nothing would read it, and it must not be taken for the next request.
             raise BadRequest(f"{request.method} {route.path} takes no body")

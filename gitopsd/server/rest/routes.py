@@ -4,7 +4,8 @@ A route names the HTTP method and path, the RPC it calls, where the request mess
 from — `{field.path}` segments of the path, the JSON body (`body="*"` the whole request, or one
 field of it), the query string (any field by its JSON or proto name; `query` renames Argo CD's
 parameters) — and Argo CD's defaults where they differ from protobuf's zero values.
-A test checks that every unary RPC of the proto has a route or is in GRPC_ONLY.
+A `{field=**}` last segment takes the rest of the path. A test checks that every RPC of the proto
+has a route or is in GRPC_ONLY.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ REPO = "/gitopsd.v1.RepositoryService/"
 SESSION = "/gitopsd.v1.SessionService/"
 ACCOUNT = "/gitopsd.v1.AccountService/"
 VERSION = "/gitopsd.v1.VersionService/"
+SETTINGS = "/gitopsd.v1.SettingsService/"
 
 LOGIN = SESSION + "Create"
 LOGOUT = SESSION + "Delete"
@@ -87,12 +89,30 @@ ROUTES: list[Route] = [
     Route("GET", _A + "/{name}/manifests", APP + "Manifests"),
     # Argo CD's `name` here is the resource's: the application is the path's.
     Route("GET", _A + "/{name}/managed-resources", APP + "ManagedResources", query={"name": "resource_name"}),
-    Route("GET", _A + "/{name}/events", APP + "ListEvents"),
-    # gitopsd's own: Argo CD keeps history in the status and diffs in the browser.
+    # Kubernetes events of the application's resources, as Argo CD's `events`.
+    Route("GET", _A + "/{name}/events", APP + "ListResourceEvents"),
+    Route("PATCH", _A + "/{name}", APP + "Patch", body="*"),
+    Route("GET", _A + "/{application_name}/resource-tree", APP + "ResourceTree"),
+    Route("GET", _A + "/{name}/logs", APP + "PodLogs", stream=True),
+    Route("GET", _A + "/{name}/pods/{pod_name}/logs", APP + "PodLogs", stream=True),
+    # One live resource: namespace, resourceName, version, group, kind in the query (as Argo CD).
+    Route("GET", _A + "/{name}/resource", APP + "GetResource"),
+    Route("POST", _A + "/{name}/resource", APP + "PatchResource", body="patch"),
+    Route("DELETE", _A + "/{name}/resource", APP + "DeleteResource"),
+    Route("GET", _A + "/{name}/resource/actions", APP + "ListResourceActions"),
+    Route("POST", _A + "/{name}/resource/actions", APP + "RunResourceAction", body="action"),
+    # gitopsd's own: its event log (who changed what), history, and diffs (Argo CD's are in the browser).
+    Route("GET", _A + "/{name}/eventlog", APP + "ListEvents"),
     Route("GET", _A + "/{name}/history", APP + "History"),
     Route("POST", _A + "/{name}/diff", APP + "Diff", body="*"),
     # As Argo CD's, the stream starts with the current state of each application (ADDED).
     Route("GET", "/api/v1/stream/applications", APP + "Watch", defaults={"sendInitial": "true"}, stream=True),
+    Route(
+        "GET",
+        "/api/v1/stream/applications/{application_name}/resource-tree",
+        APP + "WatchResourceTree",
+        stream=True,
+    ),
     # projects
     Route("GET", "/api/v1/projects", PROJ + "List"),
     Route("POST", "/api/v1/projects", PROJ + "Create", body="*"),
@@ -124,6 +144,10 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/account/{name}", ACCOUNT + "Get"),
     Route("POST", "/api/v1/account/{name}/token", ACCOUNT + "CreateToken", body="*"),
     Route("DELETE", "/api/v1/account/{name}/token/{id}", ACCOUNT + "DeleteToken"),
+    # The object may hold slashes (PROJECT/APP): the rest of the path; an action with slashes is
+    # sent URL-encoded (action%2Fapps%2FDeployment%2Frestart).
+    Route("GET", "/api/v1/account/can-i/{resource}/{action}/{subresource=**}", ACCOUNT + "CanI"),
+    Route("GET", "/api/v1/settings", SETTINGS + "Get"),
     Route("GET", "/api/version", VERSION + "Version"),
 ]
 
