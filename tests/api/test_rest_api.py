@@ -318,3 +318,39 @@ def test_patch_can_i_and_settings_on_argocd_paths(tmp_path: Path) -> None:
             assert refused.status_code == 403
     finally:
         daemon.stop()
+
+
+def test_event_streams_share_the_per_user_limit_with_grpc_and_free_it_when_closed(tmp_path: Path) -> None:
+    daemon = start_daemon(tmp_path, env={"GITOPSD_GRPC_MAX_STREAMS_PER_USER": "2"})
+    try:
+        with client(daemon) as first, client(daemon) as second, client(daemon) as third:
+            with first.stream("GET", "/api/v1/stream/applications") as one:
+                assert one.status_code == 200
+                with daemon.channel() as channel:
+                    watch = application_pb2_grpc.ApplicationServiceStub(channel).Watch(
+                        application_pb2.WatchApplicationsRequest(), timeout=60
+                    )
+                    wait_for(lambda: _over_limit(third), what="the gRPC Watch to take the second place")
+                    over = third.get("/api/v1/stream/applications")
+                    assert over.status_code == 429 and "grpc.max_streams_per_user" in over.json()["message"]
+                    watch.cancel()
+                # The gRPC stream closed: its place is free again for an event stream.
+                with second.stream("GET", "/api/v1/stream/applications") as two:
+                    assert two.status_code == 200
+            # Both closed by the client: the daemon notices and frees their places.
+
+            def two_fit() -> bool:
+                with (
+                    third.stream("GET", "/api/v1/stream/applications") as a,
+                    third.stream("GET", "/api/v1/stream/applications") as b,
+                ):
+                    return a.status_code == 200 and b.status_code == 200
+
+            wait_for(two_fit, what="both places freed")
+    finally:
+        daemon.stop()
+
+
+def _over_limit(http: httpx.Client) -> bool:
+    with http.stream("GET", "/api/v1/stream/applications") as probe:
+        return probe.status_code == 429
