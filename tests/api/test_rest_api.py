@@ -354,3 +354,26 @@ def test_event_streams_share_the_per_user_limit_with_grpc_and_free_it_when_close
 def _over_limit(http: httpx.Client) -> bool:
     with http.stream("GET", "/api/v1/stream/applications") as probe:
         return probe.status_code == 429
+
+
+def test_hostile_bodies_get_400_and_the_daemon_keeps_serving(tmp_path: Path) -> None:
+    daemon = start_daemon(tmp_path)
+    try:
+        with client(daemon) as http:
+            deep = b'{"metadata": {"annotations": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001 + b"}"
+            nested = http.post("/api/v1/applications", content=deep)
+            assert nested.status_code == 400 and "nested too deeply" in nested.json()["message"]
+            struct = app_doc("web")
+            values: dict[str, Any] = {}
+            for _ in range(900):  # within json's limits, beyond protobuf's
+                values = {"a": values}
+            struct["spec"]["source"]["helm"] = {"valuesObject": values}
+            deep_values = http.post("/api/v1/applications", content=json.dumps(struct).encode())
+            assert deep_values.status_code == 400, deep_values.text
+            not_utf8 = http.post("/api/v1/applications", content=b'{"metadata": "\xff"}')
+            assert not_utf8.status_code == 400
+            body_on_get = http.request("GET", "/api/v1/applications", content=b"{}")
+            assert body_on_get.status_code == 400 and "takes no body" in body_on_get.json()["message"]
+            assert http.get("/api/v1/applications").status_code == 200
+    finally:
+        daemon.stop()
