@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -24,6 +25,8 @@ from starlette.types import Receive, Scope, Send
 
 from gitopsd.protojson import to_document
 from gitopsd.server.rest.status import error_body, error_response
+
+log = logging.getLogger("gitopsd.http")
 
 # A comment line now and then: proxies keep the connection, and a dead client is noticed.
 HEARTBEAT_SECONDS = 15.0
@@ -138,6 +141,11 @@ class EventStream(Response):
                 if not done:
                     await send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
                     continue
+                if self._next.exception() is not None:  # a servicer bug: logged, the stream ends
+                    log.error("event stream failed", exc_info=self._next.exception())
+                    self._context.code, self._context.details = grpc.StatusCode.INTERNAL, "internal error"
+                    await self._send_end(send)
+                    return
                 item = self._next.result()
                 if item is _END:
                     await self._send_end(send)
