@@ -18,6 +18,9 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)  # the repository fe
 command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 command -v fish >/dev/null 2>&1 || missing+=(fish)
 command -v man >/dev/null 2>&1 || missing+=(man-db)
+# The JSON API's tests run an Argo CD-style shell script: curl and jq, as such scripts use.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   sudo=""

@@ -17,6 +17,7 @@ import asyncio
 import gc
 import inspect
 import logging
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -81,8 +82,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._authorizer = authorizer
         self._lookups = lookups
         self._max_streams = max_streams_per_user
-        # Open streams per subject; only touched on the event loop's thread.
+        # Open streams per subject, counted by the gRPC server's loop and the HTTP listener's
+        # (two threads): changed under the lock.
         self._streams: Counter[str] = Counter()
+        self._streams_lock = threading.Lock()
         self._public_reads = asyncio.Semaphore(PUBLIC_READS)
 
     async def intercept_service(  # type: ignore[override]  # None: no such method
@@ -104,13 +107,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         metadata = handler_call_details.invocation_metadata  # type: ignore[attr-defined]
         # Decided before the request is read: a refused call never costs its body.
         try:
-            if RULES.get(method) == PUBLIC or not bearer_token(metadata):
-                # Nothing to look up: answered on the loop, even while every worker is busy.
-                principal = self._guarded(method, SyncContext(metadata), self._authenticate, method, metadata)
-            else:
-                principal = await asyncio.get_running_loop().run_in_executor(
-                    None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
-                )
+            principal = await self.caller(method, metadata)
         except Aborted as exc:
             return refusal(exc.code, exc.details)
         if unary is not None and principal is None:  # login
@@ -126,6 +123,32 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    # -- what the HTTP gateway (gitopsd/server/rest/) calls: the same steps, in the same order --
+
+    async def caller(self, method: str, metadata: Any) -> Principal | None:
+        """The caller of `method` from its metadata alone (None for public RPCs); raises Aborted
+        (UNAUTHENTICATED, or PERMISSION_DENIED for a method without a rule)."""
+        if RULES.get(method) == PUBLIC or not bearer_token(metadata):
+            # Nothing to look up: answered on the loop, even while every worker is busy.
+            return self._guarded(method, SyncContext(metadata), self._authenticate, method, metadata)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
+        )
+
+    def unary_handler(
+        self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, AioContext], Awaitable[Any]]:
+        """The checked call of a unary servicer method, as gRPC serves it (RBAC check, the
+        servicer in the loop's executor, List replies filtered); its status goes to the context."""
+        return self._unary(method, principal, behavior)
+
+    def stream_handler(
+        self, method: str, principal: Principal | None, behavior: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, AioContext], AsyncIterator[Any]]:
+        """The checked stream of a streaming servicer method (RBAC check, the per-user stream
+        limit, items filtered by `get`), as gRPC serves it."""
+        return self._stream(method, principal, behavior)
 
     # -- the checks (synchronous: they read the database; run in the pool) ----------------
 
@@ -320,7 +343,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             if checked is ENDED:
                 return
             subject = principal.subject if principal is not None else ""
-            if self._streams[subject] >= self._max_streams:
+            with self._streams_lock:
+                full = self._streams[subject] >= self._max_streams
+                if not full:
+                    self._streams[subject] += 1
+            if full:
                 log.info("stream limit reached", extra=fields(rpc=method, subject=subject))
                 end(
                     context,
@@ -329,7 +356,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     "(grpc.max_streams_per_user); close one first",
                 )
                 return
-            self._streams[subject] += 1
             current_principal.set(principal)  # this call's task has a context of its own
             try:
                 if inspect.isasyncgenfunction(behavior):
@@ -344,9 +370,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                         continue
                     yield item
             finally:
-                self._streams[subject] -= 1
-                if self._streams[subject] <= 0:
-                    del self._streams[subject]
+                with self._streams_lock:
+                    self._streams[subject] -= 1
+                    if self._streams[subject] <= 0:
+                        del self._streams[subject]
 
         return handler
 

@@ -128,6 +128,12 @@ class HttpConfig:
     # idled longest between requests) is closed to make room; a new one is refused (503) only when
     # every connection is inside a request.
     max_connections: int = 256
+    # Serve the listener over TLS with the daemon's certificate (tls.cert_file, or the self-signed
+    # one of DATA_DIR/tls). Without it, a non-loopback http_listen is refused unless
+    # tls.allow_plaintext_non_loopback: tokens and passwords of the JSON API would cross in clear.
+    tls: bool = False
+    # The largest JSON API request body (calls without a token: 64 KiB); more gets 413.
+    max_body_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass
@@ -324,6 +330,8 @@ def load_config(
         raise ConfigError("http.header_timeout: must be at least 1 second")
     if config.http.max_connections_per_client < 1 or config.http.max_connections < 1:
         raise ConfigError("http.max_connections and http.max_connections_per_client: must be at least 1")
+    if config.http.max_body_bytes < 1024:
+        raise ConfigError("http.max_body_bytes: must be at least 1024")
     if config.reconcile.interval < 1:
         raise ConfigError("reconcile.interval: must be at least 1 second")
     if not 0 <= config.reconcile.delete_timeout <= 50:

@@ -3,6 +3,7 @@ and owns the process lifecycle (readiness, signals, graceful shutdown)."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import os
@@ -48,6 +49,7 @@ from gitopsd.server.metrics import Sources as MetricSources
 from gitopsd.server.metrics_access import MetricsAccess
 from gitopsd.server.notify import sd_notify
 from gitopsd.server.permissions import Lookups
+from gitopsd.server.rest.gateway import Gateway
 from gitopsd.server.servicers.application import ApplicationServicer
 from gitopsd.server.servicers.cluster import ClusterServicer
 from gitopsd.server.servicers.project import ProjectServicer
@@ -93,6 +95,8 @@ class Daemon:
         data.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data, 0o700)  # a data dir made beforehand (0755) holds credentials and keys too
         self._lock_fd = lock_data_dir(data)
+        # Refused before anything starts: plaintext HTTP off loopback (see _http_tls_files).
+        http_tls = self._http_tls_files() if self.config.http_listen else None
         self.store = Store.open_data_dir(data)
         self.events = EventBus()
         projects = Projects(self.store)
@@ -235,34 +239,32 @@ class Daemon:
             children,
         )
 
-        self._grpc = GrpcServer(
-            cfg.grpc.workers,
-            AuthInterceptor(
-                self.accounts,
-                authorizer,
-                Lookups(
-                    app_project=lambda name: apps.get(name).spec.project or "default",
-                    cluster_server=lambda name: self.clusters.get(name=name).server,
-                    project_exists=projects.exists,
-                    app_target_revision=lambda name: source_of(apps.get(name)).target_revision,
-                    appset_project=self.appsets.controller.appsets.project,
-                ),
-                max_streams_per_user=cfg.grpc.max_streams_per_user,
+        interceptor = AuthInterceptor(
+            self.accounts,
+            authorizer,
+            Lookups(
+                app_project=lambda name: apps.get(name).spec.project or "default",
+                cluster_server=lambda name: self.clusters.get(name=name).server,
+                project_exists=projects.exists,
+                app_target_revision=lambda name: source_of(apps.get(name)).target_revision,
+                appset_project=self.appsets.controller.appsets.project,
             ),
-            Servicers(
-                ApplicationServicer(apps, self.events, self.controller, self.reconciler),
-                ProjectServicer(projects, self.accounts),
-                ClusterServicer(self.clusters),
-                RepositoryServicer(self.repos, self.repo_cache),
-                SessionServicer(self.accounts, authorizer),
-                AccountServicer(self.accounts, authorizer),
-                VersionServicer(self._renderer_versions),
-                settings=SettingsServicer(
-                    cfg, lambda: f"http://{self.http.address}" if self.http is not None else ""
-                ),
-                applicationsets=self.appsets.servicer,
-            ),
+            max_streams_per_user=cfg.grpc.max_streams_per_user,
         )
+        servicers = Servicers(
+            ApplicationServicer(apps, self.events, self.controller, self.reconciler),
+            ProjectServicer(projects, self.accounts),
+            ClusterServicer(self.clusters),
+            RepositoryServicer(self.repos, self.repo_cache),
+            SessionServicer(self.accounts, authorizer),
+            AccountServicer(self.accounts, authorizer),
+            VersionServicer(self._renderer_versions),
+            settings=SettingsServicer(
+                cfg, lambda: f"{self.http.scheme}://{self.http.address}" if self.http is not None else ""
+            ),
+            applicationsets=self.appsets.servicer,
+        )
+        self._grpc = GrpcServer(cfg.grpc.workers, interceptor, servicers)
         if cfg.http_listen:
             # Bound before the gRPC port, so a taken HTTP port fails the start cleanly.
             self.http = HttpServer(
@@ -274,8 +276,17 @@ class Daemon:
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
                     MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.rbac_objects).check,
                     on_push=self.appsets.controller.on_push,
+                    # The JSON API: the same servicers, through the same interceptor as gRPC.
+                    api=Gateway(
+                        interceptor,
+                        [getattr(servicers, f.name) for f in dataclasses.fields(servicers)],
+                        cfg.http.max_body_bytes,
+                        float(cfg.webhook.read_timeout),
+                    ),
                 ),
                 cfg.http,
+                tls_files=http_tls,
+                workers=cfg.grpc.workers,
             )
         self.address = self._grpc.start(self.config.listen, self._server_credentials())
         self.reconciler.start()
@@ -319,6 +330,25 @@ class Daemon:
             raise ValueError(f"kubeconfig: {exc}") from None
         self.clusters.register_in_cluster(creds)
         log.info("in-cluster registered", extra=fields(connects_to=creds.server))
+
+    def _http_tls_files(self) -> tuple[str, str] | None:
+        """The certificate and key files of the HTTP listener (http.tls), the gRPC API's own; or
+        None for plaintext, refused off loopback as for gRPC."""
+        cfg, listen = self.config, self.config.http_listen
+        if not cfg.http.tls:
+            if not cfg.tls.allow_plaintext_non_loopback and not tls.is_loopback_listen(listen):
+                raise ValueError(
+                    f"refusing to serve plaintext HTTP on {listen}: API tokens and passwords would cross "
+                    "the network unencrypted. Set http.tls: true, listen on a loopback address, or set "
+                    "tls.allow_plaintext_non_loopback: true"
+                )
+            return None
+        if cfg.tls.cert_file:
+            tls.configured(cfg.tls.cert_file, cfg.tls.key_file)  # a clear error for an unreadable file
+            return cfg.tls.cert_file, cfg.tls.key_file
+        host = listen.rpartition(":")[0].strip("[]")
+        tls.self_signed(cfg.data_path / "tls", [host] if host not in ("", "0.0.0.0", "::") else [])
+        return str(cfg.data_path / "tls" / "server.crt"), str(cfg.data_path / "tls" / "server.key")
 
     def _server_credentials(self) -> grpc.ServerCredentials | None:
         """TLS credentials, or None for plaintext (refused off loopback unless configured)."""

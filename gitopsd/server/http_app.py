@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,8 @@ class HttpHandlers:
     metrics_access: Callable[[str | None, str], Denial | None]
     # A push's repository URLs → the ApplicationSets that regenerate for it (their git generators read one).
     on_push: Callable[[Iterable[str]], list[str]] | None = None
+    # The JSON API (gitopsd/server/rest/gateway.py): serves /api/v1/... and /api/version.
+    api: Callable[[Request], Awaitable[Response]] | None = None
 
 
 class Refusal(JSONResponse):
@@ -66,8 +68,17 @@ class Refusal(JSONResponse):
     client is still sending are read and dropped for at most _LINGER_SECONDS before the response is
     marked complete and uvicorn closes: without it the client would get a reset, not the answer."""
 
-    def __init__(self, status: int, message: str, body_unread: bool = True) -> None:
-        super().__init__({"message": message}, status, headers={"Connection": "close"})
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        body_unread: bool = True,
+        content: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        # `content`: another JSON shape than {"message"} (the JSON API's error body).
+        body = content if content is not None else {"message": message}
+        super().__init__(body, status, headers={**(headers or {}), "Connection": "close"})
         self.body_unread = body_unread
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,7 +112,12 @@ def _has_body(request: Request) -> bool:
 
 async def _read_body(request: Request, config: WebhookConfig) -> bytes:
     """The request body, within the size limit and the deadlines, or a WebhookError."""
-    limit = config.max_body_bytes
+    return await read_body(request, config.max_body_bytes, config.read_timeout)
+
+
+async def read_body(request: Request, limit: int, read_timeout: float) -> bytes:
+    """The request body, at most `limit` bytes, each read within `read_timeout` seconds and the
+    whole within BODY_DEADLINE; or a WebhookError (411, 413, 408). Also used by the JSON API."""
     length = request.headers.get("content-length")
     if length is None and "transfer-encoding" not in request.headers:
         # HTTP/1.1: a request with neither has no body, and what the client sends after the
@@ -119,11 +135,11 @@ async def _read_body(request: Request, config: WebhookConfig) -> bytes:
         if remaining <= 0:
             raise WebhookError(408, f"request body not received within {BODY_DEADLINE:.0f}s")
         try:
-            message = await asyncio.wait_for(request.receive(), min(config.read_timeout, remaining))
+            message = await asyncio.wait_for(request.receive(), min(read_timeout, remaining))
         except TimeoutError:
             if loop.time() >= deadline:
                 raise WebhookError(408, f"request body not received within {BODY_DEADLINE:.0f}s") from None
-            raise WebhookError(408, f"no data from the client for {config.read_timeout}s") from None
+            raise WebhookError(408, f"no data from the client for {read_timeout:g}s") from None
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         chunk = message.get("body", b"")
@@ -232,12 +248,29 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
             return Refusal(status, message)
         return JSONResponse({"message": message}, status)
 
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/api/webhook", receive_webhook, methods=["POST"]),
+    ]
+    if handlers.api is not None:  # the gateway matches the raw path itself (URL-encoded names)
+        gateway = handlers.api
+
+        async def api(request: Request) -> Response:
+            try:
+                return await gateway(request)
+            except Exception:  # answered in the API's error shape; the text stays in the log
+                log.exception("json api call failed", extra=fields(path=request.url.path[:200]))
+                message = "internal error; see the daemon's log"
+                return Refusal(500, message, content={"error": message, "code": 13, "message": message})
+
+        every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        routes += [
+            Route("/api/version", api, methods=every),
+            Route("/api/v1/{path:path}", api, methods=every),
+        ]
     return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-            Route("/api/webhook", receive_webhook, methods=["POST"]),
-        ],
+        routes=routes,
         exception_handlers={404: no_such_endpoint, 405: no_such_endpoint},
     )
 

@@ -120,7 +120,10 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def List(
         self, request: apppb.ListApplicationsRequest, context: grpc.ServicerContext
     ) -> apppb.ApplicationList:
-        return apppb.ApplicationList(items=self._apps.list(request.projects, request.selector, request.repo))
+        items = self._apps.list(request.projects, request.selector, request.repo)
+        if request.name:
+            items = [a for a in items if a.metadata.name == request.name]
+        return apppb.ApplicationList(items=items)
 
     @rpc
     def Update(

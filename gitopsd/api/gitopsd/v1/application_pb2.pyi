@@ -608,14 +608,16 @@ class GetApplicationRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., refresh: _Optional[str] = ...) -> None: ...
 
 class ListApplicationsRequest(_message.Message):
-    __slots__ = ("projects", "selector", "repo")
+    __slots__ = ("projects", "selector", "repo", "name")
     PROJECTS_FIELD_NUMBER: _ClassVar[int]
     SELECTOR_FIELD_NUMBER: _ClassVar[int]
     REPO_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     projects: _containers.RepeatedScalarFieldContainer[str]
     selector: str
     repo: str
-    def __init__(self, projects: _Optional[_Iterable[str]] = ..., selector: _Optional[str] = ..., repo: _Optional[str] = ...) -> None: ...
+    name: str
+    def __init__(self, projects: _Optional[_Iterable[str]] = ..., selector: _Optional[str] = ..., repo: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class UpdateApplicationRequest(_message.Message):
     __slots__ = ("application", "validate")
