@@ -108,6 +108,7 @@ def test_parent_creates_owns_shows_and_prunes_its_children(
 
     st = wait_for(settled, timeout=60, what="parent Synced and Healthy with its children")
     assert _children_in(st)["child-a"]["health"]["status"] == "Healthy"
+    assert _children_in(st)["child-a"]["message"] == "application Synced"  # the child's own sync status
 
     # Someone changes a child by hand: the parent shows OutOfSync, and its sync puts Git's spec back.
     changed = dict(child_b, spec={**child_b["spec"], "destination": {**child_b["spec"]["destination"], "namespace": "elsewhere"}})

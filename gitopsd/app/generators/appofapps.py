@@ -104,6 +104,17 @@ def refresh_parent_of(
     refresh_soon(owner.name)
 
 
+def child_summary(group: str, kind: str, live: Mapping[str, Any] | None) -> str:
+    """The child application's own sync status, for the parent's resource list (its health is shown
+    beside it): `application OutOfSync` while the child has not deployed what its Git says."""
+    if group != GROUP or kind != APP_KIND or not live:
+        return ""
+    status = live.get("status")
+    sync = status.get("sync") if isinstance(status, Mapping) else None
+    value = sync.get("status") if isinstance(sync, Mapping) else None
+    return f"application {value}" if isinstance(value, str) and value else ""
+
+
 def tracking_app(owner: Owner) -> str:
     """The application name a child's tracking id carries (an ApplicationSet can never match an app)."""
     return owner.name if owner.kind == APPLICATION else f"{owner.kind.lower()}/{owner.name}"
