@@ -335,6 +335,7 @@ class ChildAppClient:
         if denial:
             raise InvalidArgument(denial)
         predicted = Applications._normalize(app)
+        children.apps._check_local_repos(predicted)  # as the real create: no file:// into our own files
         project_name = predicted.spec.project
         if children.projects.exists(project_name):
             denial = application_denial(children.projects.get(project_name), predicted)
