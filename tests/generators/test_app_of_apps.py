@@ -7,6 +7,7 @@ takes over an application it does not own or reaches past its project's rules.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ def test_parent_creates_owns_shows_and_prunes_its_children(
     a = _app(cli, "child-a")
     assert a is not None and a["metadata"]["ownerReferences"][0]["name"] == "root"
     assert a["spec"]["project"] == "team" and a["metadata"]["finalizers"] == [FINALIZER]
+    assert re.search(r"^Owned By: +Application root$", cli("app", "get", "child-a").stdout, re.M)
     # The children are real applications: their automated syncs deploy their resources.
     wait_for(lambda: kubectl("-n", "team-a", "get", "cm", "a-config").returncode == 0, what="child-a deployed")
     wait_for(lambda: kubectl("-n", "team-b", "get", "cm", "b-config").returncode == 0, what="child-b deployed")
