@@ -103,7 +103,7 @@ def test_parent_creates_owns_shows_and_prunes_its_children(
     assert kubectl("get", "applications.argoproj.io", "-A").returncode != 0
 
     def settled() -> dict[str, Any] | None:
-        s = status(cli, "root", refresh=True)
+        s = status(cli, "root")  # no refresh asked: the children's syncs wake their parent
         kids = _children_in(s)
         ok = s["sync"]["status"] == "Synced" and s["health"]["status"] == "Healthy"
         return s if ok and kids["child-b"].get("health", {}).get("status") == "Healthy" else None

@@ -17,7 +17,7 @@ with its cluster resources when its resources finalizer asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
@@ -81,27 +81,6 @@ def child_denial(
         return None
     owner = Owner(APPLICATION, parent.metadata.name)
     return children.denial(owner, child, parent.spec.project or "default", pending)
-
-
-def refresh_parent_of(
-    child: apppb.Application, read: Callable[[str], apppb.Application], refresh_soon: Callable[[str], None]
-) -> None:
-    """After a child's refresh: its parent is refreshed when the child's health or presence is not what
-    the parent's resource list shows (the parent's health is the worst of its children's)."""
-    owner = _owner_from(child.metadata)
-    if owner is None or owner.kind != APPLICATION:
-        return
-    try:
-        parent = read(owner.name)
-    except AppError:
-        return
-    health = child.status.health.status or "Progressing"
-    for r in parent.status.resources:
-        if r.group == GROUP and r.kind == APP_KIND and r.name == child.metadata.name:
-            if r.health.status == health:
-                return
-            break
-    refresh_soon(owner.name)
 
 
 def child_summary(group: str, kind: str, live: Mapping[str, Any] | None) -> str:
