@@ -11,6 +11,7 @@ from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import common_pb2
+from gitopsd.app.generators.appofapps import child_summary
 from gitopsd.engine.compare import ComparisonResult, ResourceComparison
 from gitopsd.engine.resources import ResourceKey
 from gitopsd.store import utcnow
@@ -43,7 +44,7 @@ def resource_status(r: ResourceComparison) -> apppb.ResourceStatus:
         hook=r.hook,
         requires_pruning=r.requires_pruning,
         sync_wave=r.wave,
-        message=r.error or r.message,
+        message=r.error or r.message or child_summary(r.key.group, r.key.kind, r.live),
     )
     if r.health is not None:
         out.health.status = r.health.status.value

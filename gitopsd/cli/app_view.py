@@ -95,6 +95,8 @@ def header_pairs(app: apppb.Application, client: Client | None = None) -> list[t
         ("Server", cluster_of(app)),
         ("Namespace", app.spec.destination.namespace),
     ]
+    for ref in app.metadata.owner_references:  # a child of an app of apps (or an ApplicationSet)
+        pairs.append(("Owned By", f"{ref.kind} {ref.name}"))
     url = app.metadata.annotations.get("link.argocd.argoproj.io/external-link", "")
     if url:
         pairs.append(("URL", url))

@@ -21,8 +21,8 @@ from gitopsd.app.connections import Connections
 from gitopsd.app.controller import AppController
 from gitopsd.app.controller_core import ControllerSettings, source_of
 from gitopsd.app.events import EventBus
-from gitopsd.app.generators.appofapps import refresh_parent_of
 from gitopsd.app.generators.ownership import Children
+from gitopsd.app.generators.parents import ParentRefresher
 from gitopsd.app.livewatch import LiveWatches
 from gitopsd.app.operations import HistoryStore, OperationStore
 from gitopsd.app.projects import Projects
@@ -80,6 +80,7 @@ class Daemon:
     connections: Connections = field(init=False)
     controller: AppController = field(init=False)
     reconciler: Reconciler = field(init=False)
+    parents: ParentRefresher = field(init=False)
     live: LiveWatches = field(init=False)
     metrics: Metrics = field(init=False)
     accounts: Accounts = field(init=False)
@@ -223,9 +224,10 @@ class Daemon:
         # Children are refreshed as soon as their parent creates or changes them, and a parent as soon
         # as a child's health is not what the parent last saw.
         children.on_changed.append(self.reconciler.track)
-        self.reconciler.on_refreshed.append(
-            lambda app: refresh_parent_of(app, apps.get, self.reconciler.refresh_soon)
+        self.parents = ParentRefresher(
+            apps.get, lambda name: self.controller.refresh(name, resolve=False), children.children_of
         )
+        self.controller.on_reconciled.append(self.parents.child_reconciled)
         # ApplicationSets (gitopsd/server/appset_wiring.py), through the same children mechanism.
         self.appsets = wire_appsets(
             cfg,
@@ -397,6 +399,7 @@ class Daemon:
         self.reconciler.stop()
         self.appsets.stop()
         self.live.close()
+        self.parents.close()
         self.events.close()
         # In-flight RPCs get the grace period; new ones are refused from now on.
         self._grpc.stop(self.config.shutdown_grace)

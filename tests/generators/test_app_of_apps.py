@@ -7,6 +7,7 @@ takes over an application it does not own or reaches past its project's rules.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ def test_parent_creates_owns_shows_and_prunes_its_children(
     a = _app(cli, "child-a")
     assert a is not None and a["metadata"]["ownerReferences"][0]["name"] == "root"
     assert a["spec"]["project"] == "team" and a["metadata"]["finalizers"] == [FINALIZER]
+    assert re.search(r"^Owned By: +Application root$", cli("app", "get", "child-a").stdout, re.M)
     # The children are real applications: their automated syncs deploy their resources.
     wait_for(lambda: kubectl("-n", "team-a", "get", "cm", "a-config").returncode == 0, what="child-a deployed")
     wait_for(lambda: kubectl("-n", "team-b", "get", "cm", "b-config").returncode == 0, what="child-b deployed")
@@ -101,13 +103,14 @@ def test_parent_creates_owns_shows_and_prunes_its_children(
     assert kubectl("get", "applications.argoproj.io", "-A").returncode != 0
 
     def settled() -> dict[str, Any] | None:
-        s = status(cli, "root", refresh=True)
+        s = status(cli, "root")  # no refresh asked: the children's syncs wake their parent
         kids = _children_in(s)
         ok = s["sync"]["status"] == "Synced" and s["health"]["status"] == "Healthy"
         return s if ok and kids["child-b"].get("health", {}).get("status") == "Healthy" else None
 
     st = wait_for(settled, timeout=60, what="parent Synced and Healthy with its children")
     assert _children_in(st)["child-a"]["health"]["status"] == "Healthy"
+    assert _children_in(st)["child-a"]["message"] == "application Synced"  # the child's own sync status
 
     # Someone changes a child by hand: the parent shows OutOfSync, and its sync puts Git's spec back.
     changed = dict(child_b, spec={**child_b["spec"], "destination": {**child_b["spec"]["destination"], "namespace": "elsewhere"}})

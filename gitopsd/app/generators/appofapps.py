@@ -17,7 +17,7 @@ with its cluster resources when its resources finalizer asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
@@ -83,25 +83,15 @@ def child_denial(
     return children.denial(owner, child, parent.spec.project or "default", pending)
 
 
-def refresh_parent_of(
-    child: apppb.Application, read: Callable[[str], apppb.Application], refresh_soon: Callable[[str], None]
-) -> None:
-    """After a child's refresh: its parent is refreshed when the child's health or presence is not what
-    the parent's resource list shows (the parent's health is the worst of its children's)."""
-    owner = _owner_from(child.metadata)
-    if owner is None or owner.kind != APPLICATION:
-        return
-    try:
-        parent = read(owner.name)
-    except AppError:
-        return
-    health = child.status.health.status or "Progressing"
-    for r in parent.status.resources:
-        if r.group == GROUP and r.kind == APP_KIND and r.name == child.metadata.name:
-            if r.health.status == health:
-                return
-            break
-    refresh_soon(owner.name)
+def child_summary(group: str, kind: str, live: Mapping[str, Any] | None) -> str:
+    """The child application's own sync status, for the parent's resource list (its health is shown
+    beside it): `application OutOfSync` while the child has not deployed what its Git says."""
+    if group != GROUP or kind != APP_KIND or not live:
+        return ""
+    status = live.get("status")
+    sync = status.get("sync") if isinstance(status, Mapping) else None
+    value = sync.get("status") if isinstance(sync, Mapping) else None
+    return f"application {value}" if isinstance(value, str) and value else ""
 
 
 def tracking_app(owner: Owner) -> str:
@@ -324,6 +314,7 @@ class ChildAppClient:
         if denial:
             raise InvalidArgument(denial)
         predicted = Applications._normalize(app)
+        children.apps._check_local_repos(predicted)  # as the real create: no file:// into our own files
         project_name = predicted.spec.project
         if children.projects.exists(project_name):
             denial = application_denial(children.projects.get(project_name), predicted)
