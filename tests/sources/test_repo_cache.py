@@ -362,3 +362,24 @@ def test_a_commit_whose_files_add_up_past_the_limit_is_not_checked_out(git_repos
         err.value
     )
     assert not list((tmp_path / "limited" / "checkouts").rglob(sha))
+
+
+def test_a_new_commit_advances_an_idle_checkout_in_place(git_repos, cache: RepoCache) -> None:
+    repo = git_repos.create("mono")
+    first = repo.commit({f"apps/a{i}/cm.yaml": f"i: {i}\n" for i in range(200)} | {"gone.yaml": "x: 1\n"})
+    with cache.checkout(repo.url, first) as root:
+        kept_inode = (root / "apps/a1/cm.yaml").stat().st_ino
+    # Something a renderer could have left behind in the tree (directories stay writable).
+    (root / "apps" / "leftover.yaml").write_text("stale: true\n")
+    second = repo.commit({"apps/a0/cm.yaml": "i: changed\n", "gone.yaml": None})
+    with cache.checkout(repo.url, second) as new_root:
+        assert new_root != root and not root.exists()
+        # Only what the commit changed was written again.
+        assert (new_root / "apps/a1/cm.yaml").stat().st_ino == kept_inode
+        assert (new_root / "apps/a0/cm.yaml").read_text() == "i: changed\n"
+        assert not (new_root / "gone.yaml").exists()
+        assert not (new_root / "apps" / "leftover.yaml").exists()
+        assert (new_root / "apps/a0/cm.yaml").stat().st_mode & 0o222 == 0
+    # The first commit can still be checked out afresh.
+    with cache.checkout(repo.url, first) as again:
+        assert (again / "gone.yaml").read_text() == "x: 1\n"
