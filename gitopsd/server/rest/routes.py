@@ -22,6 +22,7 @@ SESSION = "/gitopsd.v1.SessionService/"
 ACCOUNT = "/gitopsd.v1.AccountService/"
 VERSION = "/gitopsd.v1.VersionService/"
 SETTINGS = "/gitopsd.v1.SettingsService/"
+APPSET = "/gitopsd.v1.ApplicationSetService/"
 
 LOGIN = SESSION + "Create"
 LOGOUT = SESSION + "Delete"
@@ -70,6 +71,14 @@ def _argocd_sync_body(doc: Any) -> Any:
     return doc
 
 
+def _argocd_generate_body(doc: Any) -> Any:
+    """Argo CD's ApplicationSetGenerateRequest names the set `applicationSet`; the field is `applicationset`."""
+    if isinstance(doc, dict) and "applicationSet" in doc and "applicationset" not in doc:
+        doc = dict(doc)
+        doc["applicationset"] = doc.pop("applicationSet")
+    return doc
+
+
 _A = "/api/v1/applications"
 ROUTES: list[Route] = [
     # sessions (login is the one call without a token)
@@ -113,6 +122,14 @@ ROUTES: list[Route] = [
         APP + "WatchResourceTree",
         stream=True,
     ),
+    # ApplicationSets (Argo CD's paths; the create body is the set itself, `upsert` in the query)
+    Route("GET", "/api/v1/applicationsets", APPSET + "List"),
+    Route("POST", "/api/v1/applicationsets", APPSET + "Create", body="applicationset"),
+    Route(
+        "POST", "/api/v1/applicationsets/generate", APPSET + "Generate", body="*", adapt=_argocd_generate_body
+    ),
+    Route("GET", "/api/v1/applicationsets/{name}", APPSET + "Get"),
+    Route("DELETE", "/api/v1/applicationsets/{name}", APPSET + "Delete"),
     # projects
     Route("GET", "/api/v1/projects", PROJ + "List"),
     Route("POST", "/api/v1/projects", PROJ + "Create", body="*"),
