@@ -20,7 +20,7 @@ from gitopsd.app import syncwindows
 from gitopsd.app.applications import Applications
 from gitopsd.app.cachedclient import CachedKubeClient
 from gitopsd.app.connections import Connections
-from gitopsd.app.errors import InvalidArgument, NotFound
+from gitopsd.app.errors import AppError, InvalidArgument, NotFound
 from gitopsd.app.events import EventBus
 from gitopsd.app.generators.appofapps import ChildAppClient, rendered_projects
 from gitopsd.app.generators.ownership import APPLICATION, Children, Owner
@@ -199,6 +199,7 @@ class ControllerCore:
                     "revision: a multi-source application renders each source's targetRevision "
                     "(roll back to a history entry to deploy earlier revisions)"
                 )
+            kube_version, api_versions = self._capabilities(app)
             return render_sources(
                 self.renderer,
                 app.metadata.name,
@@ -208,8 +209,11 @@ class ControllerCore:
                 hard=hard,
                 annotations=dict(app.metadata.annotations),
                 project=app.spec.project or "default",
+                kube_version=kube_version,
+                api_versions=api_versions,
             )
         src = source if source is not None else source_of(app)
+        kube_version, api_versions = self._capabilities(app)
         return self.renderer.render(
             app.metadata.name,
             src,
@@ -220,7 +224,19 @@ class ControllerCore:
             local_path=local_path,
             annotations=dict(app.metadata.annotations),
             project=app.spec.project or "default",
+            kube_version=kube_version,
+            api_versions=api_versions,
         )
+
+    def _capabilities(self, app: apppb.Application) -> tuple[str, tuple[str, ...]]:
+        """The destination cluster's version and API group/versions, given to renders as Argo CD gives
+        them (Helm's .Capabilities, a plugin's KUBE_VERSION / KUBE_API_VERSIONS); ("", ()) when the
+        destination is unknown or unreachable: the comparison that follows reports that."""
+        try:
+            _, client = self.connections.for_destination(app.spec.destination)
+        except AppError:
+            return "", ()
+        return client.capabilities()
 
     def _compare_options(self, app: apppb.Application) -> CompareOptions:
         ignore = IgnoreSet.build(to_document(i) for i in app.spec.ignore_differences)

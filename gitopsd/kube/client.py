@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -25,10 +26,13 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError, ResourceNotUniqueError
 
-from gitopsd.kube.errors import Invalid, ServerError, UnknownKind
+from gitopsd.kube.errors import Invalid, KubeError, ServerError, UnknownKind
 from gitopsd.kube.httperrors import status_error, transport_error
 from gitopsd.kube.transport import KubeTransport, Query
 from gitopsd.kube.types import ResourceInfo
+
+# How long a cluster's version and API groups are kept for renders (an upgrade shows within this).
+_CAPABILITIES_TTL = 600.0
 
 
 class KubeClient(KubeTransport):
@@ -40,6 +44,29 @@ class KubeClient(KubeTransport):
         """``gitVersion`` from /version (e.g. ``v1.31.0``)."""
         info = self._raw("GET", "/version", what="GET /version")
         return str(info.get("gitVersion") or "") if isinstance(info, Mapping) else ""
+
+    def capabilities(self) -> tuple[str, tuple[str, ...]]:
+        """(``gitVersion``, every served ``group/version``) of the cluster, as Argo CD gives renders
+        (Helm's ``.Capabilities``, a plugin's KUBE_VERSION and KUBE_API_VERSIONS). Asked once and
+        kept for _CAPABILITIES_TTL seconds; a cluster that cannot be asked gives ("", ()) for now."""
+        with self._capabilities_lock:
+            cached = self._capabilities
+            if cached is not None and time.monotonic() - cached[0] < _CAPABILITIES_TTL:
+                return cached[1]
+            try:
+                version = self.server_version()
+                core = self._raw("GET", "/api", what="GET /api")
+                groups = self._raw("GET", "/apis", what="GET /apis")
+            except KubeError:
+                return "", ()
+            served = [str(v) for v in (core.get("versions") or []) if isinstance(v, str)]
+            for group in groups.get("groups") or []:
+                for v in group.get("versions") or [] if isinstance(group, Mapping) else []:
+                    if isinstance(v, Mapping) and isinstance(v.get("groupVersion"), str):
+                        served.append(v["groupVersion"])
+            answer = (version, tuple(sorted(set(served))))
+            self._capabilities = (time.monotonic(), answer)
+            return answer
 
     def check(self) -> str:
         """Connection check for ``cluster list``: the version, after an authenticated request (/version may

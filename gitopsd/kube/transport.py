@@ -133,6 +133,9 @@ class KubeTransport:
         self._timeouts: dict[float, urllib3.Timeout] = {}
         self._host_pool: urllib3.HTTPConnectionPool | None = None
         self._dyn: DynamicClient | None = None
+        # KubeClient.capabilities(): (when asked, (version, group/versions)).
+        self._capabilities: tuple[float, tuple[str, tuple[str, ...]]] | None = None
+        self._capabilities_lock = threading.Lock()
         self._lock = threading.RLock()
         self._infos: dict[tuple[str, str], ResourceInfo] = {}
         self._async: AsyncSettings | None = None

@@ -61,9 +61,12 @@ def render_sources(
     hard: bool = False,
     annotations: dict[str, str] | None = None,
     project: str = "",
+    kube_version: str = "",
+    api_versions: Sequence[str] = (),
 ) -> RenderResult:
     """Renders every source and merges them. revisions: one per source (a rollback's, an automated
-    sync's), or empty for each source's targetRevision. Raises SourceError naming the source."""
+    sync's), or empty for each source's targetRevision; kube_version / api_versions: the destination
+    cluster's, for every source. Raises SourceError naming the source."""
     if revisions and len(revisions) != len(sources):
         raise SourceSpecError(f"{len(revisions)} revisions given for {len(sources)} sources")
     pinned = list(revisions) or [""] * len(sources)
@@ -103,6 +106,8 @@ def render_sources(
                 annotations=annotations or {},
                 project=project,
                 ref_files=ref_files,
+                kube_version=kube_version,
+                api_versions=api_versions,
             )
         except SourceError as exc:
             message = str(exc)

@@ -155,8 +155,9 @@ def test_plugin_by_name_gets_argo_cds_environment(cmp_env: CLI, git_repos: GitRe
     assert data["app"] == "one" and data["namespace"] == "cmp"
     assert data["revision"] == sha and data["revisionShort"] == sha[:7]
     assert data["repo"] == repo.url and data["path"] == "apps/one" and data["targetRevision"] == "main"
-    # Defined (the script runs under `set -u`); the daemon does not pass the cluster's version to renders yet.
-    assert "kubeVersion" in data and "apiVersionsHaveApps" in data
+    # The destination cluster's version and served API groups, as Argo CD gives plugins.
+    assert data["kubeVersion"] == "v1.37.0-gitopsd-sandbox"
+    assert data["apiVersionsHaveApps"] == "1"
     assert data["foo"] == "bar" and data["rev"] == f"test-{sha}"
     assert json.loads(data["parameters"]) == [
         {"name": "some-string", "string": "hello"},
