@@ -38,7 +38,7 @@ function visible(app) {
 function tile(app) {
   const src = appSource(app);
   const name = app.metadata.name;
-  return h("a", { class: "tile", href: `/applications/${encodeURIComponent(name)}`, "data-app": name },
+  return h("a", { class: `tile tile-${appHealth(app)}`, href: `/applications/${encodeURIComponent(name)}`, "data-app": name },
     h("div", { class: "tile-head" }, h("strong", { class: "app-name", text: name }),
       h("span", { class: "muted", text: app.spec?.project || "default" })),
     h("div", { class: "badges" }, healthBadge(appHealth(app)), syncBadge(appSync(app))),
@@ -70,7 +70,9 @@ export function renderList(main, navigate) {
   const facetBoxes = new Map();
   const results = h("div", { id: "results", "aria-live": "off" });
   const counts = h("p", { id: "counts", class: "counts" });
-  const sidebar = h("aside", { class: "filters", "aria-label": "Filters" });
+  // Filters fold away on a phone (open by default on a wide screen).
+  const sidebar = h("details", { open: !matchMedia("(max-width: 760px)").matches },
+    h("summary", { text: "Filters" }));
   const search = h("input", {
     type: "search", id: "search", placeholder: "Search by name", "aria-label": "Search applications by name",
     value: state.search, oninput: () => { state.search = search.value; schedule(); },
@@ -100,7 +102,7 @@ export function renderList(main, navigate) {
   main.append(h("section", { class: "list-page" },
     h("div", { class: "toolbar" }, h("h1", { text: "Applications" }), search,
       h("div", { class: "view-toggle", role: "group", "aria-label": "View" }, viewButtons)),
-    counts, h("div", { class: "list-body" }, sidebar, results)));
+    counts, h("div", { class: "list-body" }, h("aside", { class: "filters", "aria-label": "Filters" }, sidebar), results)));
 
   function facet(f, values, tally) {
     let entry = facetBoxes.get(f.key);
