@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from typing import Any, TextIO
+from urllib.parse import quote
 
 import grpc
 
@@ -79,9 +80,13 @@ def header_pairs(app: apppb.Application, client: Client | None = None) -> list[t
         ("Server", cluster_of(app)),
         ("Namespace", app.spec.destination.namespace),
     ]
+    # As argocd: the application's page on the dashboard.
+    dashboard = client.dashboard_url if client is not None else ""
+    if dashboard:
+        pairs.append(("URL", f"{dashboard}/applications/{quote(app.metadata.name, safe='')}"))
     url = app.metadata.annotations.get("link.argocd.argoproj.io/external-link", "")
     if url:
-        pairs.append(("URL", url))
+        pairs.append(("External URL", url))
     pairs += [
         ("Repo", src.repo_url),
         ("Target", src.target_revision or "HEAD"),

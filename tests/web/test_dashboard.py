@@ -26,7 +26,9 @@ def env(web_env: WebEnv) -> WebEnv:
     # web: automated with self-heal; api: synced by hand from the dashboard.
     create(web_env.cli, root, application("web", repo.url, "web", "shop", automated=True))
     create(web_env.cli, root, application("api", repo.url, "api", "backend"))
-    with httpx.Client(base_url=web_env.base_url, headers={"Authorization": f"Bearer {web_env.daemon.token}"}) as http:
+    with httpx.Client(
+        base_url=web_env.base_url, headers={"Authorization": f"Bearer {web_env.daemon.token}"}
+    ) as http:
         reply = http.put(
             "/api/v1/account/password",
             json={

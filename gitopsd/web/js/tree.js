@@ -4,7 +4,7 @@
 import { h, s } from "./dom.js";
 import { healthIcon, syncIcon } from "./status.js";
 
-const W = 230, H = 54, GAP_X = 56, GAP_Y = 14, PAD = 12;
+const W = 210, H = 54, GAP_X = 48, GAP_Y = 14, PAD = 12;
 
 export const keyOf = (r) => `${r.group || ""}/${r.kind}/${r.namespace || ""}/${r.name}`;
 
@@ -97,7 +97,7 @@ function nodeBox(xy, kind, name, health, sync, isSelected, onOpen, node) {
   s("title", { text: label }),
   s("rect", { width: W, height: H, rx: 6 }),
   s("text", { x: 10, y: 19, class: "kind", text: kind }),
-  s("text", { x: 10, y: 40, class: "name", text: name.length > 27 ? `${name.slice(0, 26)}…` : name }),
+  s("text", { x: 10, y: 40, class: "name", text: name.length > 24 ? `${name.slice(0, 23)}…` : name }),
   health ? s("text", { x: W - 30, y: 20, class: `icon health-${health}`, text: healthIcon(health) }) : null,
   sync ? s("text", { x: W - 30, y: 42, class: `icon sync-${sync}`, text: syncIcon(sync) }) : null);
   if (onOpen) {
