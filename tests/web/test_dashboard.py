@@ -107,6 +107,12 @@ def test_log_in_then_the_list_with_filters_and_counts(env: WebEnv, page: Any) ->
     for kind in ("Application", "Deployment", "ReplicaSet", "Pod"):
         tree.locator(f".node[data-kind={kind}]").first.wait_for()
     assert tree.locator(".node[data-kind=Pod]").count() == 2
+    # Every node is drawn inside the graph (none clipped off its bottom).
+    box = tree.bounding_box()
+    for node in tree.locator(".node").all():
+        inner = node.bounding_box()
+        assert inner is not None and box is not None
+        assert inner["y"] + inner["height"] <= box["y"] + box["height"] + 1, (inner, box)
     page.locator("[data-fact='Sync policy']", has_text="Automated").wait_for()
     page.locator("[data-fact='Commit']", has_text="first release of web and api").wait_for()
     screenshot(page, "application")

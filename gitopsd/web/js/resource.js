@@ -6,8 +6,13 @@ import { healthBadge, syncBadge } from "./status.js";
 
 const LOG_KINDS = new Set(["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Rollout"]);
 
+// The live object without metadata.managedFields (bookkeeping of the API server, as Argo CD hides it).
 function pretty(manifest) {
-  try { return JSON.stringify(JSON.parse(manifest), null, 2); } catch { return manifest || ""; }
+  try {
+    const doc = JSON.parse(manifest);
+    if (doc?.metadata) delete doc.metadata.managedFields;
+    return JSON.stringify(doc, null, 2);
+  } catch { return manifest || ""; }
 }
 
 function diffView(text) {

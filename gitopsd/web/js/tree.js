@@ -59,7 +59,7 @@ function layout(nodes) {
 
 export function renderTree(app, nodes, selected, onSelect) {
   const { columns, position, parentsOf } = layout(nodes);
-  const rows = Math.max(1, ...columns.map((c) => (c ? c.length : 0)));
+  const rows = Math.max(1, ...columns.filter(Boolean).map((c) => c.length));
   const width = PAD * 2 + columns.length * (W + GAP_X) - GAP_X + (columns.length ? 0 : W);
   const height = PAD * 2 + rows * (H + GAP_Y) - GAP_Y;
   const at = (col, row) => ({ x: PAD + col * (W + GAP_X), y: PAD + row * (H + GAP_Y) });
