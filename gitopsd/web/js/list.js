@@ -185,6 +185,7 @@ export function renderList(main, navigate) {
   render();
   let closeStream = () => {};
   get("/api/v1/applications").then((doc) => {
+    performance.mark("gitopsd:list-fetched");
     for (const app of doc.items || []) apps.set(app.metadata.name, app);
     loaded = true;
     schedule();

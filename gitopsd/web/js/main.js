@@ -37,12 +37,13 @@ async function route() {
   leave = () => {};
   const path = location.pathname;
   if (user === null && path !== "/login") {
-    user = await session();
-    showSession(user);
-  }
-  if (!user && path !== "/login") {
-    navigate(`/login?next=${encodeURIComponent(path)}`, true);
-    return;
+    // The page's own calls start meanwhile: a 401 from any of them leads to the login page.
+    user = "checking";
+    session().then((info) => {
+      user = info;
+      showSession(info);
+      if (!info && location.pathname !== "/login") navigate(`/login?next=${encodeURIComponent(location.pathname)}`, true);
+    }, () => { user = null; });
   }
   clear(main);
   const match = path.match(/^\/applications\/([^/]+)$/);
