@@ -94,5 +94,9 @@ def test_a_public_url_that_is_not_one_is_refused(tmp_path: Path) -> None:
         env={"GITOPSD_HTTP_PUBLIC_URL": "javascript:alert(1)"},
         login=False,
     )
-    with pytest.raises(RuntimeError, match="http.public_url"):
-        daemon.start(timeout=20)
+    try:
+        with pytest.raises(RuntimeError, match="http.public_url"):
+            daemon.start(timeout=20)
+    finally:
+        if daemon.proc is not None:
+            daemon.stop()
