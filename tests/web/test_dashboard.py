@@ -116,6 +116,16 @@ def test_log_in_then_the_list_with_filters_and_counts(env: WebEnv, page: Any) ->
     page.locator("[data-fact='Sync policy']", has_text="Automated").wait_for()
     page.locator("[data-fact='Commit']", has_text="first release of web and api").wait_for()
     screenshot(page, "application")
+    # At a phone's width the page fits; only the graph scrolls sideways, inside its box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("button", name="Sync", exact=True).wait_for()
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+          .filter((el) => !el.closest('.tree-scroll') && el.getBoundingClientRect().right > window.innerWidth + 1)
+          .map((el) => el.tagName + '.' + el.className)"""
+    )
+    assert too_wide == [], too_wide
+    screenshot(page, "application-phone")
 
 
 def test_kubectl_scale_shows_out_of_sync_then_self_heal_without_reload(env: WebEnv, page: Any) -> None:
@@ -206,9 +216,17 @@ def test_logs_stream_of_a_pod(env: WebEnv, page: Any) -> None:
     page.keyboard.press("Enter")  # tree nodes are keyboard buttons
     page.get_by_role("tab", name="Logs").click()
     page.locator("pre[data-logs]", has_text="sandbox: container web is running").wait_for()
-    page.get_by_role("tab", name="Events").click()
-    page.get_by_role("tab", name="Events").wait_for()
     screenshot(page, "pod-panel")
+    page.keyboard.press("Escape")  # closes the resource panel
+    page.locator(".resource-panel").wait_for(state="hidden")
+
+    # A resource action: restart the Deployment (its pod template gets a restartedAt annotation).
+    page.locator("svg.tree .node[data-kind=Deployment]").click()
+    page.get_by_role("tab", name="Actions").click()
+    page.locator("button[data-action=restart]").click()
+    page.locator("#toast", has_text="restart: done").wait_for()
+    live = json.loads(env.kubectl("-n", "shop", "get", "deploy", "web", "-o", "json").stdout)
+    assert "kubectl.kubernetes.io/restartedAt" in live["spec"]["template"]["metadata"].get("annotations", {})
 
 
 def test_a_read_only_user_sees_no_sync_and_a_forged_call_is_refused(env: WebEnv, page: Any) -> None:
@@ -245,3 +263,20 @@ def test_a_state_changing_call_without_the_csrf_header_is_refused(env: WebEnv, p
     page.wait_for_url("**/login")
     status = page.evaluate("async () => (await fetch('/api/v1/applications')).status")
     assert status == 401
+
+
+def test_delete_an_application_from_the_dialog_with_cascade(env: WebEnv, page: Any) -> None:
+    _admin(page, env, "/applications/api")
+    page.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("api")
+    assert dialog.get_by_label("Cascade").is_checked()
+    dialog.get_by_role("button", name="Delete").click()
+    page.wait_for_url("**/applications")
+    page.locator(".tile[data-app=web]").wait_for()
+    page.locator(".tile[data-app=api]").wait_for(state="detached")
+    for _ in range(150):
+        if _replicas(env, "backend", "api") == -1:
+            break
+        page.wait_for_timeout(200)
+    assert _replicas(env, "backend", "api") == -1, "the cascade left the Deployment"
