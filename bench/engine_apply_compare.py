@@ -106,7 +106,10 @@ def main() -> int:
         "--rounds", type=int, default=5, help="interleaved rounds; medians are reported (default 5)"
     )
     parser.add_argument(
-        "--workers", type=int, default=SyncOptions().max_workers, help="engine apply parallelism (default: the engine's)"
+        "--workers",
+        type=int,
+        default=SyncOptions().max_workers,
+        help="engine apply parallelism (default: the engine's)",
     )
     parser.add_argument(
         "--deployments",

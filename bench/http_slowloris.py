@@ -89,7 +89,11 @@ def _still_open(socks: list[socket.socket]) -> int:
 
 def run(label: str, impl: str, counts: list[str], seconds: float) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, impl], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO
+        [sys.executable, "-c", CHILD, impl],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     try:
         assert child.stdout is not None

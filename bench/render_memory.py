@@ -73,7 +73,9 @@ def main() -> None:
         plain_ms = p50_ms([kubectl, "kustomize", str(root / "ok")], args.n)
         wrapped_ms = p50_ms(wrapped, args.n)
         true_ms = p50_ms(ChildLimits(limit).argv(["/bin/true"]), args.n)
-        print(f"normal build p50: plain {plain_ms:.1f} ms, wrapped {wrapped_ms:.1f} ms; wrapper alone {true_ms:.1f} ms")
+        print(
+            f"normal build p50: plain {plain_ms:.1f} ms, wrapped {wrapped_ms:.1f} ms; wrapper alone {true_ms:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

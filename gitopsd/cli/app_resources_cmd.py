@@ -12,7 +12,7 @@ from typing import Any
 
 from gitopsd.api.gitopsd.v1 import resource_pb2 as respb
 from gitopsd.cli.client import Client, CLIError
-from gitopsd.cli.output import dump, print_table
+from gitopsd.cli.output import add_output_flag, dump, print_table
 from gitopsd.protojson import to_document
 
 
@@ -51,7 +51,7 @@ def add_parsers(appsub: Any, common: argparse.ArgumentParser) -> None:
     alist = asub.add_parser("list", parents=[common], help="the actions a resource offers")
     alist.add_argument("name", help="application name")
     _resource_flags(alist)
-    alist.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    add_output_flag(alist)
     alist.set_defaults(func=cmd_actions_list)
     arun = asub.add_parser("run", parents=[common], help="run an action on a resource")
     arun.add_argument("name", help="application name")

@@ -30,6 +30,8 @@ class LogQuery:
     tail_lines: int | None = None
     since_seconds: int | None = None
     previous: bool = False
+    # The most bytes of the log the server sends (None: no limit).
+    limit_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ def _params(q: LogQuery) -> list[tuple[str, str]]:
         params.append(("sinceSeconds", str(q.since_seconds)))
     if q.previous:
         params.append(("previous", "true"))
+    if q.limit_bytes is not None:
+        params.append(("limitBytes", str(q.limit_bytes)))
     return params
 
 

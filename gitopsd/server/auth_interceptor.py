@@ -17,6 +17,7 @@ import asyncio
 import gc
 import inspect
 import logging
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -81,8 +82,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._authorizer = authorizer
         self._lookups = lookups
         self._max_streams = max_streams_per_user
-        # Open streams per subject; only touched on the event loop's thread.
+        # Open streams per subject, counted by the gRPC server's loop and the HTTP listener's
+        # (two threads): changed under the lock.
         self._streams: Counter[str] = Counter()
+        self._streams_lock = threading.Lock()
         self._public_reads = asyncio.Semaphore(PUBLIC_READS)
 
     async def intercept_service(  # type: ignore[override]  # None: no such method
@@ -340,7 +343,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             if checked is ENDED:
                 return
             subject = principal.subject if principal is not None else ""
-            if self._streams[subject] >= self._max_streams:
+            with self._streams_lock:
+                full = self._streams[subject] >= self._max_streams
+                if not full:
+                    self._streams[subject] += 1
+            if full:
                 log.info("stream limit reached", extra=fields(rpc=method, subject=subject))
                 end(
                     context,
@@ -349,7 +356,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     "(grpc.max_streams_per_user); close one first",
                 )
                 return
-            self._streams[subject] += 1
             current_principal.set(principal)  # this call's task has a context of its own
             try:
                 if inspect.isasyncgenfunction(behavior):
@@ -364,9 +370,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                         continue
                     yield item
             finally:
-                self._streams[subject] -= 1
-                if self._streams[subject] <= 0:
-                    del self._streams[subject]
+                with self._streams_lock:
+                    self._streams[subject] -= 1
+                    if self._streams[subject] <= 0:
+                        del self._streams[subject]
 
         return handler
 

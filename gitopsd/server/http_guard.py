@@ -167,10 +167,12 @@ class GuardedH11Protocol(H11Protocol):
             self._refused_as = (400, "request body ended before its announced length")
             self.send_400_response("")
             return True
-        if self.cycle is not None and not self.cycle.response_complete:
+        if self.cycle is not None and not self.cycle.response_complete and not self.cycle.response_started:
             # Half-closed after a whole request (as `nc -N` does): still answer it, then close.
             self.cycle.keep_alive = False
             return True
+        # EOF while an answer streams (an event stream, whose client closed): the client is gone.
+        # Kept half-open, the stream would only notice at its next write to a closed socket.
         return None
 
     def send_400_response(self, msg: str) -> None:

@@ -9,6 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import httpx
 from fixtures.daemon import GitOpsEnv
 from fixtures.gitrepos import GitRepos
 from reconcile.apps import application, create, deployment
@@ -74,3 +75,13 @@ def test_an_argocd_curl_script_syncs_an_application(
     assert lines[4:] == ["sandbox: container web is running"] * 2
     live = json.loads(kubectl("-n", "shop", "get", "deploy", "web", "-o", "json").stdout)
     assert live["spec"]["replicas"] == 2
+    # The tree as an event stream: the current tree first.
+    headers = {"Authorization": f"Bearer {daemon.token}"}
+    with (
+        httpx.Client(base_url=f"http://{daemon.http_address}", headers=headers, timeout=30) as http,
+        http.stream("GET", "/api/v1/stream/applications/web/resource-tree") as stream,
+    ):
+        assert stream.status_code == 200
+        first = next(line for line in stream.iter_lines() if line.startswith("data: "))
+    kinds = {n["kind"] for n in json.loads(first[len("data: ") :])["result"]["nodes"]}
+    assert {"Deployment", "ReplicaSet", "Pod"} <= kinds

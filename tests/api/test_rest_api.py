@@ -318,3 +318,58 @@ def test_patch_can_i_and_settings_on_argocd_paths(tmp_path: Path) -> None:
             assert refused.status_code == 403
     finally:
         daemon.stop()
+
+
+def test_event_streams_share_the_per_user_limit_with_grpc_and_free_it_when_closed(tmp_path: Path) -> None:
+    daemon = start_daemon(tmp_path, env={"GITOPSD_GRPC_MAX_STREAMS_PER_USER": "2"})
+    try:
+        with client(daemon) as first, client(daemon) as second, client(daemon) as third:
+            assert first.post("/api/v1/applications", json=app_doc("web")).status_code == 200
+            with first.stream("GET", "/api/v1/stream/applications") as one:
+                assert one.status_code == 200
+                with daemon.channel() as channel:
+                    watch = application_pb2_grpc.ApplicationServiceStub(channel).Watch(
+                        application_pb2.WatchApplicationsRequest(send_initial=True), timeout=60
+                    )
+                    assert next(watch).application.metadata.name == "web"  # served: it holds the second place
+                    over = third.get("/api/v1/stream/applications")
+                    assert over.status_code == 429 and "grpc.max_streams_per_user" in over.json()["message"]
+                    watch.cancel()
+                # The gRPC stream closed: its place is free again for an event stream.
+                with second.stream("GET", "/api/v1/stream/applications") as two:
+                    assert two.status_code == 200
+            # Both closed by the client: the daemon notices and frees their places.
+
+            def two_fit() -> bool:
+                with (
+                    third.stream("GET", "/api/v1/stream/applications") as a,
+                    third.stream("GET", "/api/v1/stream/applications") as b,
+                ):
+                    return a.status_code == 200 and b.status_code == 200
+
+            wait_for(two_fit, what="both places freed")
+    finally:
+        daemon.stop()
+
+
+def test_hostile_bodies_get_400_and_the_daemon_keeps_serving(tmp_path: Path) -> None:
+    daemon = start_daemon(tmp_path)
+    try:
+        with client(daemon) as http:
+            deep = b'{"metadata": {"annotations": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001 + b"}"
+            nested = http.post("/api/v1/applications", content=deep)
+            assert nested.status_code == 400 and "nested too deeply" in nested.json()["message"]
+            struct = app_doc("web")
+            values: dict[str, Any] = {}
+            for _ in range(900):  # within json's limits, beyond protobuf's
+                values = {"a": values}
+            struct["spec"]["source"]["helm"] = {"valuesObject": values}
+            deep_values = http.post("/api/v1/applications", content=json.dumps(struct).encode())
+            assert deep_values.status_code == 400, deep_values.text
+            not_utf8 = http.post("/api/v1/applications", content=b'{"metadata": "\xff"}')
+            assert not_utf8.status_code == 400
+            body_on_get = http.request("GET", "/api/v1/applications", content=b"{}")
+            assert body_on_get.status_code == 400 and "takes no body" in body_on_get.json()["message"]
+            assert http.get("/api/v1/applications").status_code == 200
+    finally:
+        daemon.stop()

@@ -175,6 +175,14 @@ def test_logs_tail_and_follow(env: ResEnv) -> None:
     # A hostile query is refused with what is wrong.
     bad = env.cli("app", "logs", "logged", "--tail", "-1")
     assert bad.returncode != 0 and "--tail" in bad.stderr
+    channel, apps = env.apps()
+    with channel:
+        err = rpc_error(lambda: list(apps.PodLogs(
+            respb.ApplicationPodLogsQuery(name="logged", tail_lines=10**12), timeout=30)))
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "tailLines: must be between 0 and" in err.details()
+        err = rpc_error(lambda: list(apps.PodLogs(
+            respb.ApplicationPodLogsQuery(name="logged", pod_name="web-0"), timeout=30)))
+        assert err.code() == grpc.StatusCode.NOT_FOUND and "is not a pod of application 'logged'" in err.details()
 
 
 def _create_only(env: ResEnv, name: str, files: dict[str, str], namespace: str) -> bool:
@@ -382,3 +390,77 @@ def test_get_resource_masks_a_secret(env: ResEnv) -> None:
     assert manifest["kind"] == "Secret" and set(manifest["data"]) == {"password"}
     assert manifest["data"]["password"].strip("+") == ""
     assert secret_value not in got.manifest and "czNjcjN0" not in got.manifest  # nor its base64
+
+
+ROLLOUT_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "rollouts.argoproj.io"},
+    "spec": {
+        "group": "argoproj.io",
+        "names": {"kind": "Rollout", "plural": "rollouts", "singular": "rollout", "listKind": "RolloutList"},
+        "scope": "Namespaced",
+        "versions": [{
+            "name": "v1alpha1", "served": True, "storage": True,
+            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            "subresources": {"status": {}},
+        }],
+    },
+}
+
+
+def test_rollout_actions_when_the_crd_is_present(env: ResEnv) -> None:
+    crd = env.tmp / "rollout-crd.json"
+    crd.write_text(json.dumps(ROLLOUT_CRD))
+    applied = env.kubectl("apply", "-f", str(crd))
+    assert applied.returncode == 0, applied.stderr
+    wait_for(lambda: env.kubectl("get", "rollouts", "-A").returncode == 0, what="the Rollout kind served")
+    rollout = yaml.safe_dump({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "canary"},
+        "spec": {
+            "paused": True, "replicas": 1, "selector": {"matchLabels": {"app": "canary"}},
+            "template": {"metadata": {"labels": {"app": "canary"}},
+                         "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}},
+        },
+    })
+    # Synced, not waited healthy: a paused Rollout with no controller is not Healthy where its health is assessed.
+    assert _create_only(env, "rolling", {"rollout.yaml": rollout}, "rolling-ns")
+    wait_for(lambda: any(n.kind == "Rollout" for n in _tree(env, "rolling").nodes), what="the Rollout live")
+    listed = env.cli("app", "actions", "list", "rolling", "--kind", "Rollout", "--resource-name", "canary", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    actions = {a["name"]: a.get("disabled", False) for a in json.loads(listed.stdout)}
+    assert actions == {"restart": False, "resume": False, "promote-full": False, "abort": False}
+    for action in ("restart", "resume", "abort"):
+        ran = env.cli("app", "actions", "run", "rolling", action, "--kind", "Rollout", "--resource-name", "canary")
+        assert ran.returncode == 0, (action, ran.stderr)
+    live = env.kube_json("-n", "rolling-ns", "get", "rollout", "canary")
+    assert live["spec"]["restartAt"].endswith("Z") and live["spec"]["paused"] is False
+    assert live["status"]["abort"] is True
+    listed = env.cli("app", "actions", "list", "rolling", "--kind", "Rollout", "--resource-name", "canary", "-o", "json")
+    actions = {a["name"]: a.get("disabled", False) for a in json.loads(listed.stdout)}
+    assert actions["resume"] is True and actions["abort"] is True  # nothing to resume or abort now
+
+
+def test_an_object_another_application_tracks_is_out_of_reach(env: ResEnv) -> None:
+    env.deploy("owner", {"cm.yaml": configmap("shared", {"a": "1"})}, "shared-ns")
+    # A second application whose manifests name the same object: it lists it, but may not touch it.
+    repo = env.repos.create("claimer")
+    repo.commit({"claimer/cm.yaml": configmap("shared", {"a": "2"})})
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "claimer"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": repo.url, "targetRevision": "main", "path": "claimer"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "shared-ns"},
+        },
+    }
+    path = env.tmp / "claimer.yaml"
+    path.write_text(yaml.safe_dump(app))
+    assert env.cli("app", "create", "-f", str(path)).returncode == 0
+    st = env.status("claimer", refresh=True)
+    assert [r["name"] for r in st.get("resources", [])] == ["shared"]
+    assert [n.name for n in _tree(env, "claimer").nodes] == []
+    out = env.cli("app", "delete-resource", "claimer", "--kind", "ConfigMap", "--resource-name", "shared")
+    assert out.returncode != 0 and "is not a live resource of application 'claimer'" in out.stderr
+    assert env.kube_json("-n", "shared-ns", "get", "configmap", "shared")["data"] == {"a": "1"}
+    assert [n.name for n in _tree(env, "owner").nodes] == ["shared"]

@@ -78,3 +78,18 @@ def test_open_tree_watches_and_log_follows_hold_no_worker_and_are_capped_per_use
             s.cancel()  # type: ignore[attr-defined]
         admin_channel.close()
         viewer_channel.close()
+
+
+def test_a_tree_watch_ends_when_its_application_is_deleted(env: ResEnv) -> None:
+    env.deploy("ephemeral", {"deploy.yaml": deployment("eph", 1)}, "ephemeral-ns")
+    channel, apps = env.apps("admin")
+    with channel:
+        stream = apps.WatchResourceTree(respb.ResourcesQuery(application_name="ephemeral"), timeout=60)
+        first = next(stream)
+        assert any(n.kind == "Deployment" for n in first.nodes)
+        assert env.cli("app", "delete", "ephemeral", "-y").returncode == 0
+        with pytest.raises(grpc.RpcError) as ended:
+            for _ in stream:
+                pass
+    assert ended.value.code() == grpc.StatusCode.NOT_FOUND, ended.value.details()
+    assert "ephemeral" in ended.value.details()

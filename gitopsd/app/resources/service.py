@@ -67,6 +67,11 @@ class AppResources:
         except KubeError as exc:
             raise kube_failure(exc) from None
 
+    def namespaces(self, name: str) -> set[str]:
+        """Where the application's objects are or will be: its destination and its resources' namespaces."""
+        app = self._apps.get(name)
+        return {app.spec.destination.namespace} | {r.namespace for r in app.status.resources}
+
     def tree(self, name: str) -> respb.ApplicationTree:
         _, _, items = self._items(name)
         health = self._health()

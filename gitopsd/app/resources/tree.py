@@ -20,6 +20,7 @@ from gitopsd.api.gitopsd.v1 import resource_pb2 as respb
 from gitopsd.app.cachedclient import CachedKubeClient
 from gitopsd.engine.health import LuaHealthChecks, assess_health
 from gitopsd.engine.resources import ResourceKey, split_api_version
+from gitopsd.engine.tracking import tracking_of
 from gitopsd.kube.errors import KubeError, NotFound
 
 # Kinds that objects of an application own (their controllers create them). A CRD's children
@@ -71,7 +72,10 @@ def managed_live(client: CachedKubeClient, app: apppb.Application) -> list[LiveO
                 obj = client.get(api_version, r.kind, r.name, r.namespace or None)
             except NotFound:
                 obj = None
-        if obj is not None:
+        owner = tracking_of(obj) if obj is not None else None
+        if obj is not None and (owner is None or owner.app == name):
+            # An object another application tracks is that one's (its tree, its rights), even when
+            # this application's manifests name it too ("shared with").
             out.append(LiveObject(key_of(obj), obj, sync_status=r.status))
     return out
 

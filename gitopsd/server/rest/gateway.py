@@ -212,6 +212,8 @@ class Gateway:
             return _refusal(code, exc.message, exc.status, None)
         except (BadRequest, DocumentError) as exc:
             return error_response(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except RecursionError:  # a document nested deeper than the parsers go
+            return error_response(grpc.StatusCode.INVALID_ARGUMENT, "request body is nested too deeply")
         context = CallContext(creds.metadata)
         if route.stream:
             handler = self._interceptor.stream_handler
@@ -262,8 +264,8 @@ class Gateway:
             else:
                 parse_document(doc, getattr(message, route.body))
         elif _has_body(request):
-            # Nothing would read it, and it must not be taken for the next request.
-            raise BadRequest(f"{request.method} {route.path} takes no body")
+            # Nothing reads it: refused with the connection closed, so it is not taken for the next request.
+            raise WebhookError(400, f"{request.method} {route.path} takes no body")
         for key, text in route.defaults.items():
             _set(message, key, text, f"query {key}")
         for key, text in request.query_params.multi_items():
@@ -280,6 +282,8 @@ def _json(raw: bytes) -> Any:
         return json.loads(raw)
     except UnicodeDecodeError:
         raise BadRequest("request body is not UTF-8 text") from None
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

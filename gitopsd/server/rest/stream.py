@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -24,6 +25,8 @@ from starlette.types import Receive, Scope, Send
 
 from gitopsd.protojson import to_document
 from gitopsd.server.rest.status import error_body, error_response
+
+log = logging.getLogger("gitopsd.http")
 
 # A comment line now and then: proxies keep the connection, and a dead client is noticed.
 HEARTBEAT_SECONDS = 15.0
@@ -127,31 +130,34 @@ class EventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        # Three tasks for the stream's life, none per event: the pump sends each item as the
+        # generator yields it, the watcher ends the stream when the client goes, the heartbeat
+        # writes a comment line now and then (each send is one whole chunk: they never interleave).
+        pump = asyncio.ensure_future(self._pump(send))
         gone = asyncio.ensure_future(_disconnected(receive))
+        beat = asyncio.ensure_future(_heartbeat(send))
         try:
-            while True:
-                done, _ = await asyncio.wait(
-                    {self._next, gone}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
-                if gone in done:
-                    return
-                if not done:
-                    await send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
-                    continue
-                item = self._next.result()
-                if item is _END:
-                    await self._send_end(send)
-                    return
-                await send({"type": "http.response.body", "body": _encoded(item), "more_body": True})
-                self._next = asyncio.ensure_future(anext(self._items, _END))
+            await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if pump.done() and pump.exception() is not None:  # a servicer bug: logged, the stream ends
+                log.error("event stream failed", exc_info=pump.exception())
+                self._context.code, self._context.details = grpc.StatusCode.INTERNAL, "internal error"
+                await self._send_end(send)
         finally:
             self._context.closed = True
-            gone.cancel()
-            self._next.cancel()
-            with contextlib.suppress(BaseException):
-                await self._next
+            for task in (beat, gone, pump, self._next):
+                task.cancel()
+            for task in (beat, gone, pump, self._next):
+                with contextlib.suppress(BaseException):
+                    await task
             # Runs the stream's own cleanup now: unsubscribes, frees its place under the user's limit.
             await self._items.aclose()  # type: ignore[attr-defined]
+
+    async def _pump(self, send: Send) -> None:
+        item = await self._next
+        while item is not _END:
+            await send({"type": "http.response.body", "body": _encoded(item), "more_body": True})
+            item = await anext(self._items, _END)
+        await self._send_end(send)
 
     async def _send_end(self, send: Send) -> None:
         code = self._context.code
@@ -160,6 +166,12 @@ class EventStream(Response):
             error = error_body(code, self._context.details)  # type: ignore[arg-type]
             body = b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _heartbeat(send: Send) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
 
 
 async def _disconnected(receive: Receive) -> None:

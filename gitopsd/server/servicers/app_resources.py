@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import logging
 import queue
@@ -23,7 +24,7 @@ import grpc
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import resource_pb2 as respb
 from gitopsd.app.errors import AppError
-from gitopsd.app.events import EventBus
+from gitopsd.app.events import OVERFLOW, EventBus
 from gitopsd.app.resources.changes import LiveChanges
 from gitopsd.app.resources.service import AppResources, kube_failure
 from gitopsd.auth.context import current_username
@@ -42,6 +43,8 @@ AioContext = grpc.aio.ServicerContext[Any, Any]
 TREE_DEBOUNCE = 0.3
 # Lines of each pod's log a call without tailLines reads at most (the newest).
 DEFAULT_TAIL_LINES = 10_000
+# Bytes of each pod's log a call without follow reads at most.
+MAX_LOG_BYTES = 8 * 1024 * 1024
 # Lines waiting to be sent across a followed stream's pods; a slow reader holds back the pods.
 FOLLOW_BUFFER = 1000
 
@@ -115,7 +118,12 @@ class ResourceRpcs:
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
 
-        def wake(*_: Any) -> None:  # from watch and publishing threads
+        # Namespaces of the last tree: a live change elsewhere cannot change it ("" : cluster-scoped).
+        namespaces: set[str] = set()
+
+        def wake(namespace: str | None = None) -> None:  # from watch and publishing threads
+            if namespace is not None and namespace and namespace not in namespaces:
+                return
             with contextlib.suppress(RuntimeError):  # the loop has closed: the daemon is stopping
                 loop.call_soon_threadsafe(ready.set)
 
@@ -128,9 +136,12 @@ class ResourceRpcs:
                 ready.clear()
                 try:
                     tree = await loop.run_in_executor(None, self._resources.tree, name)
+                    where = await loop.run_in_executor(None, self._resources.namespaces, name)
                 except AppError as exc:  # the application was deleted, its cluster unregistered...
                     end(context, status_for(exc), str(exc))
                     return
+                # Replaced whole (read by watch threads without a lock): never seen half-updated.
+                namespaces = {n.namespace for n in tree.nodes} | where
                 if tree != last:
                     last = tree
                     yield tree
@@ -138,9 +149,13 @@ class ResourceRpcs:
                 await asyncio.sleep(TREE_DEBOUNCE)
                 while True:  # the application's own events only wake this stream up
                     try:
-                        if sub.queue.get_nowait() is None:
-                            return  # the daemon is stopping
+                        event = sub.queue.get_nowait()
                     except queue.Empty:
+                        break
+                    if event is None:
+                        return  # the daemon is stopping
+                    if event.type == OVERFLOW:  # dropped for not draining fast enough: subscribe again
+                        sub = self._events.subscribe(name, wakeup=wake)
                         break
                 if sub.closed:
                     return
@@ -157,8 +172,13 @@ class ResourceRpcs:
         except AppError as exc:
             end(context, status_for(exc), str(exc))
             return
+        # Bounded: a log read whole (not followed) is held until merged, at most this much per pod.
         targets = [
-            t if t.tail_lines is not None else LogQuery(**{**t.__dict__, "tail_lines": DEFAULT_TAIL_LINES})
+            dataclasses.replace(
+                t,
+                tail_lines=DEFAULT_TAIL_LINES if t.tail_lines is None else t.tail_lines,
+                limit_bytes=None if request.follow else MAX_LOG_BYTES,
+            )
             for t in targets
         ]
         try:
