@@ -80,7 +80,7 @@ def main() -> int:
         step("Starting the gitopsd daemon (it starts the Helm and Kustomize renderer sidecars)")
         config = work / "gitopsd.yaml"
         config.write_text(
-            f"data_dir: {work / 'data'}\nlisten: 127.0.0.1:0\nhttp_listen: ''\nkubeconfig: {kubeconfig}\n"
+            f"data_dir: {work / 'data'}\nlisten: 127.0.0.1:0\nhttp_listen: 127.0.0.1:0\nkubeconfig: {kubeconfig}\n"
             "reconcile:\n  interval: 20\n  jitter: 2\n"
         )
         daemon_log = work / "daemon.log"
@@ -102,6 +102,7 @@ def main() -> int:
                         "--server-ca", str(work / "data" / "run" / "grpc.crt")], input=password, text=True, env=env,
                        check=True)
         gitopsd("cluster", "list", env=env)
+        dashboard = f"http://{(work / 'data' / 'run' / 'http.addr').read_text().strip()}/"
 
         step("Creating the applications from Argo CD YAML (gitopsd apply, like kubectl apply)")
         apps = work / "applications.yaml"
@@ -137,6 +138,10 @@ def main() -> int:
         gitopsd_cmd = f"GITOPSD_CONFIG_DIR={env['GITOPSD_CONFIG_DIR']} {BIN / 'gitopsd'}"
         print(
             f"""
+\033[1mDashboard\033[0m: {dashboard}
+  Log in as admin, password: {password.strip()}
+  (printed by: gitopsd admin initial-password --data-dir {work / 'data'})
+
 \033[1mTry next\033[0m (in another terminal):
   Self-heal:      {kubectl} -n production scale deploy mon-app --replicas=1
                   then: {gitopsd_cmd} app get mon-app   (back to 5 replicas within seconds)

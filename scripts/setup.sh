@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything gitopsd, its demo and its tests need, on a fresh Debian machine with
 # Python 3.11: Debian packages (git, systemd for unit checks, docker-registry for OCI chart tests,
-# openssh-server for the ssh git tests, zsh, fish and man-db for the completion and man page tests)
+# openssh-server for the ssh git tests, zsh, fish and man-db for the completion and man page tests,
+# chromium and fonts-dejavu-core for the dashboard's browser tests)
 # and a virtualenv in .venv with gitopsd installed editable with its dev extras.
 # Safe to run again: it only installs what is missing.
 # --system: only the Debian packages (CI runs that as root, the rest as an unprivileged user).
@@ -21,6 +22,10 @@ command -v man >/dev/null 2>&1 || missing+=(man-db)
 # The JSON API's tests run an Argo CD-style shell script: curl and jq, as such scripts use.
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+# The dashboard's browser tests drive Debian's headless Chromium (Playwright with executable_path;
+# no browser download), with a font so pages render the same everywhere.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   sudo=""

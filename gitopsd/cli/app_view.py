@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from typing import Any, TextIO
+from urllib.parse import quote
 
 import grpc
 
@@ -97,9 +98,13 @@ def header_pairs(app: apppb.Application, client: Client | None = None) -> list[t
     ]
     for ref in app.metadata.owner_references:  # a child of an app of apps (or an ApplicationSet)
         pairs.append(("Owned By", f"{ref.kind} {ref.name}"))
+    # As argocd: the application's page on the dashboard.
+    dashboard = client.dashboard_url if client is not None else ""
+    if dashboard:
+        pairs.append(("URL", f"{dashboard}/applications/{quote(app.metadata.name, safe='')}"))
     url = app.metadata.annotations.get("link.argocd.argoproj.io/external-link", "")
     if url:
-        pairs.append(("URL", url))
+        pairs.append(("External URL", url))
     if len(app.spec.sources) > 1 and not app.spec.HasField("source"):
         # A multi-source application: every source, with the revision each was compared at.
         revisions = list(app.status.sync.revisions)

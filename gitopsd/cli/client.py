@@ -16,9 +16,11 @@ from gitopsd.api.gitopsd.v1 import (
     application_pb2_grpc,
     applicationset_pb2_grpc,
     cluster_pb2_grpc,
+    common_pb2,
     project_pb2_grpc,
     repository_pb2_grpc,
     session_pb2_grpc,
+    settings_pb2_grpc,
     version_pb2_grpc,
 )
 from gitopsd.cli import userconfig
@@ -201,6 +203,18 @@ class Client:
     @cached_property
     def version(self) -> version_pb2_grpc.VersionServiceStub:
         return version_pb2_grpc.VersionServiceStub(self.channel)
+
+    @cached_property
+    def dashboard_url(self) -> str:
+        """The daemon's dashboard address (its settings' url), "" when it has none or cannot say:
+        `app get` then prints no URL line rather than fail."""
+        try:
+            reply = settings_pb2_grpc.SettingsServiceStub(self.channel).Get(
+                common_pb2.Empty(), timeout=self.timeout
+            )
+        except grpc.RpcError:
+            return ""
+        return reply.url.rstrip("/")
 
     def close(self) -> None:
         if "channel" in self.__dict__:

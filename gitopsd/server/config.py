@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,9 @@ class HttpConfig:
     tls: bool = False
     # The largest JSON API request body (calls without a token: 64 KiB); more gets 413.
     max_body_bytes: int = 4 * 1024 * 1024
+    # The dashboard's address as users reach it (e.g. https://gitops.example.com behind a reverse
+    # proxy): `app get` prints PUBLIC_URL/applications/NAME. Empty: the listener's own address.
+    public_url: str = ""
 
 
 @dataclass
@@ -332,6 +336,11 @@ def load_config(
         raise ConfigError("http.max_connections and http.max_connections_per_client: must be at least 1")
     if config.http.max_body_bytes < 1024:
         raise ConfigError("http.max_body_bytes: must be at least 1024")
+    if config.http.public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", config.http.public_url):
+        raise ConfigError(
+            f"http.public_url: {config.http.public_url[:200]!r} is not an http:// or https:// URL "
+            "without query or fragment"
+        )
     if config.reconcile.interval < 1:
         raise ConfigError("reconcile.interval: must be at least 1 second")
     if not 0 <= config.reconcile.delete_timeout <= 50:

@@ -261,9 +261,7 @@ class Daemon:
             SessionServicer(self.accounts, authorizer),
             AccountServicer(self.accounts, authorizer),
             VersionServicer(self._renderer_versions),
-            settings=SettingsServicer(
-                cfg, lambda: f"{self.http.scheme}://{self.http.address}" if self.http is not None else ""
-            ),
+            settings=SettingsServicer(cfg, self._dashboard_url),
             applicationsets=self.appsets.servicer,
         )
         self._grpc = GrpcServer(cfg.grpc.workers, interceptor, servicers)
@@ -307,6 +305,12 @@ class Daemon:
             ),
         )
         sd_notify(f"READY=1\nSTATUS=serving gRPC on {self.address}")
+
+    def _dashboard_url(self) -> str:
+        """Where users open the dashboard: http.public_url, else the HTTP listener's own address."""
+        if self.config.http.public_url:
+            return self.config.http.public_url.rstrip("/")
+        return f"{self.http.scheme}://{self.http.address}" if self.http is not None else ""
 
     def _renderer_versions(self) -> dict[str, str]:
         versions = {}

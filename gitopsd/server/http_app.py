@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.logs import fields
-from gitopsd.server import webhook
+from gitopsd.server import dashboard, webhook
 from gitopsd.server.config import WebhookConfig
 from gitopsd.server.metrics import CONTENT_TYPE, Metrics
 from gitopsd.server.metrics_access import Denial
@@ -252,6 +252,8 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/api/webhook", receive_webhook, methods=["POST"]),
+        # The dashboard: index.html at its page paths, /assets/... (gitopsd/server/dashboard.py).
+        *dashboard.routes(),
     ]
     if handlers.api is not None:  # the gateway matches the raw path itself (URL-encoded names)
         gateway = handlers.api
