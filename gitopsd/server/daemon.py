@@ -4,15 +4,12 @@ and owns the process lifecycle (readiness, signals, graceful shutdown)."""
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import logging
 import os
 import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import grpc
 
 from gitopsd import __version__
 from gitopsd.app.applications import Applications
@@ -38,12 +35,13 @@ from gitopsd.kube.client import KubeClient
 from gitopsd.kube.credentials import ClusterCredentials, KubeconfigError, from_kubeconfig
 from gitopsd.kube.incluster import in_cluster_credentials
 from gitopsd.logs import fields
-from gitopsd.server import tls
 from gitopsd.server.appset_wiring import AppSetWiring, wire_appsets
 from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.config import Config, customizations_of
+from gitopsd.server.datadir import lock_data_dir, write_run_file
 from gitopsd.server.grpc_server import GrpcServer, Servicers
 from gitopsd.server.http import HttpHandlers, HttpServer
+from gitopsd.server.listeners import grpc_credentials, http_tls_files
 from gitopsd.server.metrics import Metrics
 from gitopsd.server.metrics import Sources as MetricSources
 from gitopsd.server.metrics_access import MetricsAccess
@@ -96,8 +94,8 @@ class Daemon:
         data.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data, 0o700)  # a data dir made beforehand (0755) holds credentials and keys too
         self._lock_fd = lock_data_dir(data)
-        # Refused before anything starts: plaintext HTTP off loopback (see _http_tls_files).
-        http_tls = self._http_tls_files() if self.config.http_listen else None
+        # Refused before anything starts: plaintext HTTP off loopback (see listeners.http_tls_files).
+        http_tls = http_tls_files(self.config) if self.config.http_listen else None
         self.store = Store.open_data_dir(data)
         self.events = EventBus()
         projects = Projects(self.store)
@@ -288,12 +286,12 @@ class Daemon:
                 tls_files=http_tls,
                 workers=cfg.grpc.workers,
             )
-        self.address = self._grpc.start(self.config.listen, self._server_credentials())
+        self.address = self._grpc.start(self.config.listen, grpc_credentials(self.config))
         self.reconciler.start()
         self.appsets.start(self.reconciler, cfg.reconcile.interval)
         if self.http is not None:
             self.http.start()
-            self._write_run_file("http.addr", self.http.address)
+            write_run_file(self.config.data_path, "http.addr", self.http.address)
         self._write_address()
         log.info(
             "serving",
@@ -337,59 +335,9 @@ class Daemon:
         self.clusters.register_in_cluster(creds)
         log.info("in-cluster registered", extra=fields(connects_to=creds.server))
 
-    def _http_tls_files(self) -> tuple[str, str] | None:
-        """The certificate and key files of the HTTP listener (http.tls), the gRPC API's own; or
-        None for plaintext, refused off loopback as for gRPC."""
-        cfg, listen = self.config, self.config.http_listen
-        if not cfg.http.tls:
-            if not cfg.tls.allow_plaintext_non_loopback and not tls.is_loopback_listen(listen):
-                raise ValueError(
-                    f"refusing to serve plaintext HTTP on {listen}: API tokens and passwords would cross "
-                    "the network unencrypted. Set http.tls: true, listen on a loopback address, or set "
-                    "tls.allow_plaintext_non_loopback: true"
-                )
-            return None
-        if cfg.tls.cert_file:
-            tls.configured(cfg.tls.cert_file, cfg.tls.key_file)  # a clear error for an unreadable file
-            return cfg.tls.cert_file, cfg.tls.key_file
-        host = listen.rpartition(":")[0].strip("[]")
-        tls.self_signed(cfg.data_path / "tls", [host] if host not in ("", "0.0.0.0", "::") else [])
-        return str(cfg.data_path / "tls" / "server.crt"), str(cfg.data_path / "tls" / "server.key")
-
-    def _server_credentials(self) -> grpc.ServerCredentials | None:
-        """TLS credentials, or None for plaintext (refused off loopback unless configured)."""
-        cfg, listen = self.config.tls, self.config.listen
-        # Unix sockets are plaintext: the socket's file mode guards them (tokens are still required).
-        if not cfg.enabled or listen.startswith("unix:"):
-            tls.check_plaintext(listen, cfg.allow_plaintext_non_loopback)
-            (self.config.data_path / "run" / "grpc.crt").unlink(missing_ok=True)
-            return None
-        if cfg.cert_file:
-            cert = tls.configured(cfg.cert_file, cfg.key_file)
-        else:
-            host = listen.rpartition(":")[0].strip("[]")
-            cert = tls.self_signed(
-                self.config.data_path / "tls", [host] if host not in ("", "0.0.0.0", "::") else []
-            )
-        # Public: lets scripts and tests on this host trust the daemon (--server-ca).
-        self._write_run_file("grpc.crt", cert.cert_pem.decode().strip())
-        return grpc.ssl_server_credentials([(cert.key_pem, cert.cert_pem)])
-
-    def _write_run_file(self, name: str, text: str) -> None:
-        # 0600 like every file of the data dir: clients running as the daemon's user read them.
-        run = self.config.data_path / "run"
-        run.mkdir(exist_ok=True, mode=0o700)
-        os.chmod(run, 0o700)
-        tmp = run / f"{name}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(text + "\n")
-        tmp.replace(run / name)
-
     def _write_address(self) -> None:
         # Lets scripts and tests that ask for port 0 find the real address.
-        self._write_run_file("grpc.addr", self.address)
+        write_run_file(self.config.data_path, "grpc.addr", self.address)
 
     def stop(self) -> None:
         if self._stopped.is_set():
@@ -420,25 +368,6 @@ class Daemon:
 
     def wait(self) -> None:
         self._stopped.wait()
-
-
-def lock_data_dir(data: Path) -> int:
-    """An exclusive lock on DATA_DIR/daemon.lock for the daemon's life (the kernel drops it when the
-    process dies, however it dies). Two daemons on one data dir would both reconcile every
-    application: two writers of every cluster, and every sync run twice."""
-    fd = os.open(data / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-        os.close(fd)
-        raise RuntimeError(
-            f"another gitopsd serve (pid {holder or 'unknown'}) is using the data dir {data}: "
-            "stop it first, or give this one its own --data-dir"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
 
 
 def serve(config: Config) -> int:
