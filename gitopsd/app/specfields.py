@@ -119,8 +119,17 @@ FIELDS: dict[str, str] = {
     "metadata.labels{}": IMPLEMENTED,
     "metadata.annotations": IMPLEMENTED,
     "metadata.annotations{}": IMPLEMENTED,
-    # Kept as written: a delete cascades as `app delete --cascade` (the default) says, as the finalizer would.
-    "metadata.finalizers": NO_EFFECT,
+    # An application removed by its parent (app of apps, ApplicationSet) takes its resources with it only
+    # with resources-finalizer.argocd.argoproj.io (gitopsd/app/generators/ownership.py); a user's delete
+    # cascades as `app delete --cascade` (the default) says, whatever the finalizers.
+    "metadata.finalizers": IMPLEMENTED,
+    # Server-set from the owner recorded on the row (a child of an app of apps or an ApplicationSet);
+    # cleared on input, as an owner is never taken from a document.
+    "metadata.ownerReferences": IMPLEMENTED,
+    "metadata.ownerReferences[].apiVersion": IMPLEMENTED,
+    "metadata.ownerReferences[].controller": IMPLEMENTED,
+    "metadata.ownerReferences[].kind": IMPLEMENTED,
+    "metadata.ownerReferences[].name": IMPLEMENTED,
     "metadata.uid": IMPLEMENTED,
     "metadata.resourceVersion": IMPLEMENTED,
     "metadata.generation": IMPLEMENTED,

@@ -50,7 +50,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
 def test_mistyped_commands_get_a_suggestion() -> None:
     top = _run("apps", "list")
     assert top.returncode == 2
-    assert "did you mean: app?" in top.stderr
+    assert "did you mean: app," in top.stderr  # app first, then appset and apply
     nested = _run("app", "lsit")
     assert nested.returncode == 2
     assert "did you mean: list?" in nested.stderr

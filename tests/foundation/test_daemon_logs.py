@@ -57,7 +57,7 @@ def test_sidecar_lines_and_a_failed_sync_are_structured_events(
 
     # The sidecars' own lines, relayed with their level, logger and fields, not as escaped JSON.
     serving = [e for e in parsed if e["msg"] == "serving" and e["logger"] == "gitopsd.sidecar"]
-    assert {e["renderer"] for e in serving} == {"helm", "kustomize"}, log
+    assert {e["renderer"] for e in serving} == {"helm", "kustomize", "jsonnet"}, log
     assert all(e["level"] == "info" for e in serving)
     assert not [e for e in parsed if e["msg"].lstrip().startswith("{")], log
     refused = [e for e in parsed if e["msg"].startswith("render failed")]
