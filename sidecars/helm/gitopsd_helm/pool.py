@@ -34,8 +34,16 @@ log = logging.getLogger("gitopsd.helm.pool")
 JOBS_PER_WORKER = 1000
 STARTUP_SECONDS = 60.0
 # How a worker's death by the memory limit shows in its stderr (Go's runtime, or Python). A thread
-# Go cannot start is the limit too: its stack is a private writable mapping that no longer fits.
-_OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "MemoryError", "failed to create new OS thread")
+# Go cannot start is the limit too: its stack is a private writable mapping that no longer fits
+# (Go's own "failed to create new OS thread", or cgo's "pthread_create failed").
+_OUT_OF_MEMORY = (
+    "out of memory",
+    "cannot allocate memory",
+    "MemoryError",
+    "failed to create new OS thread",
+    "pthread_create failed",
+)
+# Go prints the fatal error first and then every goroutine's stack: the head and the tail are read.
 _STDERR_TAIL_BYTES = 64 * 1024
 
 
@@ -83,11 +91,17 @@ class _Worker:
     _killed: threading.Lock = field(default_factory=threading.Lock)
 
     def stderr_tail(self) -> str:
-        """The end of what the worker wrote to stderr (Go's fatal errors land there)."""
+        """The start and the end of what the worker wrote to stderr (Go's fatal error line comes
+        first, then a goroutine dump that can outgrow any tail)."""
         try:
             with self.stderr_path.open("rb") as handle:
-                handle.seek(max(handle.seek(0, os.SEEK_END) - _STDERR_TAIL_BYTES, 0))
-                return handle.read().decode(errors="replace")
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(0)
+                if size <= 2 * _STDERR_TAIL_BYTES:
+                    return handle.read().decode(errors="replace")
+                head = handle.read(_STDERR_TAIL_BYTES)
+                handle.seek(size - _STDERR_TAIL_BYTES)
+                return (head + b"\n...\n" + handle.read()).decode(errors="replace")
         except OSError:
             return ""
 
@@ -203,7 +217,14 @@ class WorkerPool:
         worker.kill()
         tail = worker.stderr_tail()
         worker.forget_stderr()
-        fatal = next((line for line in tail.splitlines() if "fatal error" in line or "Error" in line), "")
+        fatal = next(
+            (
+                line
+                for line in tail.splitlines()
+                if any(w in line for w in ("fatal error", "Error", "failed"))
+            ),
+            "",
+        )
         log.warning(
             "a Helm worker died",
             extra={"fields": {"exitcode": worker.process.exitcode, "stderr": fatal[:500]}},
