@@ -172,7 +172,9 @@ class Clusters:
             raise NotFound(f"cluster {server or name!r} not found")
         return dict(row)
 
-    def _public(self, row: dict[str, str]) -> clpb.Cluster:
+    def _public(self, row: dict[str, str], count: bool = True) -> clpb.Cluster:
+        """The cluster as the API shows it; count: with info.applicationsCount (a scan of every
+        application's destination: for `cluster get/list`, never for the reconcile path)."""
         cluster = parse_document(loads(row["manifest"]), clpb.Cluster())
         secret = self._store.unseal("clusters", row["secret"])
         cluster.config.has_bearer_token = bool(secret_str(secret, "bearerToken"))
@@ -183,7 +185,8 @@ class Clusters:
         info = loads(row["info"])
         if info:
             parse_document(info, cluster.info)
-        cluster.info.applications_count = self._app_count(cluster)
+        if count:
+            cluster.info.applications_count = self._app_count(cluster)
         return cluster
 
     def _app_count(self, cluster: clpb.Cluster) -> int:
@@ -224,7 +227,8 @@ class Clusters:
     def resolve_destination(self, server: str, name: str) -> ClusterRecord:
         """The cluster an application's destination names (server wins, as in Argo CD)."""
         row = self._row(name=name, server=server)
-        return ClusterRecord(self._public(row), self.credentials(server=row["server"]))
+        # Every refresh of every application resolves its destination: no count of applications here.
+        return ClusterRecord(self._public(row, count=False), self.credentials(server=row["server"]))
 
     def check(self, server: str) -> common_pb2.ConnectionState:
         """Asks the cluster for its version and records the outcome."""
