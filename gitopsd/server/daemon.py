@@ -223,7 +223,10 @@ class Daemon:
         # as a child's health is not what the parent last saw.
         children.on_changed.append(self.reconciler.track)
         self.parents = ParentRefresher(
-            apps.get, lambda name: self.controller.refresh(name, resolve=False), children.children_of
+            apps.get,
+            lambda name: self.controller.refresh(name, resolve=False),
+            children.children_of,
+            owner_of=children.owner_of,
         )
         self.controller.on_reconciled.append(self.parents.child_reconciled)
         # ApplicationSets (gitopsd/server/appset_wiring.py), through the same children mechanism.

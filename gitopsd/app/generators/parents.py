@@ -39,9 +39,13 @@ class ParentRefresher:
         refresh: Callable[[str], apppb.Application],
         children_of: Callable[[Owner], list[str]],
         delay: float = 0.5,
+        owner_of: Callable[[str], Owner | None] | None = None,
     ) -> None:
-        """read: an application from the store; refresh: compare one now (waiting for its lock)."""
+        """read: an application from the store; refresh: compare one now (waiting for its lock);
+        owner_of: an application's owner without reading the application (most have none, and every
+        comparison of every application asks)."""
         self._read = read
+        self._owner_of = owner_of
         self._refresh = refresh
         self._children_of = children_of
         self._delay = delay
@@ -55,6 +59,10 @@ class ParentRefresher:
         """Called after every comparison (the controller's on_reconciled, whoever asked for it: the
         scheduler, a user, the end of a sync): a child wakes its parent. Never raises."""
         try:
+            if self._owner_of is not None:
+                owner = self._owner_of(name)
+                if owner is None or owner.kind != APPLICATION:
+                    return
             self.child_refreshed(self._read(name))
         except AppError:
             pass
