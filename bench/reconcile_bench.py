@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -130,6 +131,8 @@ class Run:
         works = make_repos(work, n, self.args.repos)
         self.sandbox, self.kubeconfig = start_sandbox(work, self.procs)
         env = {"GITOPSD_RECONCILE_INTERVAL": str(self.args.interval)}
+        if self.args.memory:  # tracemalloc slows the daemon: a memory run's times are not the figures
+            env["GITOPSD_TRACEMALLOC"] = str(self.args.memory.with_suffix(f".{n}.txt").resolve())
         self.daemon, channel, data = start_daemon(work, self.kubeconfig, env, self.procs)
         self.http = (data / "run" / "http.addr").read_text().strip()
         stub = application_pb2_grpc.ApplicationServiceStub(channel)
@@ -184,6 +187,17 @@ class Run:
         for pid, name in children(self.daemon.pid):
             self.notes[f"sidecar {name}"] = f"{rss_kb(pid) / 1024:.0f} MB"
         self.fig["sandbox RSS (MB, not gitopsd)"] = rss_kb(self.sandbox.pid) / 1024
+        if self.args.memory:
+            self.memory_report(self.args.memory.with_suffix(f".{n}.txt"))
+
+    def memory_report(self, path: Path) -> None:
+        """The daemon's tracemalloc report (gitopsd/server/memprofile.py), asked for by SIGUSR2."""
+        path.unlink(missing_ok=True)
+        os.kill(self.daemon.pid, signal.SIGUSR2)
+        deadline = time.monotonic() + 300
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(1.0)
+        self.notes["memory report"] = str(path) if path.exists() else "not written (see the daemon log)"
 
     def baseline(self) -> None:
         manifests = self.work / "manifests"
@@ -340,6 +354,11 @@ def main() -> int:
     )
     parser.add_argument("--interval", type=int, default=60, help="reconcile.interval of the daemon (s)")
     parser.add_argument("--timeout", type=float, default=1800, help="give up waiting after this many seconds")
+    parser.add_argument(
+        "--memory",
+        type=Path,
+        help="run the daemon under tracemalloc and write where its memory is to MEMORY.N.txt (slower)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directories (logs) for inspection")
     parser.add_argument(
         "--profile", type=Path, default=None, help="sample the daemon with py-spy per phase here"

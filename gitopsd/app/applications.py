@@ -23,7 +23,7 @@ from gitopsd.app.selectors import parse_selector
 from gitopsd.app.validation import API_VERSION, SERVER_SET_FIELDS, validate_application
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.sources.localrepos import ProtectedPaths
-from gitopsd.store import Store, dumps, loads, utcnow
+from gitopsd.store import Counter, Store, dumps, loads, utcnow
 
 
 class Applications:
@@ -156,23 +156,28 @@ class Applications:
                 raise AlreadyExists(f"application {name!r} already exists (use --upsert to replace its spec)")
             manifest = dumps(to_document(clean))
             if row is None:
+                uid, rv = str(uuid.uuid4()), self._next_rv(conn)
                 conn.execute(
                     "INSERT INTO applications (name, uid, project, manifest, manifest_pb, status, status_pb,"
                     " resource_version, generation, created_at, updated_at, owner_kind, owner_name)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                     (
                         name,
-                        str(uuid.uuid4()),
+                        uid,
                         clean.spec.project,
                         manifest,
                         clean.SerializeToString(),
                         "{}",
                         b"",
-                        self._next_rv(conn),
+                        rv,
                         now,
                         now,
                         *owner,
                     ),
+                )
+                # In the same transaction: one commit per create.
+                self.event_log.record(
+                    name, eventlog.RESOURCE_CREATED, f"{_by(actor)} created the application", conn=conn
                 )
                 event_type = "ADDED"
             else:
@@ -181,10 +186,18 @@ class Applications:
                 else:
                     self._write_spec(conn, clean, manifest, row, now)
                     event_type = "MODIFIED"
-        result = self.get(name)
         if event_type == "ADDED":
-            self.event_log.record(name, eventlog.RESOURCE_CREATED, f"{_by(actor)} created the application")
-        elif event_type:
+            # What the row now holds, without reading it back (_from_row of the new row).
+            result = clean
+            meta = result.metadata
+            meta.uid, meta.resource_version, meta.generation, meta.creation_timestamp = uid, str(rv), 1, now
+            if owner[0]:
+                meta.owner_references.add(
+                    api_version=API_VERSION, kind=owner[0], name=owner[1], controller=True
+                )
+        else:
+            result = self.get(name)
+        if event_type == "MODIFIED":
             self._record_update(name, row[0], manifest, actor)
         if event_type:
             self._publish(event_type, result)
@@ -249,10 +262,13 @@ class Applications:
     ) -> apppb.Application:
         """read: the application as read before the change; when its row has not changed since (same
         resourceVersion), the result is built from it instead of reading and parsing the row again."""
-        with self._store.transaction() as conn:
-            rv = self._next_rv(conn)
-            # Binary only: the JSON status column is read just for rows written before schema v7.
-            document = status.SerializeToString()
+        # Binary only: the JSON status column is read just for rows written before schema v7.
+        document = status.SerializeToString()
+        # One statement each, no BEGIN/COMMIT around them: the write lock is held for as little as
+        # possible (every comparison and sync writes a status). The row keeps its resourceVersion;
+        # the counter row is not written (Store.counter starts above the highest row).
+        with self._store.statements() as conn:
+            rv = self._rv().next()
             cur = None
             if read is not None and read.metadata.resource_version:
                 cur = conn.execute(
@@ -283,19 +299,26 @@ class Applications:
         app = self.get(name)
         with self._store.transaction() as conn:
             conn.execute("DELETE FROM applications WHERE name = ?", (name,))
+            # The deleted row may hold the highest resourceVersion: the counter row keeps it.
+            self._rv().persist(conn)
         self.event_log.record(
-            name, eventlog.RESOURCE_DELETED, f"{_by(actor)} deleted the application" + (f" ({detail})" if detail else "")
+            name,
+            eventlog.RESOURCE_DELETED,
+            f"{_by(actor)} deleted the application" + (f" ({detail})" if detail else ""),
         )
         self._publish("DELETED", app)
         return app
 
-    @staticmethod
-    def _next_rv(conn: sqlite3.Connection) -> int:
+    def _rv(self) -> Counter:
         # One counter across all applications, like etcd's revision: a watcher can order events.
-        row = conn.execute(
-            "UPDATE counters SET value = value + 1 WHERE name = 'applications' RETURNING value"
-        ).fetchone()
-        return int(row[0])
+        return self._store.counter("applications", "SELECT MAX(resource_version) FROM applications")
+
+    def _next_rv(self, conn: sqlite3.Connection) -> int:
+        """The next resourceVersion, in a transaction: the counter row is saved with it."""
+        counter = self._rv()
+        value = counter.next()
+        counter.persist(conn)
+        return value
 
     def _publish(self, event_type: str, app: apppb.Application) -> None:
         self._events.publish(apppb.ApplicationEvent(type=event_type, application=app, timestamp=utcnow()))

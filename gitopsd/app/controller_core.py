@@ -22,6 +22,7 @@ from gitopsd.app.cachedclient import CachedKubeClient
 from gitopsd.app.connections import Connections
 from gitopsd.app.errors import AppError, InvalidArgument, NotFound
 from gitopsd.app.events import EventBus
+from gitopsd.app.foreground import Foreground
 from gitopsd.app.generators.appofapps import ChildAppClient, rendered_projects
 from gitopsd.app.generators.ownership import APPLICATION, Children, Owner
 from gitopsd.app.operations import HistoryStore, OperationStore
@@ -54,6 +55,8 @@ class ControllerSettings:
     known_types: KnownTypeFields = NO_KNOWN_TYPES
     # What sync windows are evaluated against (tests may pass another clock).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # API calls in flight, which background refreshes and syncs wait for (gitopsd.app.foreground).
+    foreground: Foreground = field(default_factory=Foreground)
 
 
 @dataclass

@@ -35,23 +35,34 @@ class EventLog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def record(self, app: str, reason: str, message: str, type_: str = NORMAL) -> None:
-        """Append one event and trim the application's log to its newest MAX_PER_APP entries."""
+    def record(
+        self, app: str, reason: str, message: str, type_: str = NORMAL, conn: sqlite3.Connection | None = None
+    ) -> None:
+        """Append one event and trim the application's log to its newest MAX_PER_APP entries.
+        conn: the caller's open transaction to write it in (its failure is then the caller's);
+        otherwise a transaction of its own, whose failure is only logged."""
         text = " ".join(message.split())  # one line per event, whatever the message held
         text = text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+        if conn is not None:
+            self._write(conn, app, type_, reason, text)
+            return
         try:
-            with self._store.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO events (app, type, reason, message, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (app, type_, reason, text, utcnow()),
-                )
-                conn.execute(
-                    "DELETE FROM events WHERE app = ? AND id <= ("
-                    " SELECT id FROM events WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (app, app, MAX_PER_APP),
-                )
+            with self._store.transaction() as own:
+                self._write(own, app, type_, reason, text)
         except sqlite3.Error as exc:
             log.warning("event not recorded", extra=fields(app=app, reason=reason, error=str(exc)))
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, app: str, type_: str, reason: str, text: str) -> None:
+        conn.execute(
+            "INSERT INTO events (app, type, reason, message, created_at) VALUES (?, ?, ?, ?, ?)",
+            (app, type_, reason, text, utcnow()),
+        )
+        conn.execute(
+            "DELETE FROM events WHERE app = ? AND id <= ("
+            " SELECT id FROM events WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (app, app, MAX_PER_APP),
+        )
 
     def list(self, app: str, limit: int = MAX_PER_APP) -> list[apppb.EventRecord]:
         """The newest `limit` events of `app`, oldest first."""

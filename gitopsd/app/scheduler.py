@@ -168,6 +168,7 @@ class Reconciler:
                 pass
 
     def _refresh(self, name: str, hard: bool = False, resolve: bool = False) -> None:
+        self.controller.settings.foreground.wait_quiet()  # API calls first
         try:
             app = self.controller.refresh(name, hard=hard, wait=1.0, resolve=resolve)
         except NotFound:

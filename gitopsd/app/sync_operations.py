@@ -187,6 +187,7 @@ class SyncOperations(Refreshing):
             retry = state.operation.retry
             attempt = 0
             while True:
+                self.settings.foreground.wait_quiet()  # API calls first (gitopsd.app.foreground)
                 phase, message = self._sync_once(handle)
                 if phase == SUCCEEDED or handle.stop.is_set() or attempt >= retry.limit:
                     break

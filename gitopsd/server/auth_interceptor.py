@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import grpc
 
 from gitopsd.app.errors import AppError
+from gitopsd.app.foreground import Foreground
 from gitopsd.auth.accounts import Accounts, Principal
 from gitopsd.auth.authorizer import Authorizer
 from gitopsd.auth.context import current_principal
@@ -77,8 +78,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         authorizer: Authorizer,
         lookups: Lookups,
         max_streams_per_user: int = DEFAULT_MAX_STREAMS_PER_USER,
+        foreground: Foreground | None = None,
     ) -> None:
         self._accounts = accounts
+        # Unary calls are marked while served: background work waits for a quiet API (app/foreground.py).
+        self._foreground = foreground or Foreground()
         self._authorizer = authorizer
         self._lookups = lookups
         self._max_streams = max_streams_per_user
@@ -257,7 +261,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
         async def handler(request: Any, context: AioContext) -> Any:
             sync = SyncContext(context.invocation_metadata(), context)
-            reply = await call_sync(context, method, run, request, sync)
+            with self._foreground.call():
+                reply = await call_sync(context, method, run, request, sync)
             return None if reply is ENDED else reply  # None: the status is set
 
         return handler

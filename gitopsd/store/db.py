@@ -54,6 +54,27 @@ def loads(text: str | None) -> Any:
     return json.loads(text) if text else {}
 
 
+class Counter:
+    """A monotonic counter (Store.counter). `next()` must be called with the store's write lock held
+    (inside `transaction()` or `statements()`), so values are used in the order they are handed out;
+    `persist` writes the current value to its row in the caller's transaction."""
+
+    def __init__(self, name: str, value: int) -> None:
+        self.name = name
+        self.value = value
+
+    def next(self) -> int:
+        self.value += 1
+        return self.value
+
+    def persist(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+            (self.name, self.value),
+        )
+
+
 class Store:
     """One SQLite database file in the data dir, shared by the daemon's threads.
 
@@ -81,6 +102,7 @@ class Store:
         self._readers: list[sqlite3.Connection] = []  # every read connection opened
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._closed = False
+        self._counters: dict[str, Counter] = {}
         self.db = sqlite_utils.Database(conn)
         try:
             # Deleted and overwritten rows (old credentials) are zeroed, not left in free space.
@@ -226,6 +248,29 @@ class Store:
                     self._conn.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def statements(self) -> Iterator[sqlite3.Connection]:
+        """The write connection for writes of one statement each, every statement its own
+        transaction. The write lock is held for the statements alone: a `transaction()` also holds
+        it across BEGIN and COMMIT, each a return to the interpreter that may wait for the GIL
+        while every other writer waits for the lock (at thousands of status writes a pass, that
+        wait was most of the pass)."""
+        with self._lock:
+            yield self._conn
+
+    def counter(self, name: str, floor_sql: str) -> Counter:
+        """The counter row `name`, served from memory (one daemon per data dir: daemon.lock).
+        floor_sql: a query of the highest value already used (rows written by `statements()` do not
+        update the row): the counter starts above it."""
+        with self._lock:
+            found = self._counters.get(name)
+            if found is None:
+                row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+                floor = self._conn.execute(floor_sql).fetchone()
+                found = Counter(name, max(int(row[0]) if row else 0, int(floor[0] or 0) if floor else 0))
+                self._counters[name] = found
+            return found
+
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Rows of one read statement: inside this thread's open transaction, on its connection (it
         must see its own uncommitted writes); otherwise on a pooled read-only connection."""
@@ -268,7 +313,9 @@ class Store:
         try:
             # Not mode=ro: a WAL reader must be able to map the -shm file. query_only refuses
             # any write on this connection instead.
-            reader = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            reader = sqlite3.connect(
+                str(self.path), check_same_thread=False, isolation_level=None, timeout=30
+            )
             reader.execute("PRAGMA query_only=ON")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path} for reading: {exc}") from exc

@@ -42,6 +42,30 @@ def test_resource_version_never_goes_back_after_a_delete(tmp_path: Path) -> None
     store.close()
 
 
+def test_resource_version_of_status_writes_survives_a_restart_and_a_delete(tmp_path: Path) -> None:
+    """Status writes are single statements that leave the counter row alone (Store.counter): the
+    next daemon must still start above every version it handed out, whether the row that holds
+    the highest one is still there or was deleted."""
+    store = Store.open_data_dir(tmp_path)
+    apps = Applications(store)
+    apps.create(_app("a"))
+    apps.create(_app("b"))
+    status = apppb.ApplicationStatus()
+    for _ in range(5):
+        status.sync.status = "Synced" if status.sync.status != "Synced" else "OutOfSync"
+        top = int(apps.set_status("a", status).metadata.resource_version)
+    store.close()
+    store = Store.open_data_dir(tmp_path)
+    apps = Applications(store)
+    assert int(apps.set_status("b", status).metadata.resource_version) == top + 1
+    top = int(apps.set_status("a", status).metadata.resource_version)
+    apps.delete("a")  # the row with the highest version goes
+    store.close()
+    store = Store.open_data_dir(tmp_path)
+    assert int(Applications(store).create(_app("c")).metadata.resource_version) > top
+    store.close()
+
+
 def test_reads_are_answered_while_a_write_transaction_is_open(tmp_path: Path) -> None:
     store = Store.open_data_dir(tmp_path)
     apps = Applications(store)
