@@ -137,7 +137,7 @@ class ControllerCore:
         self._closed = threading.Event()
         # Observers for /metrics: (app name, seconds) after each comparison, and
         # (app name, phase, seconds) when a sync operation ends. Must not raise.
-        self.on_reconciled: list[Callable[[str, float], None]] = []
+        self.on_reconciled: list[Callable[[apppb.Application, float], None]] = []
         self.on_operation_finished: list[Callable[[str, str, float], None]] = []
 
     # -- locks ---------------------------------------------------------------------

@@ -143,7 +143,7 @@ class Refreshing(ControllerCore):
         updated = self._update_status(name, change)
         self._record_transitions(name, app.status, updated.status)
         for observe in self.on_reconciled:
-            observe(name, time.monotonic() - started)
+            observe(updated, time.monotonic() - started)
         log.debug(
             "refreshed",
             extra=fields(

@@ -234,7 +234,6 @@ class Daemon:
             apps.get,
             lambda name: self.controller.refresh(name, resolve=False),
             children.children_of,
-            owner_of=children.owner_of,
         )
         self.controller.on_reconciled.append(self.parents.child_reconciled)
         # ApplicationSets (gitopsd/server/appset_wiring.py), through the same children mechanism.

@@ -162,8 +162,8 @@ class Metrics:
 
     # Observers, shaped for AppController.on_reconciled / on_operation_finished.
 
-    def observe_reconcile(self, name: str, seconds: float) -> None:
-        self.reconciliations.labels(name).inc()
+    def observe_reconcile(self, app: apppb.Application, seconds: float) -> None:
+        self.reconciliations.labels(app.metadata.name).inc()
         self.reconcile_duration.observe(seconds)
 
     def observe_operation(self, name: str, phase: str, seconds: float) -> None:

@@ -39,13 +39,9 @@ class ParentRefresher:
         refresh: Callable[[str], apppb.Application],
         children_of: Callable[[Owner], list[str]],
         delay: float = 0.5,
-        owner_of: Callable[[str], Owner | None] | None = None,
     ) -> None:
-        """read: an application from the store; refresh: compare one now (waiting for its lock);
-        owner_of: an application's owner without reading the application (most have none, and every
-        comparison of every application asks)."""
+        """read: an application from the store; refresh: compare one now (waiting for its lock)."""
         self._read = read
-        self._owner_of = owner_of
         self._refresh = refresh
         self._children_of = children_of
         self._delay = delay
@@ -55,19 +51,16 @@ class ParentRefresher:
         self._thread = threading.Thread(target=self._loop, name="parent-refresh", daemon=True)
         self._thread.start()
 
-    def child_reconciled(self, name: str, _seconds: float = 0.0) -> None:
-        """Called after every comparison (the controller's on_reconciled, whoever asked for it: the
-        scheduler, a user, the end of a sync): a child wakes its parent. Never raises."""
+    def child_reconciled(self, child: apppb.Application, _seconds: float = 0.0) -> None:
+        """Called after every comparison with the application as it was written (the controller's
+        on_reconciled, whoever asked for it: the scheduler, a user, the end of a sync): a child wakes
+        its parent. Most applications have no parent: they cost no read. Never raises."""
         try:
-            if self._owner_of is not None:
-                owner = self._owner_of(name)
-                if owner is None or owner.kind != APPLICATION:
-                    return
-            self.child_refreshed(self._read(name))
+            self.child_refreshed(child)
         except AppError:
             pass
         except Exception:
-            log.exception("checking the parent of a child failed", extra=fields(app=name))
+            log.exception("checking the parent of a child failed", extra=fields(app=child.metadata.name))
 
     def child_refreshed(self, child: apppb.Application) -> None:
         owner = _owner(child)
