@@ -47,7 +47,8 @@ class EventLog:
             self._write(conn, app, type_, reason, text)
             return
         try:
-            with self._store.transaction() as own:
+            # Two statements, each its own commit: a trim that did not run is done by the next event.
+            with self._store.statements() as own:
                 self._write(own, app, type_, reason, text)
         except sqlite3.Error as exc:
             log.warning("event not recorded", extra=fields(app=app, reason=reason, error=str(exc)))

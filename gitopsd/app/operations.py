@@ -38,10 +38,11 @@ class OperationStore:
         return state
 
     def save(self, state: apppb.OperationState) -> None:
-        with self._store.transaction() as conn:
+        document = dumps(to_document(state))  # before the write lock: others wait while it is held
+        with self._store.statements() as conn:
             conn.execute(
                 "UPDATE operations SET phase = ?, state = ?, finished_at = ? WHERE id = ?",
-                (state.phase, dumps(to_document(state)), state.finished_at or None, int(state.id)),
+                (state.phase, document, state.finished_at or None, int(state.id)),
             )
 
     def latest(self, app: str) -> apppb.OperationState | None:
