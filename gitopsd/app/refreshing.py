@@ -41,26 +41,35 @@ class Refreshing(ControllerCore):
     """The refresh half of AppController."""
 
     def refresh(
-        self, name: str, hard: bool = False, wait: float = 30.0, resolve: bool = True
+        self,
+        name: str,
+        hard: bool = False,
+        wait: float = 30.0,
+        resolve: bool = True,
+        asked_at: float | None = None,
     ) -> apppb.Application:
         """Compares again and stores the result; with an operation under way, waits for it up to `wait` s.
 
         resolve: ask the repository for its branches now (a user's refresh, a webhook); the periodic
-        poll passes False and relies on the repo cache's one ls-remote per repository per interval."""
+        poll passes False and relies on the repo cache's one ls-remote per repository per interval.
+        asked_at: when the refresh was asked for (RepoCache.now()), if earlier than now: any answer of
+        the repository given since is fresh enough (default: now)."""
         lock = self._lock(name, self._locks)
         if not lock.acquire(timeout=wait):
             return self.apps.get(name)  # busy syncing: the operation refreshes when it ends
         try:
             app = self.apps.get(name)
             if resolve:
-                self._resolve_now(app)
+                self._resolve_now(app, asked_at=asked_at)
             result = self._refresh_locked(app, hard)
         finally:
             lock.release()
         self._after_refresh(result)
         return self.apps.get(name)
 
-    def _resolve_now(self, app: apppb.Application, source: apppb.ApplicationSource | None = None) -> None:
+    def _resolve_now(
+        self, app: apppb.Application, source: apppb.ApplicationSource | None = None, asked_at: float | None = None
+    ) -> None:
         # A multi-source application: every source's repository (a push to any one is a new target).
         wanted = [source] if source is not None else (multi_sources(app) or [source_of(app)])
         if self.renderer.repo_cache is None:
@@ -70,7 +79,7 @@ class Refreshing(ControllerCore):
                 continue
             try:
                 self.renderer.repo_cache.ls_remote(
-                    one.repo_url, force=True, project=app.spec.project or "default"
+                    one.repo_url, force=True, project=app.spec.project or "default", asked_at=asked_at
                 )
             except SourceError:
                 pass  # the render that follows reports the same error as a condition

@@ -10,6 +10,7 @@ sealed in the `secret` column (table name `repo_creds`) and never returned; a te
 from __future__ import annotations
 
 import re
+import threading
 
 from gitopsd.api.gitopsd.v1 import repository_pb2 as repopb
 from gitopsd.app.errors import AlreadyExists, InvalidArgument, NotFound
@@ -29,6 +30,9 @@ MAX_PREFIX = 2048
 class RepoCredsStore:
     def __init__(self, store: Store) -> None:
         self._store = store
+        # Bumped after every committed change: what Repositories' memo of credentials checks.
+        self.generation = 0
+        self._generation_lock = threading.Lock()
 
     def add(self, creds: repopb.RepoCreds, upsert: bool = False) -> repopb.RepoCreds:
         prefix = creds.url.strip()
@@ -76,6 +80,7 @@ class RepoCredsStore:
                 "updated_at = excluded.updated_at",
                 (prefix, dumps(to_document(public)), self._store.seal(TABLE, secret), now, now),
             )
+        self.changed()
         public.username = creds.username
         public.has_credentials = bool(creds.password or creds.ssh_private_key or creds.tls_client_cert_key)
         return public
@@ -98,6 +103,12 @@ class RepoCredsStore:
         with self._store.transaction() as conn:
             if conn.execute(f"DELETE FROM {TABLE} WHERE prefix = ?", (prefix.strip(),)).rowcount == 0:  # noqa: S608
                 raise NotFound(f"credential template {redact_url(prefix)} not found")
+        self.changed()
+
+    def changed(self) -> None:
+        """After a committed change: remembered answers of credentials_for are no longer valid."""
+        with self._generation_lock:
+            self.generation += 1
 
     def credentials_for(self, url: str) -> RepoCredentials | None:
         """The credentials of the longest prefix `url` starts with, or None."""

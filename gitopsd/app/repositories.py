@@ -32,6 +32,10 @@ RepoCheck = Callable[[str, str, RepoCredentials | None], None]
 REPO_TYPES = ("git", "helm", "oci")
 
 
+# (repository, project) answers of credentials_for remembered at most (one per repository and project).
+_MEMO_MAX = 10_000
+
+
 def _key(url: str) -> str:
     raw = url.strip()
     if raw.lower().startswith("oci://"):
@@ -49,6 +53,10 @@ class Repositories:
         self._check = check
         self._protected = protected or ProtectedPaths()
         self.templates = RepoCredsStore(store)
+        # credentials_for runs before every render (cache hits too): its answers are remembered until
+        # a repository or template changes. Every such change goes through this process (the CLI and
+        # the API call the daemon), after its commit, so a remembered answer is never stale.
+        self._creds_memo: dict[tuple[str, str], tuple[int, RepoCredentials | None]] = {}
 
     def add(self, repo: repopb.Repository, upsert: bool = False) -> repopb.Repository:
         url = repo.repo.strip()
@@ -104,6 +112,7 @@ class Repositories:
                 "info = '{}', updated_at = excluded.updated_at",
                 (key, public.repo, dumps(to_document(public)), self._store.seal("repositories", secret), now, now),
             )
+        self.templates.changed()
         self.check(public.repo)
         return self.get(public.repo)
 
@@ -140,6 +149,7 @@ class Repositories:
         with self._store.transaction() as conn:
             if conn.execute("DELETE FROM repositories WHERE key = ?", (_key(url),)).rowcount == 0:
                 raise NotFound(f"repository {redact_url(url)} not found")
+        self.templates.changed()
 
     def scope_of(self, url: str) -> str:
         """The project an entry's credentials are scoped to ("" when global or when there is no entry)."""
@@ -158,6 +168,17 @@ class Repositories:
             key = _key(url)
         except ValueError:
             return None
+        generation = self.templates.generation  # read before the rows: a change meanwhile voids it
+        known = self._creds_memo.get((url, project))
+        if known is not None and known[0] == generation:
+            return known[1]
+        found = self._credentials_for(url, key, project)
+        if len(self._creds_memo) >= _MEMO_MAX:
+            self._creds_memo.clear()
+        self._creds_memo[(url, project)] = (generation, found)
+        return found
+
+    def _credentials_for(self, url: str, key: str, project: str) -> RepoCredentials | None:
         row = self._store.query_one("SELECT manifest, secret FROM repositories WHERE key = ?", (key,))
         if row is None:
             return self.templates.credentials_for(url)

@@ -150,10 +150,13 @@ class Reconciler:
     def refresh_soon(self, name: str, hard: bool = False, resolve: bool = False, urgent: bool = True) -> None:
         """A refresh now (resolve: ask the repository for new commits first), on the workers kept for
         such refreshes (urgent) or on the pass workers."""
+        # When it was asked for: the repository's answer must be newer than that, not newer than
+        # when a worker gets to it (RepoCache.ls_remote).
+        asked_at = self.repo_cache.now() if resolve else None
         self.scheduler.add_job(
             self._refresh,
             DateTrigger(run_date=datetime.now(UTC) + timedelta(milliseconds=10)),
-            args=[name, hard, resolve],
+            args=[name, hard, resolve, asked_at],
             id=f"now:{name}",
             replace_existing=True,
             executor="now" if urgent else "default",
@@ -167,10 +170,10 @@ class Reconciler:
             except Exception:  # apscheduler's JobLookupError: nothing scheduled
                 pass
 
-    def _refresh(self, name: str, hard: bool = False, resolve: bool = False) -> None:
+    def _refresh(self, name: str, hard: bool = False, resolve: bool = False, asked_at: float | None = None) -> None:
         self.controller.settings.foreground.wait_quiet()  # API calls first
         try:
-            app = self.controller.refresh(name, hard=hard, wait=1.0, resolve=resolve)
+            app = self.controller.refresh(name, hard=hard, wait=1.0, resolve=resolve, asked_at=asked_at)
         except NotFound:
             self.untrack(name)
             return

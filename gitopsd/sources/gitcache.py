@@ -46,11 +46,16 @@ class RepoCache(RepoCacheBase):
 
     # ------------------------------------------------------------------ remote side
 
-    def ls_remote(self, repo: str | RepoAccess, *, force: bool = False, project: str = "") -> dict[str, str]:
-        """All refs of the remote (refs/heads/*, refs/tags/* with ^{} peeled, HEAD) -> SHA."""
+    def ls_remote(
+        self, repo: str | RepoAccess, *, force: bool = False, project: str = "", asked_at: float | None = None
+    ) -> dict[str, str]:
+        """All refs of the remote (refs/heads/*, refs/tags/* with ^{} peeled, HEAD) -> SHA.
+        force: an answer the server gave after asked_at (default: now; see now()) at the oldest."""
         acc = self._acc(repo, project)
         state = self._repo(acc)
-        asked = self._clock()
+        # A refresh asked for at T and run later (queued behind thousands) needs an answer from after
+        # T, not from after it ran: one ls-remote then serves every refresh asked for before it began.
+        asked = self._clock() if asked_at is None else min(asked_at, self._clock())
         with state.ls_lock:  # one call in flight per repo and scope; the others wait for its answer
             now = self._clock()
             cached = state.ls_cache

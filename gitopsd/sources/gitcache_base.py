@@ -122,6 +122,10 @@ class RepoCacheBase:
             )
         return out
 
+    def now(self) -> float:
+        """The cache's clock: what `ls_remote(asked_at=...)` takes."""
+        return self._clock()
+
     def access(self, url: str, project: str = "") -> RepoAccess:
         """How an application of `project` reaches `url`: its credentials and its clone.
 
@@ -137,7 +141,8 @@ class RepoCacheBase:
             raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), str(exc)) from None
         if password:
             raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), EMBEDDED_PASSWORD_HINT)
-        denial = self.protected.denial(key)
+        # Memoized: this runs for every render, cache hits too; _git asks afresh before git reads it.
+        denial = self.protected.denial(key, fresh=False)
         if denial:
             raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), denial)
         creds = self._lookup(key, project)
@@ -178,6 +183,10 @@ class RepoCacheBase:
     ) -> str:
         creds = acc.creds if network else None
         url = acc.url
+        if network:  # git is about to read the repository: is it (still) not one of ours?
+            denial = self.protected.denial(acc.key)
+            if denial:
+                raise RepoError(RepoErrorKind.INVALID_URL, redact_url(url), denial)
         scrub = Scrubber(creds.secrets() if creds else ())
         cmd = ["git", *args]
         if max_file_bytes > 0 and self._prlimit is not None:

@@ -12,15 +12,22 @@ before every fetch (a path can become a symlink later).
 from __future__ import annotations
 
 import os
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitopsd.sources.giturl import normalize_repo_url
 
 # Indirections followed per repository at most (a hostile chain of alternates stays cheap).
 _MAX_HOPS = 16
+# Without `fresh`, a path's answer is reused for this long: every render asks (10,000 applications on
+# one file:// repository asked 10,000 times a pass, each a walk of realpath and stat calls), while git
+# reads the path only on a fetch or an ls-remote, which ask with fresh=True right before git runs.
+_MEMO_SECONDS = 1.0
+_MEMO_MAX = 4096
 
 
 def local_path_of(url: str) -> str | None:
@@ -39,16 +46,33 @@ class ProtectedPaths:
     """Directories no file:// repository may point into (the data dir, caches, sockets, keys)."""
 
     roots: tuple[Path, ...] = ()
+    _memo: dict[str, tuple[float, str | None]] = field(default_factory=dict, compare=False, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @classmethod
     def of(cls, paths: Iterable[Path | str]) -> ProtectedPaths:
         return cls(tuple(Path(os.path.realpath(p)) for p in paths if str(p)))
 
-    def denial(self, url: str) -> str | None:
-        """Why git may not read this URL, or None when it may (remote URLs always may)."""
+    def denial(self, url: str, fresh: bool = True) -> str | None:
+        """Why git may not read this URL, or None when it may (remote URLs always may). fresh=False:
+        an answer up to _MEMO_SECONDS old will do (nothing reads the path on the strength of it)."""
         path = local_path_of(url)
         if path is None or not self.roots:
             return None
+        now = time.monotonic()
+        if not fresh:
+            with self._memo_lock:
+                known = self._memo.get(path)
+            if known is not None and now - known[0] < _MEMO_SECONDS:
+                return known[1]
+        answer = self._walk(path)
+        with self._memo_lock:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[path] = (now, answer)
+        return answer
+
+    def _walk(self, path: str) -> str | None:
         for candidate in _git_dirs(path):
             real = Path(os.path.realpath(candidate))
             if any(real == root or real.is_relative_to(root) for root in self.roots):

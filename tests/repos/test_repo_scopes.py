@@ -8,6 +8,7 @@ password in an application's repoURL is refused without being echoed.
 from __future__ import annotations
 
 import json
+import time
 import os
 from pathlib import Path
 
@@ -168,6 +169,9 @@ def test_file_urls_into_the_data_dir_are_refused(
     assert made.returncode == 0, made.stderr
     later.unlink()
     later.symlink_to(clone)
+    # Renders reuse a check for up to a second (gitopsd.sources.localrepos; git itself is checked
+    # afresh before every read, tests/sources/test_repo_cache.py): past it, the render is refused too.
+    time.sleep(1.1)
     fetched = cli("app", "manifests", "late", "--revision", "main")
     assert fetched.returncode != 0
     assert "data dir" in fetched.stderr

@@ -91,6 +91,49 @@ def test_ls_remote_ttl_expires(git_repos, tmp_path: Path) -> None:
     assert cache.stats(repo.url).ls_remote == 2
 
 
+def test_a_forced_ls_remote_is_as_fresh_as_the_moment_it_was_asked_for(git_repos, tmp_path: Path) -> None:
+    """A refresh asked for at T and run later may use any answer the server gave after T (10,000
+    new applications then cost one ls-remote per round, not one each); never an older one."""
+    now = [10.0]
+    cache = RepoCache(tmp_path / "c", ls_remote_ttl=300, clock=lambda: now[0])
+    repo = git_repos.create("app")
+    first = repo.commit({"a.yaml": "x: 1\n"})
+    asked = cache.now()  # the refresh is asked for here...
+    now[0] = 11.0
+    assert cache.ls_remote(repo.url, force=True)["refs/heads/main"] == first  # ...another runs first
+    now[0] = 12.0
+    # Run at 12, asked for at 10: the answer given at 11 is new enough.
+    assert cache.ls_remote(repo.url, force=True, asked_at=asked)["refs/heads/main"] == first
+    assert cache.stats(repo.url).ls_remote == 1
+    second = repo.commit({"a.yaml": "x: 2\n"})
+    # Asked for after that answer: the server is asked again, and the new commit is seen.
+    assert cache.ls_remote(repo.url, force=True, asked_at=cache.now())["refs/heads/main"] == second
+    assert cache.stats(repo.url).ls_remote == 2
+
+
+def test_a_path_turned_into_a_link_to_the_cache_is_refused_at_the_next_git_read(
+    git_repos, tmp_path: Path
+) -> None:
+    """Renders reuse the file:// check for a moment; git never does: an ls-remote right after the
+    path was swapped for a link into the cache's own clones is refused."""
+    cache = RepoCache(tmp_path / "c")
+    private = git_repos.create("private")
+    private.commit({"secret.yaml": "x: 1\n"})
+    cache.resolve(private.url, "main")  # a clone in the cache: what an attacker wants to read
+    clone = next((cache.root / "repos").iterdir())
+    public = git_repos.create("public")
+    public.commit({"a.yaml": "x: 1\n"})
+    link = tmp_path / "link"
+    link.symlink_to(public.bare)
+    url = f"file://{link}"
+    cache.ls_remote(url)  # allowed (and the answer remembered for renders)
+    link.unlink()
+    link.symlink_to(clone)
+    with pytest.raises(RepoError) as refused:
+        cache.ls_remote(url, force=True)
+    assert "data dir" in str(refused.value)
+
+
 def test_new_commits_are_fetched_never_recloned(git_repos, cache: RepoCache) -> None:
     repo = git_repos.create("app")
     repo.commit({"a.yaml": "x: 1\n"})
