@@ -133,7 +133,8 @@ class Applications:
         sources = [("spec.source", app.spec.source)] if app.spec.HasField("source") else []
         sources += [(f"spec.sources[{i}]", s) for i, s in enumerate(app.spec.sources)]
         for path, source in sources:
-            denial = self._protected.denial(source.repo_url)
+            # A moment-old answer will do: git checks afresh before it reads (gitcache_base._git).
+            denial = self._protected.denial(source.repo_url, fresh=False)
             if denial:
                 raise InvalidArgument(f"{path}.repoURL: {denial}")
 

@@ -1,10 +1,11 @@
-"""Periodic reconciliation with APScheduler: every `reconcile.interval` seconds a pass
+"""Periodic reconciliation: every `reconcile.interval` seconds (an APScheduler job) a pass
 starts a new repo-cache interval (so each repository is asked with ls-remote once per
 interval however many applications use it) and refreshes every application, spread
 over `reconcile.jitter` seconds so they do not all fire at once. When the last one is
 done the pass is logged with its duration and git work, so an operator can see how
 close a pass comes to the interval. Refreshes asked for now (a new or changed
-application, a live change, a webhook) go through the same worker pool.
+application, a live change) go through the same workers; urgent ones (a user's, a webhook's)
+through workers of their own (the lanes of refresh_queue.py).
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.controller import AppController
 from gitopsd.app.errors import NotFound
+from gitopsd.app.refresh_queue import Lane, Request
 from gitopsd.logs import fields
 from gitopsd.sources.gitcache import RepoCache
 
@@ -50,21 +51,16 @@ class Reconciler:
         self.repo_cache = repo_cache
         self.interval = interval
         self.jitter = jitter
+        # Passes start on the scheduler's one thread: never queued behind the refreshes they ask for.
         self.scheduler = BackgroundScheduler(
-            # Passes start on their own thread: never queued behind the refreshes they schedule.
-            # Refreshes asked for now (a webhook, a user, a new application, a live change) have workers
-            # of their own: with 10,000 applications a pass queues 10,000 refreshes, and a push must
-            # not wait behind them.
-            executors={
-                "default": ThreadPoolExecutor(max_workers=workers),
-                "passes": ThreadPoolExecutor(1),
-                "now": ThreadPoolExecutor(max_workers=max(2, workers // 2)),
-            },
-            # No misfire limit: with many applications a refresh may wait in the queue a while, and a
-            # late refresh is still wanted (a skipped one would leave the app unrefreshed a whole interval).
+            executors={"default": ThreadPoolExecutor(1), "passes": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
+        # Urgent refreshes (a webhook, a user) have workers of their own: with 10,000 applications a
+        # pass queues 10,000 refreshes, and a push must not wait behind them.
+        self.lane = Lane("pass", workers, self._run)
+        self.urgent = Lane("now", max(2, workers // 2), self._run)
         self.on_refreshed: list[Callable[[apppb.Application], object]] = []  # run after each refresh
         self._pass: _Pass | None = None
         self._pass_lock = threading.Lock()
@@ -112,16 +108,9 @@ class Reconciler:
                     ),
                 )
             self._pass = _Pass(time.monotonic(), set(names), len(names), repos, ls_remote_before)
-        now = datetime.now(UTC)
         for name in names:
             delay = random.uniform(0, self.jitter) if self.jitter > 0 else 0.0
-            self.scheduler.add_job(
-                self._refresh,
-                DateTrigger(run_date=now + timedelta(seconds=delay)),
-                args=[name],
-                id=f"pass:{name}",
-                replace_existing=True,
-            )
+            self.lane.put(name, Request(), delay=delay, replace=True)
 
     def _pass_done(self, name: str, ok: bool, out_of_sync: bool) -> None:
         with self._pass_lock:
@@ -153,27 +142,19 @@ class Reconciler:
         # When it was asked for: the repository's answer must be newer than that, not newer than
         # when a worker gets to it (RepoCache.ls_remote).
         asked_at = self.repo_cache.now() if resolve else None
-        self.scheduler.add_job(
-            self._refresh,
-            DateTrigger(run_date=datetime.now(UTC) + timedelta(milliseconds=10)),
-            args=[name, hard, resolve, asked_at],
-            id=f"now:{name}",
-            replace_existing=True,
-            executor="now" if urgent else "default",
-        )
+        (self.urgent if urgent else self.lane).put(name, Request(hard, resolve, asked_at))
 
     def untrack(self, name: str) -> None:
         self._pass_done(name, ok=True, out_of_sync=False)
-        for job_id in (f"pass:{name}", f"now:{name}"):
-            try:
-                self.scheduler.remove_job(job_id)
-            except Exception:  # apscheduler's JobLookupError: nothing scheduled
-                pass
+        self.lane.remove(name)
+        self.urgent.remove(name)
 
-    def _refresh(self, name: str, hard: bool = False, resolve: bool = False, asked_at: float | None = None) -> None:
+    def _run(self, name: str, request: Request) -> None:
         self.controller.settings.foreground.wait_quiet()  # API calls first
         try:
-            app = self.controller.refresh(name, hard=hard, wait=1.0, resolve=resolve, asked_at=asked_at)
+            app = self.controller.refresh(
+                name, hard=request.hard, wait=1.0, resolve=request.resolve, asked_at=request.asked_at
+            )
         except NotFound:
             self.untrack(name)
             return
@@ -186,4 +167,6 @@ class Reconciler:
             hook(app)
 
     def stop(self) -> None:
+        self.lane.close()
+        self.urgent.close()
         self.scheduler.shutdown(wait=False)

@@ -8,8 +8,8 @@ password in an application's repoURL is refused without being echoed.
 from __future__ import annotations
 
 import json
-import time
 import os
+import time
 from pathlib import Path
 
 import yaml
