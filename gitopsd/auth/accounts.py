@@ -7,6 +7,7 @@ their passwords and API keys live in the accounts table. Logins are throttled by
 throttle.py (attempts are rows in SQLite, so neither a restart nor a crash resets them).
 A password change bumps the account's session generation: session tokens carry the
 generation they were issued under, so every earlier session ends, whatever the clock says.
+A successful token check is remembered (auth_cache.py) until any of these writes drops it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.api.gitopsd.v1 import session_pb2 as sesspb
 from gitopsd.app.errors import FailedPrecondition, InvalidArgument, NotFound
-from gitopsd.app.projects import Projects
+from gitopsd.app.projects import Projects, project_writes
+from gitopsd.auth.auth_cache import AuthCache
 from gitopsd.auth.errors import PermissionDenied, Unauthenticated
 from gitopsd.auth.passwords import Passwords, check_new_password, generate_password
 from gitopsd.auth.project_roles import find_role, parse_subject, role_subject
@@ -112,16 +114,24 @@ class Accounts:
     def __init__(self, store: Store, data_dir: Path, settings: AuthSettings, projects: Projects) -> None:
         self._store = store
         self._data_dir = data_dir
-        self.settings = settings
         self._projects = projects
         self.passwords = Passwords()
         self.signer = TokenSigner(load_or_create_key(data_dir / "auth"))
-        self._specs = parse_accounts(settings.accounts)
-        self._specs[ADMIN] = AccountSpec(ADMIN, frozenset(CAPABILITIES), settings.admin_enabled)
+        self.cache: AuthCache[Principal] = AuthCache(project_writes)
+        self.reload(settings)
         self.throttle = LoginThrottle(store, settings.max_failures, settings.failure_window)
         self.throttle.recover()
 
     # -- setup --------------------------------------------------------------------
+
+    def reload(self, settings: AuthSettings) -> None:
+        """Takes the declared accounts (who exists, is enabled, holds which capability) and the
+        session TTL from `settings`; the only place they are set, so that cached answers given
+        under the old ones end here. (The login throttle keeps the limits it started with.)"""
+        specs = parse_accounts(settings.accounts)
+        specs[ADMIN] = AccountSpec(ADMIN, frozenset(CAPABILITIES), settings.admin_enabled)
+        self.settings, self._specs = settings, specs
+        self.cache.invalidate()
 
     @property
     def initial_password_path(self) -> Path:
@@ -145,6 +155,7 @@ class Accounts:
                 "VALUES (?, ?, ?, ?, ?)",
                 (ADMIN, password_hash, int(time.time()), now, now),
             )
+        self.cache.invalidate()
         tmp.replace(path)
         return True
 
@@ -210,8 +221,25 @@ class Accounts:
             )
             # Expired tokens fail on their own: their revocation rows are no longer needed.
             conn.execute("DELETE FROM revoked_tokens WHERE expires_at > 0 AND expires_at < ?", (now - 60,))
+        self.cache.invalidate()  # after the commit (auth_cache.py says why)
+
+    def cached(self, token: str) -> Principal | None:
+        """The caller of a token checked before with nothing changed since, from memory; None
+        when it must be checked (authenticate)."""
+        return self.cache.get(token)
 
     def authenticate(self, token: str) -> Principal:
+        """The caller of a signed, unexpired, unrevoked token of a current account or project role;
+        Unauthenticated saying why not. A repeated token is answered from memory."""
+        principal = self.cache.get(token)
+        if principal is not None:
+            return principal
+        stamp = self.cache.stamp()  # before the reads below
+        principal = self._check(token)
+        self.cache.put(token, principal, principal.expires_at, stamp, principal.project_role is not None)
+        return principal
+
+    def _check(self, token: str) -> Principal:
         claims = self.signer.verify(token)
         if self._revoked(claims.token_id):
             raise Unauthenticated("token has been revoked; log in again (gitopsd login)")
@@ -304,6 +332,7 @@ class Accounts:
                 "session_generation = session_generation + 1, updated_at = ? WHERE name = ?",
                 (password_hash, int(time.time()), now, target),
             )
+        self.cache.invalidate()
         if target == ADMIN:
             # The initial password is no longer valid: do not leave it lying around.
             self.initial_password_path.unlink(missing_ok=True)
@@ -329,6 +358,7 @@ class Accounts:
                 "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
                 (dumps(tokens), utcnow(), target),
             )
+        self.cache.invalidate()  # a new key id turns a token with that id into a key
         return token
 
     def delete_token(self, caller: Principal, name: str, token_id: str) -> None:
@@ -345,6 +375,7 @@ class Accounts:
                 "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
                 (dumps(rest), utcnow(), target),
             )
+        self.cache.invalidate()
 
     # -- project roles ------------------------------------------------------------------
 
