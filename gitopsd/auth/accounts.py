@@ -155,7 +155,7 @@ class Accounts:
                 "VALUES (?, ?, ?, ?, ?)",
                 (ADMIN, password_hash, int(time.time()), now, now),
             )
-        self.cache.invalidate()
+        # Nothing to drop from the cache: this runs at start, before any call was checked.
         tmp.replace(path)
         return True
 
@@ -358,7 +358,8 @@ class Accounts:
                 "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
                 (dumps(tokens), utcnow(), target),
             )
-        self.cache.invalidate()  # a new key id turns a token with that id into a key
+        # No invalidation: a new key makes no remembered answer wrong (a token whose id it takes was
+        # already valid, and stays so, as a key).
         return token
 
     def delete_token(self, caller: Principal, name: str, token_id: str) -> None:
@@ -368,14 +369,13 @@ class Accounts:
         match = [t for t in tokens or [] if t["id"] == token_id]
         if not match:
             raise NotFound(f"account {target!r} has no token with id {token_id!r}")
-        self.revoke(target, token_id, int(match[0].get("exp", 0)))
+        self.revoke(target, token_id, int(match[0].get("exp", 0)))  # drops remembered answers
         with self._store.transaction() as conn:
             rest = [t for t in tokens if t["id"] != token_id]
             conn.execute(
                 "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
                 (dumps(rest), utcnow(), target),
             )
-        self.cache.invalidate()
 
     # -- project roles ------------------------------------------------------------------
 
