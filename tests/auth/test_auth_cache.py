@@ -23,7 +23,7 @@ from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app.projects import Projects
 from gitopsd.auth.accounts import ADMIN, Accounts, AuthSettings, Principal
 from gitopsd.auth.errors import Unauthenticated
-from gitopsd.store import Store
+from gitopsd.store import Store, StoreError
 
 SETTINGS = AuthSettings(accounts={"alice": "login, apiKey", "bot": "apiKey"})
 
@@ -133,7 +133,7 @@ def test_a_remembered_token_reads_no_database(store: Store, tmp_path: Path) -> N
     store.close()  # from here on any read of the database fails
     assert accounts.authenticate(token) == admin
     # A token not checked before is: it needs the database.
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(StoreError, match="closed"):
         accounts.authenticate(other)
 
 
@@ -211,6 +211,7 @@ def test_project_role_tokens_end_with_their_token_role_or_project(store: Store, 
     with pytest.raises(Unauthenticated, match="revoked"):
         accounts.authenticate(one)
     # The role removed by an update of the project.
+    _twice(accounts, two)
     project = projects.get("two")
     del project.spec.roles[:]
     projects.update(project)
