@@ -15,14 +15,23 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.api.gitopsd.v1 import session_pb2 as sesspb
 from gitopsd.app.errors import FailedPrecondition, InvalidArgument, NotFound
 from gitopsd.app.projects import Projects, project_writes
+from gitopsd.auth.account_specs import ADMIN as ADMIN
+from gitopsd.auth.account_specs import (
+    CAPABILITIES,
+    MAX_USERNAME,
+    AccountSpec,
+    int_column,
+    parse_accounts,
+    session_is_current,
+)
+from gitopsd.auth.account_specs import AuthSettings as AuthSettings
 from gitopsd.auth.auth_cache import AuthCache
 from gitopsd.auth.errors import PermissionDenied, Unauthenticated
 from gitopsd.auth.passwords import Passwords, check_new_password, generate_password
@@ -31,28 +40,8 @@ from gitopsd.auth.throttle import LoginThrottle
 from gitopsd.auth.tokens import Claims, TokenSigner, load_or_create_key
 from gitopsd.store import Store, dumps, loads, utcnow
 
-ADMIN = "admin"
 INITIAL_PASSWORD_FILE = "initial-admin-password"
-CAPABILITIES = ("login", "apiKey")
-MAX_USERNAME = 253
 BAD_LOGIN = "invalid username or password"
-
-
-@dataclass(frozen=True)
-class AuthSettings:
-    session_ttl: int = 24 * 3600
-    admin_enabled: bool = True
-    # name -> capabilities ("login, apiKey")
-    accounts: dict[str, str] = field(default_factory=dict)
-    max_failures: int = 5
-    failure_window: int = 300
-
-
-@dataclass(frozen=True)
-class AccountSpec:
-    name: str
-    capabilities: frozenset[str]
-    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,47 +56,6 @@ class Principal:
     @property
     def project_role(self) -> tuple[str, str] | None:
         return parse_subject(self.subject)
-
-
-def parse_accounts(declared: dict[str, str]) -> dict[str, AccountSpec]:
-    """The config's accounts; ValueError naming the bad entry."""
-    specs: dict[str, AccountSpec] = {}
-    for name, caps in declared.items():
-        key = f"auth.accounts.{name}"
-        if (
-            not name
-            or len(name) > MAX_USERNAME
-            or name.startswith("proj:")
-            or not name.isprintable()
-            or ":" in name
-        ):
-            raise ValueError(f"{key}: {name!r} is not a valid account name")
-        if name == ADMIN:
-            raise ValueError(f"{key}: admin is built in (disable it with auth.admin_enabled: false)")
-        items = {c.strip() for c in str(caps or "").split(",") if c.strip()}
-        unknown = items - set(CAPABILITIES)
-        if unknown:
-            raise ValueError(f"{key}: unknown capability {sorted(unknown)[0]!r} (known: login, apiKey)")
-        specs[name] = AccountSpec(name, frozenset(items))
-    return specs
-
-
-def _int_column(row: Mapping[str, object], column: str) -> int:
-    """An INTEGER column of an accounts row; NULL (never set) reads as 0."""
-    value = row.get(column) or 0
-    if not isinstance(value, int | str):
-        raise TypeError(f"accounts.{column}: not an integer: {type(value).__name__}")
-    return int(value)
-
-
-def _session_is_current(claims: Claims, row: dict[str, object]) -> bool:
-    """False once the account's password changed after the session was issued."""
-    generation = _int_column(row, "session_generation")
-    if claims.generation is not None:
-        return claims.generation == generation
-    # A session token from before generations (schema v4): any change since then ends it, and
-    # so does one in its own second or later (whole seconds: in doubt, the session ends).
-    return generation == 0 and claims.issued_at > _int_column(row, "password_mtime")
 
 
 class Accounts:
@@ -185,7 +133,7 @@ class Accounts:
             stored = row.get("password_hash") if row else None
             # Read with the hash: a password change that lands during this check bumps the
             # generation, so the session issued below ends with it.
-            generation = _int_column(row, "session_generation") if row else 0
+            generation = int_column(row, "session_generation") if row else 0
             # One Argon2 verification whatever happens: the dummy hash stands in for a missing one.
             ok = self.passwords.verify(stored if isinstance(stored, str) else None, password)
         except BaseException:
@@ -257,7 +205,7 @@ class Accounts:
             if "apiKey" not in spec.capabilities:
                 raise Unauthenticated(f"account {claims.subject!r} may no longer use API keys")
             return principal
-        if not _session_is_current(claims, row):
+        if not session_is_current(claims, row):
             raise Unauthenticated("the session ended when the password was changed; log in again")
         if "login" not in spec.capabilities:
             raise Unauthenticated(f"account {claims.subject!r} may not log in")
