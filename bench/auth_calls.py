@@ -18,6 +18,7 @@ started from this interpreter's `gitopsd` script, which imports whatever `gitops
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -84,6 +85,7 @@ def _measure(pid: int, calls: int, call: Callable[[int], Any]) -> tuple[float, f
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--creates", type=int, default=0, help="then create this many applications too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         proc, address = _start(Path(tmp))
@@ -111,14 +113,23 @@ def main() -> None:
                 ("Version (auth)", lambda i: version[i % THREADS].Version(common_pb2.Empty(), metadata=auth)),
                 ("Application/Get (auth)", lambda i: apps[i % THREADS].Get(get, metadata=auth)),
             ]
+
+            names = itertools.count()  # warm-up calls included: each create a new name
+
+            def create(i: int) -> Any:
+                doc = {**APP, "metadata": {"name": f"bench-{next(names):05d}"}}
+                request = apppb.CreateApplicationRequest(manifest=json.dumps(doc))
+                return apps[i % THREADS].Create(request, metadata=auth, timeout=60)
+
+            if args.creates:
+                # Its figures also hold what the create itself costs (it grows with the apps stored).
+                kinds.append((f"Create x{args.creates} (auth)", create))
             print(f"{args.calls} calls each, {THREADS} client threads, gitopsd from {_origin()}")
             print(f"{'call':<24} {'wall s':>8} {'calls/s':>9} {'daemon CPU s':>13} {'CPU us/call':>12}")
             for name, call in kinds:
-                wall, cpu = _measure(proc.pid, args.calls, call)
-                print(
-                    f"{name:<24} {wall:>8.2f} {args.calls / wall:>9.0f} {cpu:>13.2f} "
-                    f"{cpu / args.calls * 1e6:>12.0f}"
-                )
+                calls = args.creates if name.startswith("Create") else args.calls
+                wall, cpu = _measure(proc.pid, calls, call)
+                print(f"{name:<24} {wall:>8.2f} {calls / wall:>9.0f} {cpu:>13.2f} {cpu / calls * 1e6:>12.0f}")
             for c in channels:
                 c.close()
         finally:
