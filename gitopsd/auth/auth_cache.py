@@ -11,8 +11,8 @@ while the daemon holds its lock. So each of those writes bumps a generation afte
 - Accounts' own generation (this class: `invalidate`), which every entry was stamped with;
 - the projects' write count (gitopsd.app.projects.project_writes), stamped on project-role entries.
 A check reads the stamps *before* it reads the database, so a check that races with a write either
-saw the write or carries a stamp older than the write's bump: its answer is refused by `put` or
-never matches a later `get`. The token's own expiry is checked on every hit.
+saw the write or carries a stamp older than the write's bump, and `get` answers only with entries
+whose stamps are current. The token's own expiry is checked on every hit.
 
 Failures are never cached: a wrong token costs the full check every time (the signature check is
 cheap; logins are throttled elsewhere). The cache holds at most `max_entries` tokens (least
@@ -102,11 +102,10 @@ class AuthCache(Generic[P]):
             return entry.principal
 
     def put(self, token: str, principal: P, expires_at: int, stamp: Stamp, project_role: bool) -> None:
-        """Keeps the answer of a successful check begun at `stamp`, unless something was written since."""
+        """Keeps the answer of a successful check begun at `stamp` (if something was written since,
+        `get` never answers with it)."""
         entry = _Entry(principal, expires_at, stamp, project_role)
         with self._lock:
-            if not self._current(entry):
-                return
             self._entries[token] = entry
             self._entries.move_to_end(token)
             while len(self._entries) > self.max_entries:
