@@ -7,6 +7,7 @@ roles and tokens belong to the projects/auth feature; this module stores them.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
@@ -17,6 +18,23 @@ from gitopsd.protojson import parse_document, to_document
 from gitopsd.store import Store, dumps, loads, utcnow
 
 DEFAULT_PROJECT = "default"
+
+# Every committed project write in this process counts one: gitopsd.auth.auth_cache stamps the
+# answer of a project-role token check with it, so a changed role or deleted token or project
+# drops that answer at once (all project writes go through this module, in the daemon's process).
+_writes = 0
+_writes_lock = threading.Lock()
+
+
+def project_writes() -> int:
+    """How many project writes this process has committed (any Projects instance)."""
+    return _writes
+
+
+def _count_write() -> None:
+    global _writes
+    with _writes_lock:
+        _writes += 1
 
 
 def default_project() -> projpb.AppProject:
@@ -127,6 +145,7 @@ class Projects:
                     "UPDATE projects SET manifest = ?, resource_version = resource_version + 1, updated_at = ? WHERE name = ?",
                     (manifest, now, name),
                 )
+        _count_write()  # after the commit: see _writes
         return self.get(name)
 
     def update(self, project: projpb.AppProject) -> projpb.AppProject:
@@ -152,3 +171,4 @@ class Projects:
                 raise FailedPrecondition(f"project {name!r} is used by applications: {', '.join(users)}")
             if conn.execute("DELETE FROM projects WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound(f"project {name!r} not found")
+        _count_write()  # after the commit: see _writes

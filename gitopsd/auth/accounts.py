@@ -7,6 +7,7 @@ their passwords and API keys live in the accounts table. Logins are throttled by
 throttle.py (attempts are rows in SQLite, so neither a restart nor a crash resets them).
 A password change bumps the account's session generation: session tokens carry the
 generation they were issued under, so every earlier session ends, whatever the clock says.
+A successful token check is remembered (auth_cache.py) until any of these writes drops it.
 """
 
 from __future__ import annotations
@@ -14,14 +15,24 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.api.gitopsd.v1 import session_pb2 as sesspb
 from gitopsd.app.errors import FailedPrecondition, InvalidArgument, NotFound
-from gitopsd.app.projects import Projects
+from gitopsd.app.projects import Projects, project_writes
+from gitopsd.auth.account_specs import ADMIN as ADMIN
+from gitopsd.auth.account_specs import (
+    CAPABILITIES,
+    MAX_USERNAME,
+    AccountSpec,
+    int_column,
+    parse_accounts,
+    session_is_current,
+)
+from gitopsd.auth.account_specs import AuthSettings as AuthSettings
+from gitopsd.auth.auth_cache import AuthCache
 from gitopsd.auth.errors import PermissionDenied, Unauthenticated
 from gitopsd.auth.passwords import Passwords, check_new_password, generate_password
 from gitopsd.auth.project_roles import find_role, parse_subject, role_subject
@@ -29,28 +40,8 @@ from gitopsd.auth.throttle import LoginThrottle
 from gitopsd.auth.tokens import Claims, TokenSigner, load_or_create_key
 from gitopsd.store import Store, dumps, loads, utcnow
 
-ADMIN = "admin"
 INITIAL_PASSWORD_FILE = "initial-admin-password"
-CAPABILITIES = ("login", "apiKey")
-MAX_USERNAME = 253
 BAD_LOGIN = "invalid username or password"
-
-
-@dataclass(frozen=True)
-class AuthSettings:
-    session_ttl: int = 24 * 3600
-    admin_enabled: bool = True
-    # name -> capabilities ("login, apiKey")
-    accounts: dict[str, str] = field(default_factory=dict)
-    max_failures: int = 5
-    failure_window: int = 300
-
-
-@dataclass(frozen=True)
-class AccountSpec:
-    name: str
-    capabilities: frozenset[str]
-    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,61 +58,28 @@ class Principal:
         return parse_subject(self.subject)
 
 
-def parse_accounts(declared: dict[str, str]) -> dict[str, AccountSpec]:
-    """The config's accounts; ValueError naming the bad entry."""
-    specs: dict[str, AccountSpec] = {}
-    for name, caps in declared.items():
-        key = f"auth.accounts.{name}"
-        if (
-            not name
-            or len(name) > MAX_USERNAME
-            or name.startswith("proj:")
-            or not name.isprintable()
-            or ":" in name
-        ):
-            raise ValueError(f"{key}: {name!r} is not a valid account name")
-        if name == ADMIN:
-            raise ValueError(f"{key}: admin is built in (disable it with auth.admin_enabled: false)")
-        items = {c.strip() for c in str(caps or "").split(",") if c.strip()}
-        unknown = items - set(CAPABILITIES)
-        if unknown:
-            raise ValueError(f"{key}: unknown capability {sorted(unknown)[0]!r} (known: login, apiKey)")
-        specs[name] = AccountSpec(name, frozenset(items))
-    return specs
-
-
-def _int_column(row: Mapping[str, object], column: str) -> int:
-    """An INTEGER column of an accounts row; NULL (never set) reads as 0."""
-    value = row.get(column) or 0
-    if not isinstance(value, int | str):
-        raise TypeError(f"accounts.{column}: not an integer: {type(value).__name__}")
-    return int(value)
-
-
-def _session_is_current(claims: Claims, row: dict[str, object]) -> bool:
-    """False once the account's password changed after the session was issued."""
-    generation = _int_column(row, "session_generation")
-    if claims.generation is not None:
-        return claims.generation == generation
-    # A session token from before generations (schema v4): any change since then ends it, and
-    # so does one in its own second or later (whole seconds: in doubt, the session ends).
-    return generation == 0 and claims.issued_at > _int_column(row, "password_mtime")
-
-
 class Accounts:
     def __init__(self, store: Store, data_dir: Path, settings: AuthSettings, projects: Projects) -> None:
         self._store = store
         self._data_dir = data_dir
-        self.settings = settings
         self._projects = projects
         self.passwords = Passwords()
         self.signer = TokenSigner(load_or_create_key(data_dir / "auth"))
-        self._specs = parse_accounts(settings.accounts)
-        self._specs[ADMIN] = AccountSpec(ADMIN, frozenset(CAPABILITIES), settings.admin_enabled)
+        self.cache: AuthCache[Principal] = AuthCache(project_writes)
+        self.reload(settings)
         self.throttle = LoginThrottle(store, settings.max_failures, settings.failure_window)
         self.throttle.recover()
 
     # -- setup --------------------------------------------------------------------
+
+    def reload(self, settings: AuthSettings) -> None:
+        """Takes the declared accounts (who exists, is enabled, holds which capability) and the
+        session TTL from `settings`; the only place they are set, so that cached answers given
+        under the old ones end here. (The login throttle keeps the limits it started with.)"""
+        specs = parse_accounts(settings.accounts)
+        specs[ADMIN] = AccountSpec(ADMIN, frozenset(CAPABILITIES), settings.admin_enabled)
+        self.settings, self._specs = settings, specs
+        self.cache.invalidate()
 
     @property
     def initial_password_path(self) -> Path:
@@ -145,6 +103,7 @@ class Accounts:
                 "VALUES (?, ?, ?, ?, ?)",
                 (ADMIN, password_hash, int(time.time()), now, now),
             )
+        # Nothing to drop from the cache: this runs at start, before any call was checked.
         tmp.replace(path)
         return True
 
@@ -174,7 +133,7 @@ class Accounts:
             stored = row.get("password_hash") if row else None
             # Read with the hash: a password change that lands during this check bumps the
             # generation, so the session issued below ends with it.
-            generation = _int_column(row, "session_generation") if row else 0
+            generation = int_column(row, "session_generation") if row else 0
             # One Argon2 verification whatever happens: the dummy hash stands in for a missing one.
             ok = self.passwords.verify(stored if isinstance(stored, str) else None, password)
         except BaseException:
@@ -210,8 +169,25 @@ class Accounts:
             )
             # Expired tokens fail on their own: their revocation rows are no longer needed.
             conn.execute("DELETE FROM revoked_tokens WHERE expires_at > 0 AND expires_at < ?", (now - 60,))
+        self.cache.invalidate()  # after the commit (auth_cache.py says why)
+
+    def cached(self, token: str) -> Principal | None:
+        """The caller of a token checked before with nothing changed since, from memory; None
+        when it must be checked (authenticate)."""
+        return self.cache.get(token)
 
     def authenticate(self, token: str) -> Principal:
+        """The caller of a signed, unexpired, unrevoked token of a current account or project role;
+        Unauthenticated saying why not. A repeated token is answered from memory."""
+        principal = self.cache.get(token)
+        if principal is not None:
+            return principal
+        stamp = self.cache.stamp()  # before the reads below
+        principal = self._check(token)
+        self.cache.put(token, principal, principal.expires_at, stamp, principal.project_role is not None)
+        return principal
+
+    def _check(self, token: str) -> Principal:
         claims = self.signer.verify(token)
         if self._revoked(claims.token_id):
             raise Unauthenticated("token has been revoked; log in again (gitopsd login)")
@@ -229,7 +205,7 @@ class Accounts:
             if "apiKey" not in spec.capabilities:
                 raise Unauthenticated(f"account {claims.subject!r} may no longer use API keys")
             return principal
-        if not _session_is_current(claims, row):
+        if not session_is_current(claims, row):
             raise Unauthenticated("the session ended when the password was changed; log in again")
         if "login" not in spec.capabilities:
             raise Unauthenticated(f"account {claims.subject!r} may not log in")
@@ -304,6 +280,7 @@ class Accounts:
                 "session_generation = session_generation + 1, updated_at = ? WHERE name = ?",
                 (password_hash, int(time.time()), now, target),
             )
+        self.cache.invalidate()
         if target == ADMIN:
             # The initial password is no longer valid: do not leave it lying around.
             self.initial_password_path.unlink(missing_ok=True)
@@ -329,6 +306,8 @@ class Accounts:
                 "UPDATE accounts SET tokens = ?, updated_at = ? WHERE name = ?",
                 (dumps(tokens), utcnow(), target),
             )
+        # No invalidation: a new key makes no remembered answer wrong (a token whose id it takes was
+        # already valid, and stays so, as a key).
         return token
 
     def delete_token(self, caller: Principal, name: str, token_id: str) -> None:
@@ -338,7 +317,7 @@ class Accounts:
         match = [t for t in tokens or [] if t["id"] == token_id]
         if not match:
             raise NotFound(f"account {target!r} has no token with id {token_id!r}")
-        self.revoke(target, token_id, int(match[0].get("exp", 0)))
+        self.revoke(target, token_id, int(match[0].get("exp", 0)))  # drops remembered answers
         with self._store.transaction() as conn:
             rest = [t for t in tokens if t["id"] != token_id]
             conn.execute(

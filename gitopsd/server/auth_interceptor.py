@@ -133,9 +133,16 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     async def caller(self, method: str, metadata: Any) -> Principal | None:
         """The caller of `method` from its metadata alone (None for public RPCs); raises Aborted
         (UNAUTHENTICATED, or PERMISSION_DENIED for a method without a rule)."""
-        if RULES.get(method) == PUBLIC or not bearer_token(metadata):
+        rule, token = RULES.get(method), bearer_token(metadata)
+        if rule == PUBLIC or not token:
             # Nothing to look up: answered on the loop, even while every worker is busy.
             return self._guarded(method, SyncContext(metadata), self._authenticate, method, metadata)
+        if rule is not None:
+            # A token checked before, with nothing changed since (gitopsd.auth.auth_cache): answered
+            # from memory on the loop, no database read and no hop to the pool.
+            principal = self._accounts.cached(token)
+            if principal is not None:
+                return principal
         return await asyncio.get_running_loop().run_in_executor(
             None, self._guarded, method, SyncContext(metadata), self._authenticate, method, metadata
         )
