@@ -217,7 +217,10 @@ def test_concurrent_checkouts_of_different_commits(git_repos, cache: RepoCache) 
         t.join()
     assert errors == []
     assert seen == {i: f"{i}\n" for i in range(len(shas))}
-    assert len(list((cache.root / "checkouts").rglob("v.txt"))) == 4  # kept idle
+    # Kept idle: at most keep_idle_checkouts. How many exist depends on how the threads interleaved (a
+    # checkout is only made when every existing one is in use; an idle one is advanced in place).
+    kept = len(list((cache.root / "checkouts").rglob("v.txt")))
+    assert 1 <= kept <= cache.keep_idle_checkouts == 4
     cache.release_idle()
     assert list((cache.root / "checkouts").rglob("v.txt")) == []
 
