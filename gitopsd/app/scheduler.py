@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.controller import AppController
 from gitopsd.app.errors import NotFound
+from gitopsd.app.refresh_order import RefreshOrder
 from gitopsd.logs import fields
 from gitopsd.sources.gitcache import RepoCache
 
@@ -68,6 +69,12 @@ class Reconciler:
         self.on_refreshed: list[Callable[[apppb.Application], object]] = []  # run after each refresh
         self._pass: _Pass | None = None
         self._pass_lock = threading.Lock()
+        # A push's refreshes: the applications whose files changed first, the others after them.
+        self.order = RefreshOrder(
+            lambda name: self.refresh_soon(name, resolve=True),
+            lambda name: self.refresh_soon(name, resolve=True, urgent=False),
+            self._call_later,
+        )
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -159,7 +166,11 @@ class Reconciler:
             executor="now" if urgent else "default",
         )
 
+    def _call_later(self, seconds: float, fn: Callable[[], None]) -> None:
+        self.scheduler.add_job(fn, DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=seconds)), executor="now")
+
     def untrack(self, name: str) -> None:
+        self.order.forget(name)
         self._pass_done(name, ok=True, out_of_sync=False)
         for job_id in (f"pass:{name}", f"now:{name}"):
             try:
@@ -168,6 +179,7 @@ class Reconciler:
                 pass
 
     def _refresh(self, name: str, hard: bool = False, resolve: bool = False) -> None:
+        started = time.monotonic()
         try:
             app = self.controller.refresh(name, hard=hard, wait=1.0, resolve=resolve)
         except NotFound:
@@ -176,7 +188,9 @@ class Reconciler:
         except Exception:  # one application's failure never stops the others
             log.exception("refresh failed", extra=fields(app=name))
             self._pass_done(name, ok=False, out_of_sync=False)
+            self.order.refreshed(name, started)
             return
+        self.order.refreshed(name, started)
         self._pass_done(name, ok=True, out_of_sync=app.status.sync.status != "Synced")
         for hook in self.on_refreshed:
             hook(app)
