@@ -23,8 +23,9 @@ from gitopsd.server.webhook_types import GITEA, GITHUB, GITLAB, GOGS
 # Distinct changed files kept from one payload. Past it the list says little about which
 # application changed (a mass edit), and keeping it would cost memory per request: "unknown".
 MAX_CHANGED_PATHS = 10_000
-# GitHub's push payload "includes a maximum of 2048 commits" and says nothing of the total: a list
-# of that length may have been cut, so it is taken as unknown (GitLab and Gitea give the total).
+# GitHub documents its webhook push payload's `commits` as including at most 2048 commits (the limit
+# of 20 is the Events API's timeline, not webhooks) and gives no total: a list of that length may have
+# been cut, so it is taken as unknown (GitLab and Gitea give the total, and are believed).
 GITHUB_MAX_COMMITS = 2048
 # GitLab lists the latest 20 commits of a push; `total_commits_count` tells whether there were more.
 GITLAB_MAX_COMMITS = 20
