@@ -233,7 +233,8 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
             return Refusal(503, "cannot refresh applications now; try again", body_unread=False)
         refs = ", ".join(f"{r.kind} {r.name}" for r in event.refs)
         names = plan.first + plan.later
-        handlers.metrics.webhook(provider, "refreshed" if names else "no_match")
+        # "skipped": applications matched, and their manifest-generate-paths said none changed.
+        handlers.metrics.webhook(provider, "refreshed" if names else "skipped" if plan.skipped else "no_match")
         log.info(
             "webhook push",
             extra=fields(

@@ -1,5 +1,6 @@
 """Git provider webhooks: which provider sent a request, whether it carries the shared
-secret, and what a push event says (repository URLs, pushed refs, default branch).
+secret, and what a push event says (repository URLs, pushed refs, default branch, and the changed
+files where the payload lists them: gitopsd.server.webhook_paths).
 
 Pure functions over headers and body bytes; the HTTP server (gitopsd/server/http.py) reads
 the request and the matcher (gitopsd/server/webhook_match.py) picks the applications.
