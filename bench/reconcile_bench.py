@@ -281,7 +281,8 @@ class Run:
 
         thread = threading.Thread(target=watch, daemon=True)
         thread.start()
-        time.sleep(0.5)  # the stream is open before the push is announced
+        self.profiler.start("webhook")  # (with --profile) from the push until its sync started
+        time.sleep(0.5)  # the stream is open (and py-spy attached) before the push is announced
         url = f"file://{bare_of(work)}"
         # What GitHub sends for this push (the fields gitopsd reads, and a few it does not).
         commit = {
@@ -324,6 +325,7 @@ class Run:
         self.fig["webhook push to sync started (s)"] = (
             time.perf_counter() - start if started.wait(60) else float("nan")
         )
+        self.profiler.stop()
         events.cancel()
 
     def stop(self) -> None:

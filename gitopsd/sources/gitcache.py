@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gitopsd.sources.errors import RepoError, RepoErrorKind
-from gitopsd.sources.gitcache_base import RepoCacheBase, make_read_only, remove_tree
+from gitopsd.sources.gitcache_base import RepoCacheBase, make_files_read_only, make_read_only, remove_tree
 from gitopsd.sources.gitcache_state import (
     FULL_SHA,
     SHORT_SHA,
@@ -305,7 +305,8 @@ class RepoCache(RepoCacheBase):
                 if path.exists():
                     remove_tree(path)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                if not self._advance_idle_checkout(state, acc, sha, path):
+                rewritten = self._advance_idle_checkout(state, acc, sha, path)
+                if rewritten is None:
                     self._git(
                         # --force: a record of an earlier checkout of this commit may remain
                         # (records are pruned in batches, not after every render).
@@ -316,7 +317,9 @@ class RepoCache(RepoCacheBase):
                         # A small pack can hold a huge, well-compressed file: the same cap per file.
                         max_file_bytes=self.max_fetch_bytes,
                     )
-                make_read_only(path)
+                    make_read_only(path)
+                else:
+                    make_files_read_only(path, rewritten)
                 entry = (path, 0)
             state.checkouts[sha] = (entry[0], entry[1] + 1)
         try:
@@ -331,13 +334,15 @@ class RepoCache(RepoCacheBase):
                         old, _ = state.idle.popitem(last=False)
                         self._remove_checkout(state, acc, old)
 
-    def _advance_idle_checkout(self, repo: CachedRepo, acc: RepoAccess, sha: str, path: Path) -> bool:
+    def _advance_idle_checkout(
+        self, repo: CachedRepo, acc: RepoAccess, sha: str, path: Path
+    ) -> list[str] | None:
         """Turns the most recently used idle checkout into one of `sha`, in place: git rewrites only
         the files that differ, so a commit to one application of a 10,000-application repository
-        writes one file instead of 10,000. False (nothing changed) when there is none to take.
-        Called with repo.lock held."""
+        writes one file instead of 10,000. Returns the files written again (to be made read-only);
+        None (nothing changed) when there is none to take. Called with repo.lock held."""
         if not repo.idle:
-            return False
+            return None
         old = next(reversed(repo.idle))
         old_path, _ = repo.checkouts[old]
         try:
@@ -348,10 +353,23 @@ class RepoCache(RepoCacheBase):
                 timeout=self.timeouts.local,
             )
         except RepoError:
-            return False  # e.g. its directory vanished: a fresh checkout instead
+            return None  # e.g. its directory vanished: a fresh checkout instead
         del repo.idle[old]
         del repo.checkouts[old]
         try:
+            # What git will write again: the files that differ between the commits, and any changed
+            # in place since (only root writes a read-only file). The others keep their read-only mode.
+            rewritten = self._git(
+                ["diff", "--name-only", "--no-renames", "-z", old, sha, "--"],
+                acc=acc,
+                cwd=repo.path,
+                timeout=self.timeouts.local,
+            ) + "\x00" + self._git(
+                ["-c", "core.trustctime=false", "diff", "--name-only", "--no-renames", "-z"],
+                acc=acc,
+                cwd=path,
+                timeout=self.timeouts.local,
+            )
             # chmod (make_read_only) changed every file's ctime, not its content: trustctime off,
             # or git would read and hash every file again. clean: nothing a renderer may have
             # left in the tree survives into the next commit's.
@@ -365,8 +383,8 @@ class RepoCache(RepoCacheBase):
         except RepoError:
             remove_tree(path)
             repo.removed_since_prune += 1
-            return False
-        return True
+            return None
+        return [p for p in rewritten.split("\x00") if p]
 
     def _check_tree_size(self, repo: CachedRepo, acc: RepoAccess, sha: str) -> None:
         """Refuses a commit whose files add up to more than the limit, before writing any of them

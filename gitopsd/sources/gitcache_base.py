@@ -14,7 +14,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import git
@@ -213,6 +213,17 @@ def make_read_only(root: Path) -> None:
                 st = os.lstat(p)
                 if stat.S_ISREG(st.st_mode):
                     os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
+
+
+def make_files_read_only(root: Path, rels: Iterable[str]) -> None:
+    """make_read_only for the named files only: those a checkout wrote again (the others kept their mode),
+    so advancing a checkout of a 10,000-directory repository costs what the commit changed, not a walk."""
+    for rel in rels:
+        p = os.path.join(root, rel)
+        with contextlib.suppress(OSError):
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode):
+                os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
 
 
 def force_remove(func: Callable[[str], object], path: str, _exc: object) -> None:
