@@ -300,7 +300,7 @@ class RepoCache(RepoCacheBase):
             entry = state.checkouts.get(sha)
             state.idle.pop(sha, None)
             if entry is None:
-                self._check_tree_size(state, acc, sha)
+                symlinks = self._check_tree_size(state, acc, sha)
                 path = self.root / "checkouts" / state.path.stem / sha
                 if path.exists():
                     remove_tree(path)
@@ -320,6 +320,8 @@ class RepoCache(RepoCacheBase):
                     make_read_only(path)
                 else:
                     make_files_read_only(path, rewritten)
+                with self._lock:
+                    self._tree_symlinks[str(path)] = symlinks
                 entry = (path, 0)
             state.checkouts[sha] = (entry[0], entry[1] + 1)
         try:
@@ -356,6 +358,8 @@ class RepoCache(RepoCacheBase):
             return None  # e.g. its directory vanished: a fresh checkout instead
         del repo.idle[old]
         del repo.checkouts[old]
+        with self._lock:
+            self._tree_symlinks.pop(str(old_path), None)
         try:
             # What git will write again: the files that differ between the commits, and any changed
             # in place since (only root writes a read-only file). The others keep their read-only mode.
@@ -386,29 +390,10 @@ class RepoCache(RepoCacheBase):
             return None
         return [p for p in rewritten.split("\x00") if p]
 
-    def _check_tree_size(self, repo: CachedRepo, acc: RepoAccess, sha: str) -> None:
-        """Refuses a commit whose files add up to more than the limit, before writing any of them
-        (a small pack can hold many well-compressed files)."""
-        if self.max_fetch_bytes <= 0:
-            return
-        listing = self._git(
-            ["ls-tree", "-r", "-l", "--full-tree", sha], acc=acc, cwd=repo.path, timeout=self.timeouts.fetch
-        )
-        total = 0
-        for line in listing.splitlines():
-            size = line.split("\t", 1)[0].split()[-1] if "\t" in line else "-"
-            if size.isdigit():  # "-" for submodules
-                total += int(size)
-        if total > self.max_fetch_bytes:
-            raise RepoError(
-                RepoErrorKind.TOO_LARGE,
-                redact_url(acc.url),
-                f"commit {sha[:12]} holds {total} bytes of files, more than render.max_fetch_bytes "
-                f"({self.max_fetch_bytes})",
-            )
-
     def _remove_checkout(self, repo: CachedRepo, acc: RepoAccess, sha: str) -> None:
         path, _ = repo.checkouts.pop(sha)
+        with self._lock:
+            self._tree_symlinks.pop(str(path), None)
         remove_tree(path)
         repo.removed_since_prune += 1
         if repo.removed_since_prune >= 64:
