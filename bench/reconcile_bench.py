@@ -321,9 +321,14 @@ class Run:
             headers={"Content-Type": "application/json", "X-GitHub-Event": "push"},
         )
         start = time.perf_counter()
-        urllib.request.urlopen(request, timeout=30).read()
+        reply = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        answered = time.perf_counter() - start
         self.fig["webhook push to sync started (s)"] = (
             time.perf_counter() - start if started.wait(60) else float("nan")
+        )
+        self.notes["webhook"] = (
+            f"answered in {answered:.2f} s; {len(reply.get('refreshed', []))} refreshed, "
+            f"changed files: {reply.get('changedFiles')}"
         )
         self.profiler.stop()
         events.cancel()
