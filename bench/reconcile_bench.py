@@ -278,6 +278,7 @@ class Run:
         (work / "apps" / "app-00000" / "configmap.yaml").write_text(
             yaml.safe_dump(configmap(0, index="pushed"))
         )
+        previous = git("rev-parse", "HEAD", cwd=work)
         git("commit", "--quiet", "-am", "change app-00000", cwd=work)
         git("push", "--quiet", "bare", "main", cwd=work)
         sha = git("rev-parse", "HEAD", cwd=work)
@@ -294,13 +295,38 @@ class Run:
 
         thread = threading.Thread(target=watch, daemon=True)
         thread.start()
-        time.sleep(0.5)  # the stream is open before the push is announced
+        self.profiler.start("webhook")  # (with --profile) from the push until its sync started
+        time.sleep(0.5)  # the stream is open (and py-spy attached) before the push is announced
         url = f"file://{bare_of(work)}"
+        # What GitHub sends for this push (the fields gitopsd reads, and a few it does not).
+        commit = {
+            "id": sha,
+            "message": "change app-00000",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "author": {"name": "bench", "email": "bench@gitopsd.invalid"},
+            "added": [],
+            "removed": [],
+            "modified": ["apps/app-00000/configmap.yaml"],
+        }
         body = json.dumps(
             {
                 "ref": "refs/heads/main",
+                "before": previous,
                 "after": sha,
-                "repository": {"html_url": url, "clone_url": url, "default_branch": "main"},
+                "created": False,
+                "deleted": False,
+                "forced": False,
+                "compare": f"{url}/compare/{previous[:12]}...{sha[:12]}",
+                "commits": [commit],
+                "head_commit": commit,
+                "pusher": {"name": "bench", "email": "bench@gitopsd.invalid"},
+                "repository": {
+                    "name": "apps",
+                    "full_name": "bench/apps",
+                    "html_url": url,
+                    "clone_url": url,
+                    "default_branch": "main",
+                },
             }
         ).encode()
         request = urllib.request.Request(
@@ -309,10 +335,16 @@ class Run:
             headers={"Content-Type": "application/json", "X-GitHub-Event": "push"},
         )
         start = time.perf_counter()
-        urllib.request.urlopen(request, timeout=30).read()
+        reply = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        answered = time.perf_counter() - start
         self.fig["webhook push to sync started (s)"] = (
             time.perf_counter() - start if started.wait(60) else float("nan")
         )
+        self.notes["webhook"] = (
+            f"answered in {answered:.2f} s; {len(reply.get('refreshed', []))} refreshed, "
+            f"changed files: {reply.get('changedFiles')}"
+        )
+        self.profiler.stop()
         events.cancel()
 
     def stop(self) -> None:

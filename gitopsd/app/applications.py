@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app import eventlog
@@ -98,6 +98,23 @@ class Applications:
                 continue
             apps.append(app)
         return apps
+
+    def specs_of_all(self) -> Iterator[apppb.Application]:
+        """Every application's metadata and spec, without its status or server-set fields, by name.
+
+        For what matches all applications on their sources (a webhook push): the status is most of a
+        row and of its parse, and the JSON spec is read only for rows written before schema v7."""
+        rows = self._store.query(
+            "SELECT name, manifest_pb, CASE WHEN manifest_pb IS NULL THEN manifest END AS manifest"
+            " FROM applications ORDER BY name"
+        )
+        for row in rows:  # parsed one at a time, as the caller goes
+            app = apppb.Application()
+            if row["manifest_pb"] is not None:
+                app.ParseFromString(row["manifest_pb"])
+            else:
+                parse_document(loads(row["manifest"]), app)
+            yield app
 
     # -- writing ---------------------------------------------------------------
 

@@ -16,15 +16,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.controller import AppController
 from gitopsd.app.errors import NotFound
+from gitopsd.app.refresh_order import RefreshOrder
 from gitopsd.app.refresh_queue import Lane, Request
 from gitopsd.logs import fields
 from gitopsd.sources.gitcache import RepoCache
@@ -64,6 +66,12 @@ class Reconciler:
         self.on_refreshed: list[Callable[[apppb.Application], object]] = []  # run after each refresh
         self._pass: _Pass | None = None
         self._pass_lock = threading.Lock()
+        # A push's refreshes: the applications whose files changed first, the others after them.
+        self.order = RefreshOrder(
+            lambda name: self.refresh_soon(name, resolve=True),
+            lambda name: self.refresh_soon(name, resolve=True, urgent=False),
+            self._call_later,
+        )
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -144,13 +152,18 @@ class Reconciler:
         asked_at = self.repo_cache.now() if resolve else None
         (self.urgent if urgent else self.lane).put(name, Request(hard, resolve, asked_at))
 
+    def _call_later(self, seconds: float, fn: Callable[[], None]) -> None:
+        self.scheduler.add_job(fn, DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=seconds)))
+
     def untrack(self, name: str) -> None:
+        self.order.forget(name)
         self._pass_done(name, ok=True, out_of_sync=False)
         self.lane.remove(name)
         self.urgent.remove(name)
 
     def _run(self, name: str, request: Request) -> None:
         self.controller.settings.foreground.wait_quiet()  # API calls first
+        started = time.monotonic()
         try:
             app = self.controller.refresh(
                 name, hard=request.hard, wait=1.0, resolve=request.resolve, asked_at=request.asked_at
@@ -161,7 +174,9 @@ class Reconciler:
         except Exception:  # one application's failure never stops the others
             log.exception("refresh failed", extra=fields(app=name))
             self._pass_done(name, ok=False, out_of_sync=False)
+            self.order.refreshed(name, started)
             return
+        self.order.refreshed(name, started)
         self._pass_done(name, ok=True, out_of_sync=app.status.sync.status != "Synced")
         for hook in self.on_refreshed:
             hook(app)

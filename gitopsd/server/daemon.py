@@ -281,7 +281,7 @@ class Daemon:
                 HttpHandlers(
                     cfg.webhook,
                     self.metrics,
-                    apps.list,
+                    apps.specs_of_all,
                     lambda name: self.reconciler.refresh_soon(name, resolve=True),
                     MetricsAccess.of(cfg.metrics.auth, self.accounts, authorizer, apps.rbac_objects).check,
                     on_push=self.appsets.controller.on_push,
@@ -292,6 +292,8 @@ class Daemon:
                         cfg.http.max_body_bytes,
                         float(cfg.webhook.read_timeout),
                     ),
+                    # A push refreshes the applications whose files it changed before the others.
+                    refresh_in_order=self.reconciler.order.submit,
                 ),
                 cfg.http,
                 tls_files=http_tls,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from gitopsd.server.config import WebhookConfig
 from gitopsd.server.metrics import CONTENT_TYPE, Metrics
 from gitopsd.server.metrics_access import Denial
 from gitopsd.server.webhook import Headers, Ignored, PushEvent, WebhookError
-from gitopsd.server.webhook_match import matching_apps
+from gitopsd.server.webhook_match import RefreshPlan, plan_refreshes
 
 log = logging.getLogger("gitopsd.http")
 
@@ -50,6 +50,7 @@ class HttpHandlers:
 
     webhook: WebhookConfig
     metrics: Metrics
+    # Every application's spec (no status needed: a push is matched on sources and annotations).
     apps: Callable[[], Iterable[apppb.Application]]
     # Refreshes one application now, asking its repository for new commits.
     refresh: Callable[[str], None]
@@ -59,6 +60,9 @@ class HttpHandlers:
     on_push: Callable[[Iterable[str]], list[str]] | None = None
     # The JSON API (gitopsd/server/rest/gateway.py): serves /api/v1/... and /api/version.
     api: Callable[[Request], Awaitable[Response]] | None = None
+    # (first, later): refreshes `first` now and `later` once those are done, on the pass workers
+    # (gitopsd.app.refresh_order). Without it every one is refreshed with `refresh`, first ones first.
+    refresh_in_order: Callable[[Sequence[str], Sequence[str]], None] | None = None
 
 
 class Refusal(JSONResponse):
@@ -222,20 +226,27 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
             _log(request, 200, provider=provider, result="ignored")
             return JSONResponse({"message": event.message})
         try:
-            names = await run_in_threadpool(_refresh_matching, handlers, event)
+            plan = await run_in_threadpool(_refresh_matching, handlers, event)
         except Exception as exc:  # the daemon is stopping, or the store is unavailable
             log.warning("webhook refresh failed", extra=fields(provider=provider, error=type(exc).__name__))
             handlers.metrics.webhook(provider, "error")
             return Refusal(503, "cannot refresh applications now; try again", body_unread=False)
         refs = ", ".join(f"{r.kind} {r.name}" for r in event.refs)
-        handlers.metrics.webhook(provider, "refreshed" if names else "no_match")
+        names = plan.first + plan.later
+        # "skipped": applications matched, and their manifest-generate-paths said none changed.
+        handlers.metrics.webhook(provider, "refreshed" if names else "skipped" if plan.skipped else "no_match")
         log.info(
             "webhook push",
-            extra=fields(provider=provider, refs=refs[:500], refreshed=",".join(names)[:1000]),
+            extra=fields(
+                provider=provider,
+                refs=refs[:500],
+                refreshed=",".join(names)[:1000],
+                first=len(plan.first),
+                skipped=len(plan.skipped),
+                changed_files="unknown" if event.changed_paths is None else len(event.changed_paths),
+            ),
         )
-        return JSONResponse(
-            {"message": f"push to {refs}: refreshing {len(names)} application(s)", "refreshed": names}
-        )
+        return JSONResponse(_push_reply(refs, event, plan))
 
     async def no_such_endpoint(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -277,13 +288,36 @@ def create_app(handlers: HttpHandlers, stopping: threading.Event) -> Starlette:
     )
 
 
-def _refresh_matching(handlers: HttpHandlers, event: PushEvent) -> list[str]:
-    names = matching_apps(handlers.apps(), event)
-    for name in names:
-        handlers.refresh(name)
+def _push_reply(refs: str, event: PushEvent, plan: RefreshPlan) -> dict[str, Any]:
+    """What a push is answered with: what is refreshed, in which order, and what the payload said changed."""
+    count = len(plan.first) + len(plan.later)
+    message = f"push to {refs}: refreshing {count} application(s)"
+    if event.changed_paths is not None and plan.first and plan.later:
+        message += f", first the {len(plan.first)} with changed files under their paths"
+    if plan.skipped:
+        message += f"; {len(plan.skipped)} not refreshed (no changed file in their manifest-generate-paths)"
+    reply: dict[str, Any] = {
+        "message": message,
+        "refreshed": plan.first + plan.later,
+        "changedFiles": None if event.changed_paths is None else len(event.changed_paths),
+    }
+    if event.changed_paths is None:
+        reply["changedFilesUnknown"] = event.paths_unknown
+    if plan.skipped:
+        reply["skipped"] = plan.skipped
+    return reply
+
+
+def _refresh_matching(handlers: HttpHandlers, event: PushEvent) -> RefreshPlan:
+    plan = plan_refreshes(handlers.apps(), event)
+    if handlers.refresh_in_order is not None:
+        handlers.refresh_in_order(plan.first, plan.later)
+    else:
+        for name in plan.first + plan.later:
+            handlers.refresh(name)
     if handlers.on_push is not None:
         appsets = handlers.on_push(event.repo_urls)
         if appsets:
             log.info("webhook push regenerates applicationsets", extra=fields(applicationsets=",".join(appsets)[:1000]))
-    return names
+    return plan
 

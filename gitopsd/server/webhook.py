@@ -1,5 +1,6 @@
 """Git provider webhooks: which provider sent a request, whether it carries the shared
-secret, and what a push event says (repository URLs, pushed refs, default branch).
+secret, and what a push event says (repository URLs, pushed refs, default branch, and the changed
+files where the payload lists them: gitopsd.server.webhook_paths).
 
 Pure functions over headers and body bytes; the HTTP server (gitopsd/server/http.py) reads
 the request and the matcher (gitopsd/server/webhook_match.py) picks the applications.
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gitopsd.server.webhook_auth import authenticate
+from gitopsd.server.webhook_paths import changed_paths
 from gitopsd.server.webhook_types import (
     AZURE_DEVOPS,
     BITBUCKET,
@@ -146,11 +148,14 @@ def _github(event: str, data: dict[str, Any], provider: str) -> PushEvent | Igno
     if event != "push":
         return Ignored(provider, f"{event} event ignored" if event != "ping" else "pong")
     repo = _obj(data, "repository", "")
+    changed = changed_paths(provider, data)
     return PushEvent(
         provider,
         _urls(repo, _GITHUB_URLS, "repository."),
         (parse_ref(_str(data, "ref", ""), "ref"),),
         _opt_str(repo, "default_branch") or _opt_str(repo, "master_branch"),
+        changed.paths,
+        changed.why,
     )
 
 
@@ -167,8 +172,14 @@ def _gitlab(event: str, data: dict[str, Any]) -> PushEvent | Ignored:
         urls += [
             u for u in (_opt_str(repository, k) for k in ("git_http_url", "git_ssh_url", "homepage")) if u
         ]
+    changed = changed_paths(GITLAB, data)
     return PushEvent(
-        GITLAB, tuple(urls), (parse_ref(_str(data, "ref", ""), "ref"),), _opt_str(project, "default_branch")
+        GITLAB,
+        tuple(urls),
+        (parse_ref(_str(data, "ref", ""), "ref"),),
+        _opt_str(project, "default_branch"),
+        changed.paths,
+        changed.why,
     )
 
 

@@ -53,6 +53,10 @@ class PushEvent:
     refs: tuple[PushedRef, ...]
     # The repository's default branch when the payload says it ("" when it does not).
     default_branch: str = ""
+    # The files the push changed (gitopsd.server.webhook_paths); None when the payload does not say
+    # or may not say all of them, with why in `paths_unknown`.
+    changed_paths: tuple[str, ...] | None = None
+    paths_unknown: str = "the payload does not list changed files"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gitopsd.sources.errors import RepoError, RepoErrorKind
-from gitopsd.sources.gitcache_base import RepoCacheBase, make_read_only, remove_tree
+from gitopsd.sources.gitcache_base import RepoCacheBase, make_files_read_only, make_read_only, remove_tree
 from gitopsd.sources.gitcache_state import (
     FULL_SHA,
     SHORT_SHA,
@@ -305,12 +305,13 @@ class RepoCache(RepoCacheBase):
             entry = state.checkouts.get(sha)
             state.idle.pop(sha, None)
             if entry is None:
-                self._check_tree_size(state, acc, sha)
+                symlinks = self._check_tree_size(state, acc, sha)
                 path = self.root / "checkouts" / state.path.stem / sha
                 if path.exists():
                     remove_tree(path)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                if not self._advance_idle_checkout(state, acc, sha, path):
+                rewritten = self._advance_idle_checkout(state, acc, sha, path)
+                if rewritten is None:
                     self._git(
                         # --force: a record of an earlier checkout of this commit may remain
                         # (records are pruned in batches, not after every render).
@@ -321,7 +322,11 @@ class RepoCache(RepoCacheBase):
                         # A small pack can hold a huge, well-compressed file: the same cap per file.
                         max_file_bytes=self.max_fetch_bytes,
                     )
-                make_read_only(path)
+                    make_read_only(path)
+                else:
+                    make_files_read_only(path, rewritten)
+                with self._lock:
+                    self._tree_symlinks[str(path)] = symlinks
                 entry = (path, 0)
             state.checkouts[sha] = (entry[0], entry[1] + 1)
         try:
@@ -336,13 +341,15 @@ class RepoCache(RepoCacheBase):
                         old, _ = state.idle.popitem(last=False)
                         self._remove_checkout(state, acc, old)
 
-    def _advance_idle_checkout(self, repo: CachedRepo, acc: RepoAccess, sha: str, path: Path) -> bool:
+    def _advance_idle_checkout(
+        self, repo: CachedRepo, acc: RepoAccess, sha: str, path: Path
+    ) -> list[str] | None:
         """Turns the most recently used idle checkout into one of `sha`, in place: git rewrites only
         the files that differ, so a commit to one application of a 10,000-application repository
-        writes one file instead of 10,000. False (nothing changed) when there is none to take.
-        Called with repo.lock held."""
+        writes one file instead of 10,000. Returns the files written again (to be made read-only);
+        None (nothing changed) when there is none to take. Called with repo.lock held."""
         if not repo.idle:
-            return False
+            return None
         old = next(reversed(repo.idle))
         old_path, _ = repo.checkouts[old]
         try:
@@ -353,10 +360,25 @@ class RepoCache(RepoCacheBase):
                 timeout=self.timeouts.local,
             )
         except RepoError:
-            return False  # e.g. its directory vanished: a fresh checkout instead
+            return None  # e.g. its directory vanished: a fresh checkout instead
         del repo.idle[old]
         del repo.checkouts[old]
+        with self._lock:
+            self._tree_symlinks.pop(str(old_path), None)
         try:
+            # What git will write again: the files that differ between the commits, and any changed
+            # in place since (only root writes a read-only file). The others keep their read-only mode.
+            rewritten = self._git(
+                ["diff", "--name-only", "--no-renames", "-z", old, sha, "--"],
+                acc=acc,
+                cwd=repo.path,
+                timeout=self.timeouts.local,
+            ) + "\x00" + self._git(
+                ["-c", "core.trustctime=false", "diff", "--name-only", "--no-renames", "-z"],
+                acc=acc,
+                cwd=path,
+                timeout=self.timeouts.local,
+            )
             # chmod (make_read_only) changed every file's ctime, not its content: trustctime off,
             # or git would read and hash every file again. clean: nothing a renderer may have
             # left in the tree survives into the next commit's.
@@ -370,32 +392,13 @@ class RepoCache(RepoCacheBase):
         except RepoError:
             remove_tree(path)
             repo.removed_since_prune += 1
-            return False
-        return True
-
-    def _check_tree_size(self, repo: CachedRepo, acc: RepoAccess, sha: str) -> None:
-        """Refuses a commit whose files add up to more than the limit, before writing any of them
-        (a small pack can hold many well-compressed files)."""
-        if self.max_fetch_bytes <= 0:
-            return
-        listing = self._git(
-            ["ls-tree", "-r", "-l", "--full-tree", sha], acc=acc, cwd=repo.path, timeout=self.timeouts.fetch
-        )
-        total = 0
-        for line in listing.splitlines():
-            size = line.split("\t", 1)[0].split()[-1] if "\t" in line else "-"
-            if size.isdigit():  # "-" for submodules
-                total += int(size)
-        if total > self.max_fetch_bytes:
-            raise RepoError(
-                RepoErrorKind.TOO_LARGE,
-                redact_url(acc.url),
-                f"commit {sha[:12]} holds {total} bytes of files, more than render.max_fetch_bytes "
-                f"({self.max_fetch_bytes})",
-            )
+            return None
+        return [p for p in rewritten.split("\x00") if p]
 
     def _remove_checkout(self, repo: CachedRepo, acc: RepoAccess, sha: str) -> None:
         path, _ = repo.checkouts.pop(sha)
+        with self._lock:
+            self._tree_symlinks.pop(str(path), None)
         remove_tree(path)
         repo.removed_since_prune += 1
         if repo.removed_since_prune >= 64:

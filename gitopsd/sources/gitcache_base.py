@@ -14,7 +14,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import git
@@ -72,6 +72,8 @@ class RepoCacheBase:
         self._clock = clock
         self._repos: dict[tuple[str, str], CachedRepo] = {}
         self._lock = threading.Lock()
+        # checkout path -> the symlinks its commit holds (git's tree listing), for the path-safety check.
+        self._tree_symlinks: dict[str, tuple[str, ...]] = {}
         self._interval = 0
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
         self.protected = ProtectedPaths.of([*(protected.roots if protected else ()), self.root])
@@ -213,6 +215,43 @@ class RepoCacheBase:
             raise classify_git_error(scrub(str(err)), redact_url(url), network=network, timeout=timeout)
         return str(out)
 
+    def symlinks_in(self, root: Path) -> tuple[str, ...] | None:
+        """The symlinks (repository-relative) of the checkout at `root`, as git's tree lists them; None
+        when `root` is not one of this cache's checkouts. Nothing else in a checkout can be a symlink:
+        git writes only its tree, and an advanced checkout is cleaned of anything left in it."""
+        with self._lock:
+            return self._tree_symlinks.get(str(root))
+
+    def _check_tree_size(self, repo: CachedRepo, acc: RepoAccess, sha: str) -> tuple[str, ...]:
+        """Refuses a commit whose files add up to more than the limit, before writing any of them
+        (a small pack can hold many well-compressed files). Returns the commit's symlinks, from the
+        same listing: the path-safety check looks at those instead of walking the whole tree."""
+        listing = self._git(
+            ["ls-tree", "-r", "-z", "--full-tree", *(["-l"] if self.max_fetch_bytes > 0 else []), sha],
+            acc=acc,
+            cwd=repo.path,
+            timeout=self.timeouts.fetch,
+        )
+        total = 0
+        symlinks = []
+        for line in listing.split("\x00"):
+            meta, tab, path = line.partition("\t")
+            if not tab:
+                continue
+            fields = meta.split()
+            if fields[0] == "120000":
+                symlinks.append(path)
+            if fields[-1].isdigit() and len(fields) == 4:  # "-" for submodules; no size without -l
+                total += int(fields[-1])
+        if self.max_fetch_bytes > 0 and total > self.max_fetch_bytes:
+            raise RepoError(
+                RepoErrorKind.TOO_LARGE,
+                redact_url(acc.url),
+                f"commit {sha[:12]} holds {total} bytes of files, more than render.max_fetch_bytes "
+                f"({self.max_fetch_bytes})",
+            )
+        return tuple(symlinks)
+
 
 def make_read_only(root: Path) -> None:
     for dirpath, _dirs, files in os.walk(root):
@@ -222,6 +261,17 @@ def make_read_only(root: Path) -> None:
                 st = os.lstat(p)
                 if stat.S_ISREG(st.st_mode):
                     os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
+
+
+def make_files_read_only(root: Path, rels: Iterable[str]) -> None:
+    """make_read_only for the named files only: those a checkout wrote again (the others kept their mode),
+    so advancing a checkout of a 10,000-directory repository costs what the commit changed, not a walk."""
+    for rel in rels:
+        p = os.path.join(root, rel)
+        with contextlib.suppress(OSError):
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode):
+                os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
 
 
 def force_remove(func: Callable[[str], object], path: str, _exc: object) -> None:

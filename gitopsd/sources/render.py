@@ -215,7 +215,8 @@ class SourceRenderer(RenderCache):
         app_dir = resolve_app_path(root, app_rel)
         # Before anything looks into the tree (even detection's stat of a kustomization).
         if str(root) not in self._checked_roots:
-            check_symlinks(root)
+            # A checkout's symlinks are known from its git tree: no walk of a 10,000-directory repository.
+            check_symlinks(root, self.repo_cache.symlinks_in(root) if self.repo_cache is not None else None)
             with self._lock:
                 if len(self._checked_roots) > 10000:
                     self._checked_roots.clear()

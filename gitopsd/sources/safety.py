@@ -139,9 +139,20 @@ def resolve_value_file(repo_root: Path, app_rel: str, value_file: str, limits: L
     return relative_to_app, exists
 
 
-def check_symlinks(repo_root: Path) -> None:
-    """Refuses the repository if any symlink in it points outside it."""
+def check_symlinks(repo_root: Path, symlinks: Iterable[str] | None = None) -> None:
+    """Refuses the repository if any symlink in it points outside it.
+
+    symlinks: every symlink the tree can hold (repository-relative), when known (a git checkout's,
+    from its tree listing): only those are looked at, instead of a walk of the whole tree."""
     root_real = os.path.realpath(repo_root)
+    if symlinks is not None:
+        for rel in sorted(symlinks):
+            full = os.path.join(repo_root, rel)
+            if os.path.islink(full):
+                escape = _escape(root_real, os.path.realpath(full))
+                if escape is not None:
+                    raise UnsafePathError(f"symlink {rel!r} {escape}")
+        return
     for dirpath, dirnames, filenames in os.walk(repo_root):
         if dirpath == str(repo_root):
             dirnames[:] = [d for d in dirnames if d != ".git"]

@@ -415,8 +415,11 @@ def test_a_new_commit_advances_an_idle_checkout_in_place(git_repos, cache: RepoC
     first = repo.commit({f"apps/a{i}/cm.yaml": f"i: {i}\n" for i in range(200)} | {"gone.yaml": "x: 1\n"})
     with cache.checkout(repo.url, first) as root:
         kept_inode = (root / "apps/a1/cm.yaml").stat().st_ino
-    # Something a renderer could have left behind in the tree (directories stay writable).
+    # Something a renderer could have left behind in the tree (directories stay writable), and a
+    # file it changed in place (after making it writable again).
     (root / "apps" / "leftover.yaml").write_text("stale: true\n")
+    (root / "apps/a5/cm.yaml").chmod(0o644)
+    (root / "apps/a5/cm.yaml").write_text("tampered: true\n")
     second = repo.commit({"apps/a0/cm.yaml": "i: changed\n", "gone.yaml": None})
     with cache.checkout(repo.url, second) as new_root:
         assert new_root != root and not root.exists()
@@ -426,6 +429,9 @@ def test_a_new_commit_advances_an_idle_checkout_in_place(git_repos, cache: RepoC
         assert not (new_root / "gone.yaml").exists()
         assert not (new_root / "apps" / "leftover.yaml").exists()
         assert (new_root / "apps/a0/cm.yaml").stat().st_mode & 0o222 == 0
+        # Written again as the commit has it, and read-only like every other file.
+        assert (new_root / "apps/a5/cm.yaml").read_text() == "i: 5\n"
+        assert all(not f.stat().st_mode & 0o222 for f in new_root.rglob("*.yaml")), "a writable file"
     # The first commit can still be checked out afresh.
     with cache.checkout(repo.url, first) as again:
         assert (again / "gone.yaml").read_text() == "x: 1\n"
