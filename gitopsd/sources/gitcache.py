@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 __all__ = ["CommitInfo", "GitTimeouts", "Refs", "RepoCache", "RepoStats"]
 
 
+# Answers of changed_paths remembered per repository (a push asks one question 10,000 times).
+_DIFFS_KEPT = 32
+_DIFF_PATHS_KEPT = 20_000
+
 class RepoCache(RepoCacheBase):
     """Bare clones under `root`, keyed by normalized repository URL."""
 
@@ -278,6 +282,11 @@ class RepoCache(RepoCacheBase):
         """Repository-relative paths added, removed or modified between two commits."""
         acc = self._acc(repo, project)
         state = self._ensure_clone(acc)
+        with state.lock:
+            known = state.diff_cache.get((old_sha, new_sha))
+            if known is not None:
+                state.diff_cache.move_to_end((old_sha, new_sha))
+                return list(known)
         self.ensure_commit(acc, old_sha)
         self.ensure_commit(acc, new_sha)
         out = self._git(
@@ -286,7 +295,15 @@ class RepoCache(RepoCacheBase):
             cwd=state.path,
             timeout=self.timeouts.local,
         )
-        return [p for p in out.split("\x00") if p]
+        paths = tuple(p for p in out.split("\x00") if p)
+        with state.lock:
+            state.diffs += 1
+            if len(paths) > _DIFF_PATHS_KEPT:
+                return list(paths)  # a rewrite of everything: not worth the memory
+            state.diff_cache[(old_sha, new_sha)] = paths
+            while len(state.diff_cache) > _DIFFS_KEPT:
+                state.diff_cache.popitem(last=False)
+        return list(paths)
 
     @contextlib.contextmanager
     def checkout(self, repo: str | RepoAccess, sha: str, *, project: str = "") -> Iterator[Path]:

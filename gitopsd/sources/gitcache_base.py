@@ -121,6 +121,7 @@ class RepoCacheBase:
                 ls_remote=was.ls_remote + r.ls_remote,
                 fetches=was.fetches + r.fetches,
                 clones=was.clones + r.clones,
+                diffs=was.diffs + r.diffs,
             )
         return out
 

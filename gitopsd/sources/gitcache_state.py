@@ -40,6 +40,7 @@ class RepoStats:
     ls_remote: int = 0
     fetches: int = 0
     clones: int = 0
+    diffs: int = 0  # `git diff` runs between two commits (changed_paths; answers are remembered)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class CachedRepo:
         self.ls_remote = 0
         self.fetches = 0
         self.clones = 0
+        self.diffs = 0
+        # (old sha, new sha) -> the paths changed between them: commits never change, so neither does
+        # this; after a push every application on the repository asks the same question.
+        self.diff_cache: collections.OrderedDict[tuple[str, str], tuple[str, ...]] = collections.OrderedDict()
         # sha -> (path, refcount); refcount 0 = idle, kept for the next render of that commit
         self.checkouts: dict[str, tuple[Path, int]] = {}
         self.idle: collections.OrderedDict[str, None] = collections.OrderedDict()

@@ -230,6 +230,12 @@ def test_changed_paths(git_repos, cache: RepoCache) -> None:
     a = repo.commit({"apps/a/x.yaml": "1", "apps/b/y.yaml": "1", "old.txt": "o"})
     b = repo.commit({"apps/b/y.yaml": "2", "old.txt": None, "new.txt": "n"})
     assert sorted(cache.changed_paths(repo.url, a, b)) == ["apps/b/y.yaml", "new.txt", "old.txt"]
+    # Every application on the repository asks the same question after a push: git answers once.
+    for _ in range(3):
+        assert sorted(cache.changed_paths(repo.url, a, b)) == ["apps/b/y.yaml", "new.txt", "old.txt"]
+    assert cache.stats(repo.url).diffs == 1
+    assert cache.changed_paths(repo.url, b, a) != []  # another pair is another question
+    assert cache.stats(repo.url).diffs == 2
 
 
 def test_missing_repository_is_a_clear_error(tmp_path: Path, cache: RepoCache) -> None:
