@@ -57,6 +57,8 @@ class ControllerSettings:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # API calls in flight, which background refreshes and syncs wait for (gitopsd.app.foreground).
     foreground: Foreground = field(default_factory=Foreground)
+    # Sync operations running at once (Argo CD's operation processors); the others wait their turn.
+    operation_workers: int = 10
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Running:
     state: apppb.OperationState
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    slot: bool = False  # holds one of the operation workers' slots (SyncOperations)
 
 
 @dataclass
@@ -133,6 +136,7 @@ class ControllerCore:
         self._status_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._running: dict[str, Running] = {}
+        self._op_slots = threading.BoundedSemaphore(max(1, self.settings.operation_workers))
         self._heal: dict[str, Heal] = {}
         self._closed = threading.Event()
         # Observers for /metrics: (app name, seconds) after each comparison, and

@@ -47,7 +47,9 @@ class Foreground:
                 self._in_flight -= 1
                 self._last = time.monotonic()
                 if self._in_flight == 0:
-                    self._cond.notify_all()
+                    # One waiter keeps watch through the quiet period and wakes the others when it
+                    # has passed: a burst of calls would otherwise wake every waiter at each call.
+                    self._cond.notify()
 
     def busy(self) -> bool:
         """Whether a call is in flight or one ended within the quiet period."""
@@ -69,6 +71,7 @@ class Foreground:
                     continue
                 calm = self._last + self._quiet - now
                 if calm <= 0:
+                    self._cond.notify_all()  # quiet: the other waiters may go too
                     break
                 self._cond.wait(min(calm, deadline - now))
             self.waited_seconds += time.monotonic() - start

@@ -50,6 +50,9 @@ def _started_message(op: apppb.Operation) -> str:
     return f"{who} initiated a sync to {target}{dry}"
 
 
+# Seconds a refresh waits to hand its automated sync to an operation worker (see sync()).
+AUTOMATED_SLOT_WAIT = 5.0
+
 class SyncOperations(Refreshing):
     """The sync-operation half of AppController."""
 
@@ -66,6 +69,31 @@ class SyncOperations(Refreshing):
     ) -> apppb.Application:
         """Starts a sync. sources/revisions: a multi-source rollback's (default: spec.sources, each at
         its targetRevision; an automated sync pins the revisions its refresh compared with)."""
+        if not initiator.automated:
+            return self._start(request, initiator, source, rollback_id, sources, revisions, slot=False)
+        # Operations run operation_workers at a time: 10,000 applications out of sync at once are not
+        # 10,000 threads sharing the interpreter. An automated sync waits for its turn here, on the
+        # refresh that wants it, so refreshes do not race ahead of the operations they start; a few
+        # seconds at most, so operations that wait long (hooks, health) slow refreshes down without
+        # stopping them: past that its thread waits instead. A user's sync never waits to be accepted.
+        slot = self._op_slots.acquire(timeout=AUTOMATED_SLOT_WAIT)
+        try:
+            return self._start(request, initiator, source, rollback_id, sources, revisions, slot=slot)
+        except BaseException:
+            if slot:
+                self._op_slots.release()
+            raise
+
+    def _start(
+        self,
+        request: apppb.SyncApplicationRequest,
+        initiator: apppb.OperationInitiator,
+        source: apppb.ApplicationSource | None,
+        rollback_id: int,
+        sources: Sequence[apppb.ApplicationSource],
+        revisions: Sequence[str],
+        slot: bool,
+    ) -> apppb.Application:
         name = request.name
         app = self.apps.get(name)
         if not request.dry_run:  # the project's sync windows (a dry run applies nothing: always allowed)
@@ -100,7 +128,7 @@ class SyncOperations(Refreshing):
                     f"(gitopsd app terminate-op {name} stops it)"
                 )
             self.operations.start(name, state)
-            handle = Running(name, state)
+            handle = Running(name, state, slot=slot)
             self._running[name] = handle
         self._publish_operation(name, state)
         self.apps.event_log.record(name, eventlog.OPERATION_STARTED, _started_message(op))
@@ -187,6 +215,7 @@ class SyncOperations(Refreshing):
             retry = state.operation.retry
             attempt = 0
             while True:
+                self._take_slot(handle)
                 self.settings.foreground.wait_quiet()  # API calls first (gitopsd.app.foreground)
                 phase, message = self._sync_once(handle)
                 if phase == SUCCEEDED or handle.stop.is_set() or attempt >= retry.limit:
@@ -197,6 +226,7 @@ class SyncOperations(Refreshing):
                 state.message = f"retrying in {delay:.0f}s (attempt {attempt} of {retry.limit}): {message}"
                 self.operations.save(state)
                 self._publish_operation(name, state)
+                self._give_slot(handle)  # nobody's turn is spent waiting out a backoff
                 if handle.stop.wait(delay):
                     phase, message = ops.FAILED, "operation terminated by the user"
                     break
@@ -234,6 +264,8 @@ class SyncOperations(Refreshing):
                     reason=state.message,
                 ),
             )
+        # Before the refresh below: it may start the next automated sync, which waits for a slot.
+        self._give_slot(handle)
         if not self._closed.is_set():
             try:
                 # The operation has just resolved the revision: no need to ask the repository again
@@ -241,6 +273,20 @@ class SyncOperations(Refreshing):
                 self.refresh(name, resolve=False)
             except AppError:
                 pass
+
+    def _take_slot(self, handle: Running) -> None:
+        """Waits for one of the operation workers' slots (a user's sync, or after a backoff); a
+        terminate while waiting goes on without one, to end the operation at once."""
+        while not handle.slot:
+            if self._op_slots.acquire(timeout=0.5):
+                handle.slot = True
+            elif handle.stop.is_set() or self._closed.is_set():
+                return
+
+    def _give_slot(self, handle: Running) -> None:
+        if handle.slot:
+            handle.slot = False
+            self._op_slots.release()
 
     def _sync_once(self, handle: Running) -> tuple[str, str]:
         name, state = handle.name, handle.state

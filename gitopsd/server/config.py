@@ -34,8 +34,10 @@ class ReconcileConfig:
     interval: int = 180
     # Up to this many seconds added at random per app, so apps do not all fire at once.
     jitter: int = 30
-    # Worker threads comparing and syncing applications.
+    # Worker threads comparing applications (and starting their automated syncs).
     workers: int = 4
+    # Sync operations running at once (Argo CD's --operation-processors); more wait for their turn.
+    operation_workers: int = 10
     # Seconds `app delete --cascade` waits for the cluster to remove the app's objects (finalizers,
     # grace periods); if some remain the application is kept and the answer names them.
     delete_timeout: int = 45
@@ -357,6 +359,8 @@ def load_config(
         raise ConfigError("auth.session_ttl: must be at least 60 seconds")
     if config.auth.login_max_failures < 1 or config.auth.login_failure_window < 1:
         raise ConfigError("auth.login_max_failures and auth.login_failure_window: must be at least 1")
+    if config.reconcile.workers < 1 or config.reconcile.operation_workers < 1:
+        raise ConfigError("reconcile.workers and reconcile.operation_workers: must be at least 1")
     if config.grpc.workers < 1 or config.grpc.max_streams_per_user < 1:
         raise ConfigError("grpc.workers and grpc.max_streams_per_user: must be at least 1")
     try:

@@ -203,6 +203,7 @@ class Daemon:
                 known_types=known_types,
                 delete_timeout=float(cfg.reconcile.delete_timeout),
                 foreground=foreground,
+                operation_workers=cfg.reconcile.operation_workers,
             ),
             children=children,
         )
