@@ -1,0 +1,61 @@
+"""reconcile.operation_workers: sync operations run that many at a time; the others wait their turn
+and then run (gitopsd.app.sync_operations)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fixtures.daemon import CLI, DaemonProcess, GitOpsEnv, wait_for
+from fixtures.gitrepos import GitRepos
+from reconcile.apps import application, configmap, create, job, status
+
+
+@pytest.fixture
+def one_worker_env(sandbox, sandbox_kubeconfig: Path, tmp_path: Path) -> Iterator[GitOpsEnv]:  # type: ignore[no-untyped-def]
+    proc = DaemonProcess(
+        data_dir=tmp_path / "data",
+        log_path=tmp_path / "daemon.log",
+        env={
+            "GITOPSD_KUBECONFIG": str(sandbox_kubeconfig),
+            "GITOPSD_RECONCILE_INTERVAL": "3600",
+            "GITOPSD_RECONCILE_OPERATION_WORKERS": "1",
+        },
+    ).start()
+    try:
+        yield GitOpsEnv(proc, CLI(proc.address, tmp_path), sandbox_kubeconfig)
+    finally:
+        proc.stop()
+
+
+def test_a_sync_waits_for_the_one_operation_worker_then_runs(
+    one_worker_env: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
+) -> None:
+    cli = one_worker_env.cli
+    repo = git_repos.create("turns")
+    repo.commit(
+        {
+            # A PreSync hook that runs for 6 s keeps the one worker busy.
+            "slow/hook.yaml": job(
+                "hold",
+                {"argocd.argoproj.io/hook": "PreSync", "sandbox.gitopsd.io/job-duration": "6"},
+            ),
+            "slow/cm.yaml": configmap("slow-config"),
+            "fast/cm.yaml": configmap("fast-config"),
+        }
+    )
+    create(cli, tmp_path, application("slow", repo.url, "slow", "turns-slow"))
+    create(cli, tmp_path, application("fast", repo.url, "fast", "turns-fast"))
+    for name in ("slow", "fast"):
+        wait_for(lambda n=name: status(cli, n).get("sync", {}).get("status") == "OutOfSync", what=f"{name} compared")
+
+    assert cli("app", "sync", "slow", "--async").returncode == 0
+    wait_for(lambda: kubectl("-n", "turns-slow", "get", "job", "hold").returncode == 0, what="the hook running")
+    assert cli("app", "sync", "fast", "--async").returncode == 0  # accepted at once, run later
+    # While the slow operation holds the worker, the fast one applies nothing.
+    while status(cli, "slow").get("operationState", {}).get("phase") == "Running":
+        assert kubectl("-n", "turns-fast", "get", "cm", "fast-config").returncode != 0
+    assert status(cli, "slow")["operationState"]["phase"] == "Succeeded"
+    wait_for(lambda: status(cli, "fast").get("operationState", {}).get("phase") == "Succeeded", what="fast sync")
+    assert kubectl("-n", "turns-fast", "get", "cm", "fast-config").returncode == 0
