@@ -209,6 +209,21 @@ class SyncOperations(Refreshing):
             return apppb.Application()
 
     def _run_operation(self, handle: Running) -> None:
+        try:
+            self._operate(handle)
+        finally:
+            # Whatever happened, before the refresh below: it may start the next automated sync,
+            # which waits for a slot.
+            self._give_slot(handle)
+        if not self._closed.is_set():
+            try:
+                # The operation has just resolved the revision: no need to ask the repository again
+                # (after a burst of automated syncs that would be one ls-remote per application).
+                self.refresh(handle.name, resolve=False)
+            except AppError:
+                pass
+
+    def _operate(self, handle: Running) -> None:
         name, state = handle.name, handle.state
         op_started = time.monotonic()
         try:
@@ -264,15 +279,6 @@ class SyncOperations(Refreshing):
                     reason=state.message,
                 ),
             )
-        # Before the refresh below: it may start the next automated sync, which waits for a slot.
-        self._give_slot(handle)
-        if not self._closed.is_set():
-            try:
-                # The operation has just resolved the revision: no need to ask the repository again
-                # (after a burst of automated syncs that would be one ls-remote per application).
-                self.refresh(name, resolve=False)
-            except AppError:
-                pass
 
     def _take_slot(self, handle: Running) -> None:
         """Waits for one of the operation workers' slots (a user's sync, or after a backoff); a
