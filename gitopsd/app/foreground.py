@@ -32,7 +32,7 @@ class Foreground:
         self._in_flight = 0
         self._last = 0.0  # monotonic time of the last call's start or end
         self._cond = threading.Condition()
-        self.waited_seconds = 0.0  # total background wait, for /metrics and the bench
+        self.waited_seconds = 0.0  # total time background work has waited (read by tests; not exported)
 
     @contextmanager
     def call(self) -> Iterator[None]:
