@@ -257,22 +257,22 @@ class RepoCacheBase:
 def make_read_only(root: Path) -> None:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            p = os.path.join(dirpath, name)
-            with contextlib.suppress(OSError):
-                st = os.lstat(p)
-                if stat.S_ISREG(st.st_mode):
-                    os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
+            _drop_write(os.path.join(dirpath, name))
 
 
 def make_files_read_only(root: Path, rels: Iterable[str]) -> None:
     """make_read_only for the named files only: those a checkout wrote again (the others kept their mode),
     so advancing a checkout of a 10,000-directory repository costs what the commit changed, not a walk."""
     for rel in rels:
-        p = os.path.join(root, rel)
-        with contextlib.suppress(OSError):
-            st = os.lstat(p)
-            if stat.S_ISREG(st.st_mode):
-                os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
+        _drop_write(os.path.join(root, rel))
+
+
+def _drop_write(path: str) -> None:
+    """A regular file made read-only (links and missing files are left as they are)."""
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode):
+            os.chmod(path, stat.S_IMODE(st.st_mode) & ~0o222)
 
 
 def force_remove(func: Callable[[str], object], path: str, _exc: object) -> None:
