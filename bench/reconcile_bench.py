@@ -6,7 +6,8 @@ sandbox and daemon are started; the applications (one ConfigMap each, automated 
 manifests) live in 1 or in 100 local git repositories (``--repos``).
 
 Figures per size, with the ratio of the largest size to the smallest (linear growth: ratio ≈ size ratio):
-- create all over gRPC (4 client threads; target 10,000 in <= 10 s), cold sync until all are Synced
+- create all over gRPC (BatchCreate of 500 from 4 client threads; target 10,000 in <= 10 s), and
+  1,000 more at the end with one Create call each (ms per app), cold sync until all are Synced
   (target >= 50 apps/s), one no-change reconcile pass read from the daemon's own log line (target
   <= 10 s at 10,000, one ls-remote per repository);
 - reads: List of all, Get and History (p50/p99 of 200 calls), ``gitopsd app list`` as a fresh process
@@ -62,6 +63,17 @@ from gitopsd.api.gitopsd.v1 import application_pb2_grpc, session_pb2, session_pb
 
 NAMESPACE = "bench-apps"
 KUBECTL_NAMESPACE = "bench-kubectl"
+
+
+# Applications per BatchCreate call when creating them all, and the one-call-each sample after.
+BATCH = 500
+PER_CALL = 1000
+
+
+def batch_of(docs: list[str]) -> apppb.BatchCreateApplicationsRequest:
+    return apppb.BatchCreateApplicationsRequest(
+        requests=[apppb.CreateApplicationRequest(manifest=doc) for doc in docs]
+    )
 
 
 def application(i: int, repo: Path) -> dict[str, Any]:
@@ -142,13 +154,10 @@ class Run:
         docs = [json.dumps(application(i, bare_of(works[i % len(works)]))) for i in range(n)]
         self.phase("create")
         start = time.perf_counter()
+        batches = [docs[k : k + BATCH] for k in range(0, n, BATCH)]
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(
-                pool.map(
-                    lambda doc: stub.Create(apppb.CreateApplicationRequest(manifest=doc), timeout=120), docs
-                )
-            )
-        self.fig["create all (s)"] = time.perf_counter() - start
+            list(pool.map(lambda batch: stub.BatchCreate(batch_of(batch), timeout=300), batches))
+        self.fig[f"create all, BatchCreate of {BATCH} (s)"] = time.perf_counter() - start
         self.phase("cold sync")
         deadline = time.monotonic() + self.args.timeout
         while True:
@@ -189,6 +198,7 @@ class Run:
         self.fig["sandbox RSS (MB, not gitopsd)"] = rss_kb(self.sandbox.pid) / 1024
         if self.args.memory:
             self.memory_report(self.args.memory.with_suffix(f".{n}.txt"))
+        self.create_per_call(stub, bare_of(works[0]))
 
     def memory_report(self, path: Path) -> None:
         """The daemon's tracemalloc report (gitopsd/server/memprofile.py), asked for by SIGUSR2."""
@@ -198,6 +208,20 @@ class Run:
         while not path.exists() and time.monotonic() < deadline:
             time.sleep(1.0)
         self.notes["memory report"] = str(path) if path.exists() else "not written (see the daemon log)"
+
+    def create_per_call(self, stub: application_pb2_grpc.ApplicationServiceStub, repo: Path) -> None:
+        """1,000 more applications (manual sync), one Create call each from 4 client threads, on top of
+        the N: what a create costs one at a time at this size. Last: nothing is measured after it."""
+        docs = []
+        for i in range(PER_CALL):
+            doc = application(i, repo)
+            doc["metadata"]["name"] = f"percall-{i:04d}"
+            del doc["spec"]["syncPolicy"]
+            docs.append(json.dumps(doc))
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda d: stub.Create(apppb.CreateApplicationRequest(manifest=d), timeout=120), docs))
+        self.fig[f"Create per call, {PER_CALL:,} more (ms/app)"] = (time.perf_counter() - start) / PER_CALL * 1000
 
     def baseline(self) -> None:
         manifests = self.work / "manifests"

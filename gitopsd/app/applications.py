@@ -7,14 +7,17 @@ reconciler can write status without touching the user's spec.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app import eventlog
-from gitopsd.app.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from gitopsd.app.errors import AlreadyExists, AppError, Conflict, InvalidArgument, NotFound
 from gitopsd.app.eventlog import EventLog
 from gitopsd.app.events import EventBus
 from gitopsd.app.project_rules import application_denial
@@ -81,7 +84,7 @@ class Applications:
 
     def list(
         self, projects: Iterable[str] = (), selector: str = "", repo: str = ""
-    ) -> list[apppb.Application]:
+    ) -> builtins.list[apppb.Application]:
         wanted = sorted(set(projects))
         match = parse_selector(selector) if selector else None
         apps = []
@@ -134,14 +137,22 @@ class Applications:
         clean.metadata.ClearField("owner_references")  # recorded in owner_kind/owner_name, never sent
         return clean
 
-    def _check_project(self, app: apppb.Application) -> None:
-        """The project must exist and permit the application's sources and destination."""
-        try:
-            project = self._projects.get(app.spec.project)
-        except NotFound:
-            raise InvalidArgument(
-                f"spec.project: project {app.spec.project!r} does not exist (create it with gitopsd proj create)"
-            ) from None
+    def _check_project(
+        self, app: apppb.Application, seen: dict[str, projpb.AppProject] | None = None
+    ) -> None:
+        """The project must exist and permit the application's sources and destination.
+        seen: projects already read in this request (a batch reads each once)."""
+        name = app.spec.project
+        project = seen.get(name) if seen is not None else None
+        if project is None:
+            try:
+                project = self._projects.get(name)
+            except NotFound:
+                raise InvalidArgument(
+                    f"spec.project: project {name!r} does not exist (create it with gitopsd proj create)"
+                ) from None
+            if seen is not None:
+                seen[name] = project
         denial = application_denial(project, app)
         if denial:
             raise InvalidArgument(f"spec: {denial}")
@@ -160,66 +171,107 @@ class Applications:
     ) -> apppb.Application:
         """actor: who asks (for the event log); owner: (kind, name) recorded on a new row, for the
         children gitopsd.app.generators.ownership creates (an upsert never changes an existing owner)."""
-        validate_application(app)
-        clean = self._normalize(app)
-        self._check_local_repos(clean)
-        self._check_project(clean)
+        return self._create([(app, upsert)], actor, owner, batch=False)[0]
+
+    def create_many(
+        self, items: Sequence[tuple[apppb.Application, bool]], actor: str = ""
+    ) -> builtins.list[apppb.Application]:
+        """(application, upsert) pairs, each checked as by create(); all are stored or none (one
+        transaction), and an error names its item as requests[i] (BatchCreate's field)."""
+        first: dict[str, int] = {}
+        for i, (app, _) in enumerate(items):
+            name = app.metadata.name
+            if name and first.setdefault(name, i) != i:
+                raise InvalidArgument(f"requests[{i}]: application {name!r} is also requests[{first[name]}]")
+        return self._create(items, actor, ("", ""), batch=True)
+
+    def _create(
+        self,
+        items: Sequence[tuple[apppb.Application, bool]],
+        actor: str,
+        owner: tuple[str, str],
+        batch: bool,
+    ) -> builtins.list[apppb.Application]:
+        prepared: list[tuple[apppb.Application, str, bool]] = []
+        projects: dict[str, projpb.AppProject] = {}
+        with _naming(batch) as at:
+            for i, (app, upsert) in enumerate(items):
+                at.index = i
+                validate_application(app)
+                clean = self._normalize(app)
+                self._check_local_repos(clean)
+                self._check_project(clean, projects)
+                prepared.append((clean, dumps(to_document(clean)), upsert))
+            now = utcnow()
+            # (event type, the old manifest of an updated row) per item
+            written: list[tuple[str, str]] = []
+            with self._store.transaction() as conn:
+                for i, (clean, manifest, upsert) in enumerate(prepared):
+                    at.index = i
+                    written.append(self._write(conn, clean, manifest, upsert, now, actor, owner))
+        results: builtins.list[apppb.Application] = []
+        for (result, manifest, _), (event_type, old_manifest) in zip(prepared, written, strict=True):
+            if event_type == "MODIFIED":
+                self._record_update(result.metadata.name, old_manifest, manifest, actor)
+            if event_type != "ADDED":
+                result = self.get(result.metadata.name)
+            if event_type:
+                self._publish(event_type, result)
+            results.append(result)
+        return results
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        clean: apppb.Application,
+        manifest: str,
+        upsert: bool,
+        now: str,
+        actor: str,
+        owner: tuple[str, str],
+    ) -> tuple[str, str]:
+        """One item of a create, in its transaction: the event type ("" for an unchanged upsert) and,
+        for an update, the manifest it replaced. A new row's server-set fields are set on `clean`."""
         name = clean.metadata.name
-        now = utcnow()
-        with self._store.transaction() as conn:
-            row = conn.execute(
-                "SELECT manifest, resource_version, generation FROM applications WHERE name = ?", (name,)
-            ).fetchone()
-            if row is not None and not upsert:
-                raise AlreadyExists(f"application {name!r} already exists (use --upsert to replace its spec)")
-            manifest = dumps(to_document(clean))
-            if row is None:
-                uid, rv = str(uuid.uuid4()), self._next_rv(conn)
-                conn.execute(
-                    "INSERT INTO applications (name, uid, project, manifest, manifest_pb, status, status_pb,"
-                    " resource_version, generation, created_at, updated_at, owner_kind, owner_name)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-                    (
-                        name,
-                        uid,
-                        clean.spec.project,
-                        manifest,
-                        clean.SerializeToString(),
-                        "{}",
-                        b"",
-                        rv,
-                        now,
-                        now,
-                        *owner,
-                    ),
-                )
-                # In the same transaction: one commit per create.
-                self.event_log.record(
-                    name, eventlog.RESOURCE_CREATED, f"{_by(actor)} created the application", conn=conn
-                )
-                event_type = "ADDED"
-            else:
-                if row[0] == manifest:
-                    event_type = ""  # upsert of an identical spec: nothing to do
-                else:
-                    self._write_spec(conn, clean, manifest, row, now)
-                    event_type = "MODIFIED"
-        if event_type == "ADDED":
-            # What the row now holds, without reading it back (_from_row of the new row).
-            result = clean
-            meta = result.metadata
-            meta.uid, meta.resource_version, meta.generation, meta.creation_timestamp = uid, str(rv), 1, now
-            if owner[0]:
-                meta.owner_references.add(
-                    api_version=API_VERSION, kind=owner[0], name=owner[1], controller=True
-                )
-        else:
-            result = self.get(name)
-        if event_type == "MODIFIED":
-            self._record_update(name, row[0], manifest, actor)
-        if event_type:
-            self._publish(event_type, result)
-        return result
+        row = conn.execute(
+            "SELECT manifest, resource_version, generation FROM applications WHERE name = ?", (name,)
+        ).fetchone()
+        if row is not None and not upsert:
+            raise AlreadyExists(f"application {name!r} already exists (use --upsert to replace its spec)")
+        if row is not None:
+            if row[0] == manifest:
+                return "", ""  # upsert of an identical spec: nothing to do
+            self._write_spec(conn, clean, manifest, row, now)
+            return "MODIFIED", row[0]
+        uid, rv = str(uuid.uuid4()), self._next_rv(conn)
+        conn.execute(
+            "INSERT INTO applications (name, uid, project, manifest, manifest_pb, status, status_pb,"
+            " resource_version, generation, created_at, updated_at, owner_kind, owner_name)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+            (
+                name,
+                uid,
+                clean.spec.project,
+                manifest,
+                clean.SerializeToString(),
+                "{}",
+                b"",
+                rv,
+                now,
+                now,
+                *owner,
+            ),
+        )
+        # In the same transaction: one commit per create (or per batch).
+        self.event_log.record(
+            name, eventlog.RESOURCE_CREATED, f"{_by(actor)} created the application", conn=conn
+        )
+        # What the row now holds, without reading it back (_from_row of the new row).
+        meta = clean.metadata
+        meta.uid, meta.resource_version, meta.generation, meta.creation_timestamp = uid, str(rv), 1, now
+        if owner[0]:
+            meta.owner_references.add(api_version=API_VERSION, kind=owner[0], name=owner[1], controller=True)
+        return "ADDED", ""
 
     def _record_update(self, name: str, old_manifest: str, new_manifest: str, actor: str) -> None:
         changed = eventlog.changed_fields(json.loads(old_manifest), json.loads(new_manifest))
@@ -344,3 +396,21 @@ class Applications:
 
 def _by(actor: str) -> str:
     return actor or "an unknown user"
+
+
+class _Item:
+    """Which item of a batch is being checked or written (for the error's requests[i])."""
+
+    index = 0
+
+
+@contextmanager
+def _naming(batch: bool) -> Iterator[_Item]:
+    """In a batch, an application error names its item: `requests[3]: spec.project: ...`."""
+    item = _Item()
+    try:
+        yield item
+    except AppError as exc:
+        if not batch:
+            raise
+        raise type(exc)(f"requests[{item.index}]: {exc}") from None

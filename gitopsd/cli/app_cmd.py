@@ -138,31 +138,20 @@ def _app_from_flags(args: argparse.Namespace) -> apppb.Application:
     return app
 
 
+# Documents per BatchCreate call of `app create -f` (the daemon takes up to 1,000).
+BATCH = 500
+
+
 def cmd_create(args: argparse.Namespace, client: Client) -> int:
     if args.file:
         if args.name or args.repo:
             raise CLIError("app create: use either -f FILE or NAME with flags, not both")
-        failures = 0
         docs = read_documents(args.file)
         if not docs:
             raise CLIError(f"{args.file}: no documents")
-        for i, doc in enumerate(docs):
-            label = (
-                doc.get("metadata", {}).get("name")
-                if isinstance(doc, dict) and isinstance(doc.get("metadata"), dict)
-                else None
-            )
-            try:
-                created = client.apps.Create(
-                    apppb.CreateApplicationRequest(manifest=json.dumps(doc, default=str), upsert=args.upsert),
-                    timeout=client.timeout,
-                )
-            except (grpc.RpcError, CLIError) as exc:  # report this document and go on with the others
-                where = f"{args.file} document {i + 1}" + (f" ({label})" if label else "")
-                sys.stderr.write(f"{where}: {error_line(exc, client.address)}\n")
-                failures += 1
-                continue
-            print(f"application '{created.metadata.name}' {'updated' if args.upsert else 'created'}")
+        failures = 0
+        for start in range(0, len(docs), BATCH):
+            failures += _create_documents(args, client, docs[start : start + BATCH], start)
         return 2 if failures else 0
     created = client.apps.Create(
         apppb.CreateApplicationRequest(application=_app_from_flags(args), upsert=args.upsert),
@@ -170,6 +159,41 @@ def cmd_create(args: argparse.Namespace, client: Client) -> int:
     )
     print(f"application '{created.metadata.name}' {'updated' if args.upsert else 'created'}")
     return 0
+
+
+def _create_documents(args: argparse.Namespace, client: Client, docs: list[Any], offset: int) -> int:
+    """Creates `docs` (documents offset+1... of the file) in one BatchCreate; when it is refused (one
+    bad document refuses all, or an older daemon), one Create each, so that every failure is
+    reported with its document and the others are created. Returns the number of failures."""
+    verb = "updated" if args.upsert else "created"
+    requests = [
+        apppb.CreateApplicationRequest(manifest=json.dumps(doc, default=str), upsert=args.upsert)
+        for doc in docs
+    ]
+    if len(requests) > 1:
+        try:
+            reply = client.apps.BatchCreate(
+                apppb.BatchCreateApplicationsRequest(requests=requests), timeout=client.timeout
+            )
+        except grpc.RpcError:
+            pass  # each document again, alone: the reason is then reported per document
+        else:
+            for app in reply.applications:
+                print(f"application '{app.metadata.name}' {verb}")
+            return 0
+    failures = 0
+    for i, (doc, request) in enumerate(zip(docs, requests, strict=True)):
+        try:
+            created = client.apps.Create(request, timeout=client.timeout)
+        except (grpc.RpcError, CLIError) as exc:  # report this document and go on with the others
+            meta = doc.get("metadata") if isinstance(doc, dict) else None
+            label = meta.get("name") if isinstance(meta, dict) else None
+            where = f"{args.file} document {offset + i + 1}" + (f" ({label})" if label else "")
+            sys.stderr.write(f"{where}: {error_line(exc, client.address)}\n")
+            failures += 1
+            continue
+        print(f"application '{created.metadata.name}' {verb}")
+    return failures
 
 
 # -- get / list -----------------------------------------------------------------------

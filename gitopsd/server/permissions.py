@@ -98,6 +98,30 @@ def _app_upsert(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
     return [("update", existing)]
 
 
+# BatchCreate: each of its requests is checked as a Create; the call needs all of them allowed.
+MAX_BATCH = 1000
+
+
+def normalize_batch_manifests(req: Any) -> None:
+    if len(req.requests) > MAX_BATCH:
+        raise InvalidArgument(f"requests: {len(req.requests)} applications; at most {MAX_BATCH} per call")
+    if not req.requests:
+        raise InvalidArgument("requests: at least one is needed")
+    for i, item in enumerate(req.requests):
+        try:
+            normalize_app_manifest(item)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"requests[{i}]: {exc}") from None
+
+
+def _apps_in_batch(req: Any, lookups: Lookups) -> list[str]:
+    return [obj for item in req.requests for obj in _app_in_body(item, lookups)]
+
+
+def _batch_upserts(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
+    return [needed for item in req.requests for needed in _app_upsert(item, lookups)]
+
+
 def _project_upsert(req: Any, lookups: Lookups) -> list[tuple[str, str]]:
     name = req.project.metadata.name
     if req.upsert and name and lookups.project_exists(name):
@@ -235,6 +259,9 @@ ACCOUNT = "/gitopsd.v1.AccountService/"
 RULES: dict[str, Rule] = {
     APP + "Create": Check(
         "applications", "create", _app_in_body, normalize=normalize_app_manifest, also=_app_upsert
+    ),
+    APP + "BatchCreate": Check(
+        "applications", "create", _apps_in_batch, normalize=normalize_batch_manifests, also=_batch_upserts
     ),
     APP + "Get": Check("applications", "get", _app_by_name),
     APP + "List": Filter("applications", lambda a: f"{a.spec.project or 'default'}/{a.metadata.name}"),

@@ -36,6 +36,27 @@ def set_password(daemon: DaemonProcess, account: str, password: str) -> None:
         )
 
 
+def start_policy_daemon(tmp_path: Path, policy: str, passwords: dict[str, str]) -> DaemonProcess:
+    """A daemon whose only extra accounts are `passwords`' (login, password set) under `policy`;
+    no reconcile pass during a test (an hour apart)."""
+    proc = DaemonProcess(
+        data_dir=tmp_path / "data",
+        log_path=tmp_path / "daemon.log",
+        env={
+            "GITOPSD_AUTH_ACCOUNTS": "{" + ", ".join(f"{name}: login" for name in passwords) + "}",
+            "GITOPSD_RBAC_POLICY": policy,
+            "GITOPSD_RECONCILE_INTERVAL": "3600",
+        },
+    ).start()
+    try:
+        for account, password in passwords.items():
+            set_password(proc, account, password)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc
+
+
 def login(daemon: DaemonProcess, username: str, password: str) -> str:
     with daemon.channel(token="") as channel:
         return (

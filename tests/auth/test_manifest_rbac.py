@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 import yaml
-from authhelpers import login, rpc_error, set_password
+from authhelpers import login, rpc_error, start_policy_daemon
 from fixtures.daemon import DaemonProcess
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
@@ -72,19 +72,8 @@ def _forms(doc: dict) -> dict[str, str]:  # type: ignore[type-arg]
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    tmp = tmp_path_factory.mktemp("manifest-rbac")
-    proc = DaemonProcess(
-        data_dir=tmp / "data",
-        log_path=tmp / "daemon.log",
-        env={
-            "GITOPSD_AUTH_ACCOUNTS": "{dev: login, creator: login, projadmin: login}",
-            "GITOPSD_RBAC_POLICY": POLICY,
-            "GITOPSD_RECONCILE_INTERVAL": "3600",
-        },
-    ).start()
+    proc = start_policy_daemon(tmp_path_factory.mktemp("manifest-rbac"), POLICY, PASSWORDS)
     try:
-        for account, password in PASSWORDS.items():
-            set_password(proc, account, password)
         with proc.channel() as channel:
             projgrpc.ProjectServiceStub(channel).Create(
                 projpb.CreateProjectRequest(manifest=json.dumps(_project_doc("production", [REPO]))),

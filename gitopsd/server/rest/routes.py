@@ -88,6 +88,8 @@ ROUTES: list[Route] = [
     # applications
     Route("GET", _A, APP + "List"),
     Route("POST", _A, APP + "Create", body="application"),
+    # gitopsd's own (Argo CD has no batch create): {"requests": [CreateApplicationRequest...]}
+    Route("POST", _A + ":batchCreate", APP + "BatchCreate", body="*"),
     Route("GET", _A + "/{name}", APP + "Get"),
     Route("PUT", _A + "/{application.metadata.name}", APP + "Update", body="application"),
     # Argo CD deletes the application's resources unless `cascade=false`.

@@ -105,6 +105,21 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
         return app
 
     @rpc
+    def BatchCreate(
+        self, request: apppb.BatchCreateApplicationsRequest, context: grpc.ServicerContext
+    ) -> apppb.BatchCreateApplicationsResponse:
+        items = []
+        for i, item in enumerate(request.requests):
+            try:
+                items.append((self._application_of(item), item.upsert))
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"requests[{i}]: {exc}") from None
+        apps = self._apps.create_many(items, actor=current_username())
+        for app in apps:
+            self._reconciler.track(app.metadata.name)
+        return apppb.BatchCreateApplicationsResponse(applications=apps)
+
+    @rpc
     def Get(self, request: apppb.GetApplicationRequest, context: grpc.ServicerContext) -> apppb.Application:
         if request.refresh not in ("", "normal", "hard"):
             raise InvalidArgument(f"refresh: {request.refresh!r} is not one of normal, hard")

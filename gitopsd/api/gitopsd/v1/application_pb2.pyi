@@ -599,6 +599,18 @@ class CreateApplicationRequest(_message.Message):
     manifest: str
     def __init__(self, application: _Optional[_Union[Application, _Mapping]] = ..., upsert: _Optional[bool] = ..., validate: _Optional[bool] = ..., manifest: _Optional[str] = ...) -> None: ...
 
+class BatchCreateApplicationsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[CreateApplicationRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[CreateApplicationRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchCreateApplicationsResponse(_message.Message):
+    __slots__ = ("applications",)
+    APPLICATIONS_FIELD_NUMBER: _ClassVar[int]
+    applications: _containers.RepeatedCompositeFieldContainer[Application]
+    def __init__(self, applications: _Optional[_Iterable[_Union[Application, _Mapping]]] = ...) -> None: ...
+
 class GetApplicationRequest(_message.Message):
     __slots__ = ("name", "refresh")
     NAME_FIELD_NUMBER: _ClassVar[int]
