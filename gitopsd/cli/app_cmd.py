@@ -35,6 +35,7 @@ def add_parsers(
         "-f", "--file", help="Application YAML/JSON file (several documents allowed; - for stdin)"
     )
     create.add_argument("--upsert", action="store_true", help="replace the spec of an existing application")
+    app_ops_cmd.add_validate_flag(create)
     create.add_argument("--repo", help="repository URL")
     create.add_argument("--path", help="path inside the repository")
     create.add_argument(
@@ -154,7 +155,9 @@ def cmd_create(args: argparse.Namespace, client: Client) -> int:
             )
             try:
                 created = client.apps.Create(
-                    apppb.CreateApplicationRequest(manifest=json.dumps(doc, default=str), upsert=args.upsert),
+                    apppb.CreateApplicationRequest(
+                        manifest=json.dumps(doc, default=str), upsert=args.upsert, validate=args.validate
+                    ),
                     timeout=client.timeout,
                 )
             except (grpc.RpcError, CLIError) as exc:  # report this document and go on with the others
@@ -165,7 +168,9 @@ def cmd_create(args: argparse.Namespace, client: Client) -> int:
             print(f"application '{created.metadata.name}' {'updated' if args.upsert else 'created'}")
         return 2 if failures else 0
     created = client.apps.Create(
-        apppb.CreateApplicationRequest(application=_app_from_flags(args), upsert=args.upsert),
+        apppb.CreateApplicationRequest(
+            application=_app_from_flags(args), upsert=args.upsert, validate=args.validate
+        ),
         timeout=client.timeout,
     )
     print(f"application '{created.metadata.name}' {'updated' if args.upsert else 'created'}")

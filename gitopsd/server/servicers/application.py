@@ -14,6 +14,7 @@ from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
 from gitopsd.app.applications import Applications
 from gitopsd.app.controller import AppController
+from gitopsd.app.create_checks import check_before_storing
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import AppError, InvalidArgument, Unavailable
 from gitopsd.app.events import EventBus
@@ -100,7 +101,10 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def Create(
         self, request: apppb.CreateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        app = self._apps.create(self._application_of(request), upsert=request.upsert, actor=current_username())
+        app = self._application_of(request)
+        if request.validate:  # the destination and sources are checked before anything is stored
+            check_before_storing(self._controller, app, context.time_remaining())
+        app = self._apps.create(app, upsert=request.upsert, actor=current_username())
         self._reconciler.track(app.metadata.name)
         return app
 
@@ -129,7 +133,10 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def Update(
         self, request: apppb.UpdateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        app = self._apps.update(self._application_of(request), actor=current_username())
+        app = self._application_of(request)
+        if request.validate:
+            check_before_storing(self._controller, app, context.time_remaining())
+        app = self._apps.update(app, actor=current_username())
         self._reconciler.refresh_soon(app.metadata.name)
         return app
 
