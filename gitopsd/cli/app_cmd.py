@@ -35,6 +35,7 @@ def add_parsers(
         "-f", "--file", help="Application YAML/JSON file (several documents allowed; - for stdin)"
     )
     create.add_argument("--upsert", action="store_true", help="replace the spec of an existing application")
+    app_ops_cmd.add_validate_flag(create)
     create.add_argument("--repo", help="repository URL")
     create.add_argument("--path", help="path inside the repository")
     create.add_argument(
@@ -154,7 +155,9 @@ def cmd_create(args: argparse.Namespace, client: Client) -> int:
             failures += _create_documents(args, client, docs[start : start + BATCH], start)
         return 2 if failures else 0
     created = client.apps.Create(
-        apppb.CreateApplicationRequest(application=_app_from_flags(args), upsert=args.upsert),
+        apppb.CreateApplicationRequest(
+            application=_app_from_flags(args), upsert=args.upsert, validate=args.validate
+        ),
         timeout=client.timeout,
     )
     print(f"application '{created.metadata.name}' {'updated' if args.upsert else 'created'}")
@@ -167,7 +170,9 @@ def _create_documents(args: argparse.Namespace, client: Client, docs: list[Any],
     reported with its document and the others are created. Returns the number of failures."""
     verb = "updated" if args.upsert else "created"
     requests = [
-        apppb.CreateApplicationRequest(manifest=json.dumps(doc, default=str), upsert=args.upsert)
+        apppb.CreateApplicationRequest(
+            manifest=json.dumps(doc, default=str), upsert=args.upsert, validate=args.validate
+        )
         for doc in docs
     ]
     if len(requests) > 1:

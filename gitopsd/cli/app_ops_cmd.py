@@ -100,6 +100,7 @@ def add_parsers(
         default=None,
         help="automated sync deletes resources Git no longer has (or not)",
     )
+    add_validate_flag(st)
     st.set_defaults(func=cmd_set)
 
     un = appsub.add_parser("unset", parents=[common], help="remove parameters")
@@ -120,6 +121,7 @@ def add_parsers(
         help="remove the Helm parameter KEY (repeatable)",
     )
     un.add_argument("--values-literal", action="store_true", help="remove the inline Helm values")
+    add_validate_flag(un)
     un.set_defaults(func=cmd_unset)
 
     man = appsub.add_parser("manifests", parents=[common], help="print the rendered manifests")
@@ -261,10 +263,25 @@ def _image_key(image: str) -> str:
     return name
 
 
-def _update(client: Client, name: str, change: Any) -> None:
+def add_validate_flag(parser: argparse.ArgumentParser) -> None:
+    """--validate/--no-validate of `app create`, `app set` and `app unset` (the requests' `validate`)."""
+    # Off by default, as the API's `validate`: an application may name a repository or cluster that
+    # is not reachable or registered yet, and says so in its conditions until it is.
+    parser.add_argument(
+        "--validate",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="before storing, check that the destination cluster is registered and every source "
+        "resolves and renders (default: off; argocd's default is on)",
+    )
+
+
+def _update(client: Client, name: str, change: Any, validate: bool = False) -> None:
     app = client.apps.Get(apppb.GetApplicationRequest(name=name), timeout=client.timeout)
     change(app)
-    client.apps.Update(apppb.UpdateApplicationRequest(application=app), timeout=client.timeout)
+    client.apps.Update(
+        apppb.UpdateApplicationRequest(application=app, validate=validate), timeout=client.timeout
+    )
 
 
 def _set_param(params: Any, text: str, force_string: bool) -> None:
@@ -326,7 +343,7 @@ def cmd_set(args: argparse.Namespace, client: Client) -> int:
             if args.auto_prune is not None:
                 policy.automated.prune = args.auto_prune
 
-    _update(client, args.name, change)
+    _update(client, args.name, change, args.validate)
     return 0
 
 
@@ -349,5 +366,5 @@ def cmd_unset(args: argparse.Namespace, client: Client) -> int:
             if src.HasField(block) and getattr(src, block).ByteSize() == 0:
                 src.ClearField(block)
 
-    _update(client, args.name, change)
+    _update(client, args.name, change, args.validate)
     return 0

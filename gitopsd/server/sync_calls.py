@@ -55,6 +55,10 @@ class SyncContext:
     def invocation_metadata(self) -> tuple[Any, ...]:
         return self._metadata
 
+    def time_remaining(self) -> float | None:
+        """Seconds until the caller's deadline; None without one (an HTTP call, a call with no deadline)."""
+        return None if self._context is None else self._context.time_remaining()
+
     def is_active(self) -> bool:
         # done() is only read here, never changed: a stale answer costs one more loop of the caller.
         return self._context is None or not self._context.done()

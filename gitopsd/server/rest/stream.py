@@ -45,6 +45,9 @@ class CallContext:
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self._metadata
 
+    def time_remaining(self) -> float | None:
+        return None  # an HTTP call carries no deadline (grpc-timeout is gRPC's)
+
     def set_code(self, code: grpc.StatusCode) -> None:
         self.code = code
 

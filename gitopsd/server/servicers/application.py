@@ -14,6 +14,7 @@ from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
 from gitopsd.app.applications import Applications
 from gitopsd.app.controller import AppController
+from gitopsd.app.create_checks import check_before_storing
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import AppError, InvalidArgument, Unavailable
 from gitopsd.app.events import EventBus
@@ -100,7 +101,10 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def Create(
         self, request: apppb.CreateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        app = self._apps.create(self._application_of(request), upsert=request.upsert, actor=current_username())
+        app = self._application_of(request)
+        if request.validate:  # the destination and sources are checked before anything is stored
+            check_before_storing(self._controller, app, context.time_remaining())
+        app = self._apps.create(app, upsert=request.upsert, actor=current_username())
         self._reconciler.track(app.metadata.name)
         return app
 
@@ -111,9 +115,12 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
         items = []
         for i, item in enumerate(request.requests):
             try:
-                items.append((self._application_of(item), item.upsert))
-            except InvalidArgument as exc:
-                raise InvalidArgument(f"requests[{i}]: {exc}") from None
+                app = self._application_of(item)
+                if item.validate:  # each as Create checks it, against what is left of the deadline
+                    check_before_storing(self._controller, app, context.time_remaining())
+            except AppError as exc:
+                raise type(exc)(f"requests[{i}]: {exc}") from None
+            items.append((app, item.upsert))
         apps = self._apps.create_many(items, actor=current_username())
         for app in apps:
             self._reconciler.track(app.metadata.name)
@@ -144,7 +151,10 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def Update(
         self, request: apppb.UpdateApplicationRequest, context: grpc.ServicerContext
     ) -> apppb.Application:
-        app = self._apps.update(self._application_of(request), actor=current_username())
+        app = self._application_of(request)
+        if request.validate:
+            check_before_storing(self._controller, app, context.time_remaining())
+        app = self._apps.update(app, actor=current_username())
         self._reconciler.refresh_soon(app.metadata.name)
         return app
 
