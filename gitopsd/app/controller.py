@@ -160,7 +160,7 @@ class AppController(SyncOperations):
                 )
             except (KubeError, InvalidArgument) as exc:
                 raise FailedPrecondition(
-                    f"cannot delete the resources of {name!r}: {exc} (delete with --cascade=false to keep them)"
+                    f"cannot delete the resources of {name!r}: {exc} (delete with --no-cascade, or cascade=false over the JSON API, to keep them)"
                 ) from None
             options = SyncOptions(prune=True, prune_propagation=propagation)
             plan = plan_sync(comparison.result, options)
