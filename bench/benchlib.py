@@ -1,7 +1,7 @@
 """Processes and measurements shared by the bench scripts: git repositories of one-ConfigMap
 applications, a sandbox and a daemon started as a user would start them, kubectl runs, the API
-benches' application document, admin login and TLS channel, call latencies, and what /proc says of
-a process (RSS, CPU seconds, children).
+benches' application document, admin login and TLS channel, call latencies, what /proc says of a
+process (RSS, CPU seconds, children), and a table of figures per size.
 
 Nothing here imports gitopsd beyond its generated API stubs: the daemon is a separate process.
 """
@@ -15,9 +15,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import yaml
@@ -247,3 +247,33 @@ def p50_p99_ms(call: Callable[[], object], calls: int) -> tuple[float, float]:
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+class SizeFigures(Protocol):
+    """One size's run of a bench: its size, figures (name -> value) and notes (what -> text)."""
+
+    n: int
+    fig: dict[str, float]
+    notes: dict[str, str]
+
+
+def table(runs: Sequence[SizeFigures]) -> None:
+    """The figures of each size side by side, with the ratio of the largest size's to the smallest's,
+    then each size's notes."""
+    sizes = [r.n for r in runs]
+    print(
+        f"\n{'figure':<46}"
+        + "".join(f"{n:>12,}" for n in sizes)
+        + (f"{'ratio':>10}" if len(runs) > 1 else "")
+    )
+    for key in runs[-1].fig:
+        values = [r.fig.get(key, float("nan")) for r in runs]
+        line = f"{key:<46}" + "".join(f"{v:>12.2f}" for v in values)
+        if len(runs) > 1 and values[0]:
+            line += f"{values[-1] / values[0]:>10.1f}"
+        print(line)
+    for r in runs:
+        for key, note in r.notes.items():
+            print(f"  {r.n:,} apps, {key}: {note}")
+    if len(runs) > 1:
+        print(f"  ratio: largest over smallest size ({sizes[-1] / sizes[0]:.0f}x the applications)")
