@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,34 +28,11 @@ from pathlib import Path
 
 import grpc
 import httpx
+from benchlib import APP, p50_p99_ms, tls_channel  # bench/benchlib.py, beside this script
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
 from gitopsd.api.gitopsd.v1 import common_pb2, version_pb2_grpc
-
-APP = {
-    "apiVersion": "argoproj.io/v1alpha1",
-    "kind": "Application",
-    "metadata": {"name": "bench"},
-    "spec": {
-        "source": {"repoURL": "https://git.invalid/bench", "targetRevision": "main", "path": "."},
-        "destination": {"server": "https://kubernetes.default.svc", "namespace": "bench"},
-    },
-}
-
-
-class _Token(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    def __init__(self, token: str) -> None:
-        self._md = ("authorization", f"Bearer {token}")
-
-    def _details(self, details):  # type: ignore[no-untyped-def]
-        return details._replace(metadata=[*(details.metadata or []), self._md])
-
-    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
-
-    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
 
 
 def _start(data: Path) -> tuple[subprocess.Popen[bytes], str, str]:
@@ -88,22 +64,6 @@ def _start(data: Path) -> tuple[subprocess.Popen[bytes], str, str]:
             return proc, grpc_addr.read_text().strip(), http_addr.read_text().strip()
         time.sleep(0.05)
     raise SystemExit("the daemon did not start")
-
-
-def _channel(data: Path, address: str, token: str) -> grpc.Channel:
-    creds = grpc.ssl_channel_credentials(root_certificates=(data / "run" / "grpc.crt").read_bytes())
-    return grpc.intercept_channel(grpc.secure_channel(address, creds), _Token(token))
-
-
-def _percentiles(call: Callable[[], object], calls: int) -> tuple[float, float]:
-    call()
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
 class SseClients:
@@ -167,9 +127,9 @@ def main() -> None:
             ).json()["token"]
             http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
             assert http.post("/api/v1/applications", json=APP).status_code == 200
-            channels = [_channel(data, grpc_addr, token) for _ in range(4)]
+            channels = [tls_channel(data, grpc_addr, token) for _ in range(4)]
             watch_stubs = [appgrpc.ApplicationServiceStub(c) for c in channels]
-            unary = _channel(data, grpc_addr, token)
+            unary = tls_channel(data, grpc_addr, token)
             version = version_pb2_grpc.VersionServiceStub(unary)
             apps = appgrpc.ApplicationServiceStub(unary)
             sse = SseClients(http_addr, token)
@@ -195,7 +155,7 @@ def main() -> None:
                     opened = target
                 took = time.perf_counter() - started
                 for i, (name, call) in enumerate(calls.items()):
-                    p50, p99 = _percentiles(call, args.calls)
+                    p50, p99 = p50_p99_ms(call, args.calls)
                     suffix = f"   ({took:.1f})" if i == 0 else ""
                     print(f"{f'{target} + {target}':>20} {name:>18} {p50:>8.2f} {p99:>8.2f}{suffix}")
             if levels and levels[-1] > 0:
@@ -213,7 +173,7 @@ def main() -> None:
 
                 threading.Thread(target=churn, daemon=True).start()
                 for name, call in calls.items():
-                    p50, p99 = _percentiles(call, args.calls)
+                    p50, p99 = p50_p99_ms(call, args.calls)
                     print(
                         f"{f'{levels[-1]} + {levels[-1]}, 10 changes/s':>20} {name:>18} {p50:>8.2f} {p99:>8.2f}"
                     )

@@ -31,28 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from benchlib import BIN, cpu_s, wait_file  # bench/benchlib.py, beside this script
+from benchlib import APP, BIN, admin_token, cpu_s, wait_file  # bench/benchlib.py, beside this script
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
-from gitopsd.api.gitopsd.v1 import (
-    application_pb2_grpc,
-    common_pb2,
-    session_pb2,
-    session_pb2_grpc,
-    version_pb2_grpc,
-)
+from gitopsd.api.gitopsd.v1 import application_pb2_grpc, common_pb2, version_pb2_grpc
 
 THREADS = 4
-APP = {
-    "apiVersion": "argoproj.io/v1alpha1",
-    "kind": "Application",
-    "metadata": {"name": "bench"},
-    "spec": {
-        "source": {"repoURL": "https://git.invalid/bench", "targetRevision": "main", "path": "."},
-        "destination": {"server": "https://kubernetes.default.svc", "namespace": "bench"},
-    },
-}
 
 
 def _start(work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -91,12 +76,7 @@ def main() -> None:
         proc, address = _start(Path(tmp))
         try:
             channels = [grpc.insecure_channel(address) for _ in range(THREADS)]
-            password = (Path(tmp) / "data" / "initial-admin-password").read_text().strip()
-            token = (
-                session_pb2_grpc.SessionServiceStub(channels[0])
-                .Create(session_pb2.CreateSessionRequest(username="admin", password=password), timeout=30)
-                .token
-            )
+            token = admin_token(channels[0], Path(tmp) / "data")
             auth = [("authorization", f"Bearer {token}")]
             apps = [application_pb2_grpc.ApplicationServiceStub(c) for c in channels]
             apps[0].Create(

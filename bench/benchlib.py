@@ -1,6 +1,7 @@
 """Processes and measurements shared by the bench scripts: git repositories of one-ConfigMap
-applications, a sandbox and a daemon started as a user would start them, kubectl runs, and
-what /proc says of a process (RSS, CPU seconds, children).
+applications, a sandbox and a daemon started as a user would start them, kubectl runs, the API
+benches' application document, admin login and TLS channel, call latencies, what /proc says of a
+process (RSS, CPU seconds, children), and a table of figures per size.
 
 Nothing here imports gitopsd beyond its generated API stubs: the daemon is a separate process.
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 import calendar
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import yaml
@@ -31,6 +34,16 @@ GIT_ENV = {
     "HOME": "/nonexistent",
 }
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The one application the API benches create: its repository need not exist (they never sync it).
+APP = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Application",
+    "metadata": {"name": "bench"},
+    "spec": {
+        "source": {"repoURL": "https://git.invalid/bench", "targetRevision": "main", "path": "."},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": "bench"},
+    },
+}
 
 
 def configmap(i: int, namespace: str | None = None, index: str | None = None) -> dict[str, Any]:
@@ -149,6 +162,21 @@ class _Bearer(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIntercepto
         return continuation(self._with(details), request)
 
 
+def admin_token(channel: grpc.Channel, data: Path) -> str:
+    """A session token of the admin, logged in with the initial password of the daemon's data dir."""
+    password = (data / "initial-admin-password").read_text().strip()
+    request = session_pb2.CreateSessionRequest(username="admin", password=password)
+    return str(session_pb2_grpc.SessionServiceStub(channel).Create(request, timeout=30).token)
+
+
+def tls_channel(data: Path, address: str, token: str = "") -> grpc.Channel:
+    """A channel to the daemon's TLS gRPC port trusting its certificate (DATA/run/grpc.crt); with a
+    token, every call carries it."""
+    creds = grpc.ssl_channel_credentials(root_certificates=(data / "run" / "grpc.crt").read_bytes())
+    channel = grpc.secure_channel(address, creds)
+    return grpc.intercept_channel(channel, _Bearer(token)) if token else channel
+
+
 def start_sandbox(work: Path, procs: list[subprocess.Popen[bytes]]) -> tuple[subprocess.Popen[bytes], Path]:
     kubeconfig = work / "kubeconfig"
     log = work / "sandbox.log"
@@ -196,13 +224,8 @@ def start_daemon(
     wait_file(data / "run" / "http.addr", daemon, "gitopsd serve (HTTP)", log)
     address = (data / "run" / "grpc.addr").read_text().strip()
     channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 512 * 1024 * 1024)])
-    password_file = data / "initial-admin-password"
-    if password_file.exists():
-        session = session_pb2_grpc.SessionServiceStub(channel).Create(
-            session_pb2.CreateSessionRequest(username="admin", password=password_file.read_text().strip()),
-            timeout=30,
-        )
-        channel = grpc.intercept_channel(channel, _Bearer(session.token))
+    if (data / "initial-admin-password").exists():
+        channel = grpc.intercept_channel(channel, _Bearer(admin_token(channel, data)))
     return daemon, channel, data
 
 
@@ -211,3 +234,46 @@ def percentile(values: list[float], p: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def p50_p99_ms(call: Callable[[], object], calls: int) -> tuple[float, float]:
+    """Median and 99th percentile in milliseconds of `calls` calls, one after another (after one
+    unmeasured call)."""
+    call()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+class SizeFigures(Protocol):
+    """One size's run of a bench: its size, figures (name -> value) and notes (what -> text)."""
+
+    n: int
+    fig: dict[str, float]
+    notes: dict[str, str]
+
+
+def table(runs: Sequence[SizeFigures]) -> None:
+    """The figures of each size side by side, with the ratio of the largest size's to the smallest's,
+    then each size's notes."""
+    sizes = [r.n for r in runs]
+    print(
+        f"\n{'figure':<46}"
+        + "".join(f"{n:>12,}" for n in sizes)
+        + (f"{'ratio':>10}" if len(runs) > 1 else "")
+    )
+    for key in runs[-1].fig:
+        values = [r.fig.get(key, float("nan")) for r in runs]
+        line = f"{key:<46}" + "".join(f"{v:>12.2f}" for v in values)
+        if len(runs) > 1 and values[0]:
+            line += f"{values[-1] / values[0]:>10.1f}"
+        print(line)
+    for r in runs:
+        for key, note in r.notes.items():
+            print(f"  {r.n:,} apps, {key}: {note}")
+    if len(runs) > 1:
+        print(f"  ratio: largest over smallest size ({sizes[-1] / sizes[0]:.0f}x the applications)")

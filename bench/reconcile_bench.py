@@ -55,6 +55,7 @@ from benchlib import (
     rss_kb,
     start_daemon,
     start_sandbox,
+    table,
 )
 from pyspy import Profiler  # bench/pyspy.py, beside this script
 
@@ -380,26 +381,6 @@ class Run:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-
-
-def table(runs: list[Run]) -> None:
-    sizes = [r.n for r in runs]
-    print(
-        f"\n{'figure':<46}"
-        + "".join(f"{n:>12,}" for n in sizes)
-        + (f"{'ratio':>10}" if len(runs) > 1 else "")
-    )
-    for key in runs[-1].fig:
-        values = [r.fig.get(key, float("nan")) for r in runs]
-        line = f"{key:<46}" + "".join(f"{v:>12.2f}" for v in values)
-        if len(runs) > 1 and values[0]:
-            line += f"{values[-1] / values[0]:>10.1f}"
-        print(line)
-    for r in runs:
-        for key, note in r.notes.items():
-            print(f"  {r.n:,} apps, {key}: {note}")
-    if len(runs) > 1:
-        print(f"  ratio: largest over smallest size ({sizes[-1] / sizes[0]:.0f}x the applications)")
 
 
 def main() -> int:

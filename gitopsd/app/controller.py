@@ -7,7 +7,8 @@ sync request is refused, naming the running one), operations persisted as they
 advance. Errors of one application become its conditions; they never stop others.
 
 The parts live beside it: gitopsd.app.controller_core (settings, locks, render and compare),
-gitopsd.app.refreshing (refresh and status) and gitopsd.app.sync_operations (running operations);
+gitopsd.app.refreshing (refresh and status), gitopsd.app.sync_attempt (one attempt of a sync) and
+gitopsd.app.sync_operations (starting and running operations);
 this module adds automation, rollback, termination, cascading delete and the lifecycle.
 """
 

@@ -1,8 +1,8 @@
 """The application controller's shared core: its settings, the state every part of it holds (one lock
 per application, the running operations, self-heal backoff) and rendering and comparing one application.
 
-Below gitopsd.app.refreshing, gitopsd.app.sync_operations and gitopsd.app.controller, which build
-AppController on it one concern at a time.
+Below gitopsd.app.refreshing, gitopsd.app.sync_attempt, gitopsd.app.sync_operations and
+gitopsd.app.controller, which build AppController on it one concern at a time.
 """
 
 from __future__ import annotations

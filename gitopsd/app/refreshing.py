@@ -1,8 +1,8 @@
 """Refreshing an application: render, compare with the live objects, store the result as its status
 and record sync and health transitions in its event log.
 
-Built on gitopsd.app.controller_core; gitopsd.app.sync_operations builds on it, and AppController
-(gitopsd.app.controller) fills in what follows a refresh (automated sync).
+Built on gitopsd.app.controller_core; gitopsd.app.sync_attempt and gitopsd.app.sync_operations build on
+it, and AppController (gitopsd.app.controller) fills in what follows a refresh (automated sync).
 """
 
 from __future__ import annotations

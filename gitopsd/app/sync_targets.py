@@ -1,7 +1,7 @@
 """What a sync operation deploys: one source, or every source of a multi-source application with the
 revisions pinned (a rollback's, an automated sync's), and the application the project rules check for it.
 
-Pure helpers of gitopsd.app.sync_operations; the rendering itself is gitopsd.sources.multisource's.
+Pure helpers of gitopsd.app.sync_operations and gitopsd.app.sync_attempt; the rendering itself is gitopsd.sources.multisource's.
 """
 
 from __future__ import annotations

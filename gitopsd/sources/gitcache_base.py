@@ -2,7 +2,8 @@
 application reaches a URL (credentials and clone), and running one git command with credentials
 only for network commands and every message scrubbed.
 
-RepoCache (gitopsd.sources.gitcache) builds the remote and local operations on RepoCacheBase.
+RepoCommits (gitopsd.sources.gitcache_commits) builds resolving revisions, the clone and fetches on
+RepoCacheBase; RepoCache (gitopsd.sources.gitcache) adds checkouts and changed paths.
 """
 
 from __future__ import annotations

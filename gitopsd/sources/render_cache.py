@@ -1,7 +1,8 @@
 """The render cache under gitopsd.sources.render: what a render produced (RenderResult), the cache
 entries and counters, and the reuse of an earlier commit's render when nothing it depends on changed.
 
-SourceRenderer (gitopsd.sources.render) builds on RenderCache and adds the rendering itself.
+TreeRenderer (gitopsd.sources.render_tree) and SourceRenderer (gitopsd.sources.render) build on
+RenderCache and add the rendering itself.
 """
 
 from __future__ import annotations

@@ -4,36 +4,24 @@ and then run (gitopsd.app.sync_operations)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures.daemon import CLI, DaemonProcess, GitOpsEnv, wait_for
+from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
 from reconcile.apps import application, configmap, create, job, status
 
 
 @pytest.fixture
-def one_worker_env(sandbox, sandbox_kubeconfig: Path, tmp_path: Path) -> Iterator[GitOpsEnv]:  # type: ignore[no-untyped-def]
-    proc = DaemonProcess(
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "daemon.log",
-        env={
-            "GITOPSD_KUBECONFIG": str(sandbox_kubeconfig),
-            "GITOPSD_RECONCILE_INTERVAL": "3600",
-            "GITOPSD_RECONCILE_OPERATION_WORKERS": "1",
-        },
-    ).start()
-    try:
-        yield GitOpsEnv(proc, CLI(proc.address, tmp_path), sandbox_kubeconfig)
-    finally:
-        proc.stop()
+def gitops_env_extra() -> dict[str, str]:
+    """gitops_env's daemon with one operation worker."""
+    return {"GITOPSD_RECONCILE_OPERATION_WORKERS": "1"}
 
 
 def test_a_sync_waits_for_the_one_operation_worker_then_runs(
-    one_worker_env: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
+    gitops_env: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
 ) -> None:
-    cli = one_worker_env.cli
+    cli = gitops_env.cli
     repo = git_repos.create("turns")
     repo.commit(
         {

@@ -21,6 +21,12 @@ TINY_SCRIPT = Path(tiny_renderer.__file__)
 
 
 @pytest.fixture
+def cache(tmp_path: Path) -> RepoCache:
+    """A repo cache of its own under the test's directory."""
+    return RepoCache(tmp_path / "cache")
+
+
+@pytest.fixture
 def short_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A short directory for unix sockets (their paths are limited to ~107 bytes)."""
     import tempfile
