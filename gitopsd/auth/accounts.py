@@ -235,8 +235,9 @@ class Accounts:
         role = find_role(proj, role_name)
         if role is None:
             raise Unauthenticated(f"role {role_name!r} of project {project!r} no longer exists")
-        # Deleting the token from the role (proj role delete-token) revokes it.
-        if not any(t.id == claims.token_id for t in role.jwt_tokens):
+        # Deleting the token from the role (proj role delete-token) revokes it. The issue time counts
+        # too: a role deleted (or its project) and made again may list a new token of the old id.
+        if not any(t.id == claims.token_id and t.iat == claims.issued_at for t in role.jwt_tokens):
             raise Unauthenticated("token has been revoked; ask for a new one (proj role create-token)")
 
     def logout(self, principal: Principal) -> None:

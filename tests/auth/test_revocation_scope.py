@@ -4,8 +4,9 @@ Token ids can be chosen (`proj role create-token --id`, `account generate-token 
 roles, two projects and an account can each hold a token called `gitlab`; deleting one of them
 must leave the others working, before and after a daemon restart. Also: a session's logout ends
 no other subject's token with the same id, an id of a revoked token is refused when reused (the
-token would be born revoked), and revocations written before they named the subject (schema v9
-and earlier) keep revoking what they revoked.
+token would be born revoked), revocations written before they named the subject (schema v9
+and earlier) keep revoking what they revoked, and a role or project made again does not bring back
+the tokens of the old one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 from authhelpers import ScannedCLI, SecretScan, start_daemon
 from fixtures.daemon import CLI
 
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app.errors import InvalidArgument
 from gitopsd.app.projects import Projects
 from gitopsd.auth.accounts import ADMIN, Accounts, AuthSettings
@@ -185,5 +187,45 @@ def test_revocations_from_before_the_subject_counted_keep_their_reach(tmp_path: 
         assert accounts.authenticate(alice).subject == "alice"
         with pytest.raises(Unauthenticated, match="revoked"):
             accounts.authenticate(bot)
+    finally:
+        store.close()
+
+
+def _role_project(projects: Projects, name: str) -> None:
+    project = projpb.AppProject(api_version="argoproj.io/v1alpha1", kind="AppProject")
+    project.metadata.name = name
+    project.spec.source_repos.append("*")
+    project.spec.destinations.add(server="*", namespace="*")
+    project.spec.roles.add(name="ci", policies=[f"p, proj:{name}:ci, applications, get, {name}/*, allow"])
+    projects.create(project, upsert=True)
+
+
+def test_a_role_or_project_made_again_does_not_bring_back_its_old_tokens(tmp_path: Path) -> None:
+    """Deleting a role or its project ends its tokens without a revocation row; a role of the same
+    name made again, with a token of the same id, must not make the old token valid again."""
+    store, accounts = _accounts(tmp_path)
+    projects = Projects(store)
+    try:
+        _role_project(projects, "production")
+        old, _ = accounts.create_project_token("production", "ci", 0, "gitlab")
+        assert accounts.authenticate(old).subject == "proj:production:ci"
+        project = projects.get("production")
+        del project.spec.roles[:]
+        projects.update(project)
+        time.sleep(1.1)  # token times are whole seconds: the new token's differs from the old one's
+        _role_project(projects, "production")
+        new, _ = accounts.create_project_token("production", "ci", 0, "gitlab")
+        assert accounts.authenticate(new).subject == "proj:production:ci"
+        with pytest.raises(Unauthenticated, match="revoked"):
+            accounts.authenticate(old)
+
+        projects.delete("production")
+        time.sleep(1.1)
+        _role_project(projects, "production")
+        newer, _ = accounts.create_project_token("production", "ci", 0, "gitlab")
+        assert accounts.authenticate(newer).subject == "proj:production:ci"
+        for token in (old, new):
+            with pytest.raises(Unauthenticated, match="revoked"):
+                accounts.authenticate(token)
     finally:
         store.close()
