@@ -4,7 +4,8 @@ Starts `gitopsd serve` (a fresh data dir, plaintext gRPC on loopback, no cluster
 creates one application, then makes N calls of each kind from 4 client threads (one channel each):
 - `grpc.health.v1.Health/Check`: no token, no authentication (the baseline);
 - `VersionService/Version`: the token checked, a trivial servicer;
-- `ApplicationService/Get`: the token checked, RBAC, the application read.
+- `ApplicationService/Get`: the token checked, RBAC, the application read;
+- the same with a project role's token (`proj:bench-proj:ci`), whose RBAC rules come from its project.
 For each it prints the wall time and the daemon's own CPU seconds per call (from /proc, its threads
 only), side by side in the same run. Asserts nothing.
 
@@ -35,9 +36,41 @@ from benchlib import APP, BIN, admin_token, cpu_s, wait_file  # bench/benchlib.p
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
-from gitopsd.api.gitopsd.v1 import application_pb2_grpc, common_pb2, version_pb2_grpc
+from gitopsd.api.gitopsd.v1 import (
+    application_pb2_grpc,
+    common_pb2,
+    project_pb2_grpc,
+    version_pb2_grpc,
+)
+from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 
 THREADS = 4
+PROJECT = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "AppProject",
+    "metadata": {"name": "bench-proj"},
+    "spec": {
+        "sourceRepos": ["*"],
+        "destinations": [{"server": "*", "namespace": "*"}],
+        "roles": [
+            {"name": "ci", "policies": ["p, proj:bench-proj:ci, applications, get, bench-proj/*, allow"]}
+        ],
+    },
+}
+
+
+def _role_token(channel: grpc.Channel, auth: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Creates PROJECT and an application in it; the metadata of a token of its role `ci`."""
+    projects = project_pb2_grpc.ProjectServiceStub(channel)
+    projects.Create(projpb.CreateProjectRequest(manifest=json.dumps(PROJECT)), metadata=auth, timeout=30)
+    doc = {**APP, "metadata": {"name": "bench-role"}, "spec": {**APP["spec"], "project": "bench-proj"}}
+    application_pb2_grpc.ApplicationServiceStub(channel).Create(
+        apppb.CreateApplicationRequest(manifest=json.dumps(doc)), metadata=auth, timeout=30
+    )
+    reply = projects.CreateToken(
+        projpb.CreateProjectTokenRequest(project="bench-proj", role="ci"), metadata=auth, timeout=30
+    )
+    return [("authorization", f"Bearer {reply.token}")]
 
 
 def _start(work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -85,6 +118,8 @@ def main() -> None:
             health = [health_pb2_grpc.HealthStub(c) for c in channels]
             version = [version_pb2_grpc.VersionServiceStub(c) for c in channels]
             get = apppb.GetApplicationRequest(name="bench")
+            role_auth = _role_token(channels[0], auth)
+            role_get = apppb.GetApplicationRequest(name="bench-role")
             kinds: list[tuple[str, Callable[[int], Any]]] = [
                 (
                     "Health/Check (no auth)",
@@ -92,6 +127,7 @@ def main() -> None:
                 ),
                 ("Version (auth)", lambda i: version[i % THREADS].Version(common_pb2.Empty(), metadata=auth)),
                 ("Application/Get (auth)", lambda i: apps[i % THREADS].Get(get, metadata=auth)),
+                ("Application/Get (role)", lambda i: apps[i % THREADS].Get(role_get, metadata=role_auth)),
             ]
 
             names = itertools.count()  # warm-up calls included: each create a new name

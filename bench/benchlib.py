@@ -35,7 +35,7 @@ GIT_ENV = {
 }
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # The one application the API benches create: its repository need not exist (they never sync it).
-APP = {
+APP: dict[str, Any] = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "Application",
     "metadata": {"name": "bench"},

@@ -155,12 +155,28 @@ class Accounts:
 
     # -- tokens ----------------------------------------------------------------------
 
-    def _revoked(self, token_id: str) -> bool:
+    def _revoked(self, subject: str, token_id: str) -> bool:
+        """Whether `subject`'s token `token_id` was revoked. Ids can be chosen, so the subject counts:
+        another subject's token of the same id is another token (rows from before schema v10 are
+        the exception, see its migration)."""
         return (
-            self._store.query_one("SELECT 1 FROM revoked_tokens WHERE token_id = ?", (token_id,)) is not None
+            self._store.query_one(
+                "SELECT 1 FROM revoked_tokens WHERE token_id = ? AND (subject = ? OR any_subject = 1)",
+                (token_id, subject),
+            )
+            is not None
         )
 
+    def _refuse_revoked_id(self, subject: str, token_id: str) -> None:
+        """A chosen id that a revoked token of `subject` had would make the new token revoked
+        from birth (and removing that revocation would bring the old token back): refused."""
+        if token_id and self._revoked(subject, token_id):
+            raise InvalidArgument(
+                f"token id {token_id!r} is revoked for {subject} (an earlier token had it); choose another id"
+            )
+
     def revoke(self, subject: str, token_id: str, expires_at: int) -> None:
+        """Ends `subject`'s token `token_id`, and no other subject's."""
         now = int(time.time())
         with self._store.transaction() as conn:
             conn.execute(
@@ -189,7 +205,7 @@ class Accounts:
 
     def _check(self, token: str) -> Principal:
         claims = self.signer.verify(token)
-        if self._revoked(claims.token_id):
+        if self._revoked(claims.subject, claims.token_id):
             raise Unauthenticated("token has been revoked; log in again (gitopsd login)")
         principal = Principal(claims.subject, claims.token_id, claims.issued_at, claims.expires_at)
         role = principal.project_role
@@ -219,8 +235,9 @@ class Accounts:
         role = find_role(proj, role_name)
         if role is None:
             raise Unauthenticated(f"role {role_name!r} of project {project!r} no longer exists")
-        # Deleting the token from the role (proj role delete-token) revokes it.
-        if not any(t.id == claims.token_id for t in role.jwt_tokens):
+        # Deleting the token from the role (proj role delete-token) revokes it. The issue time counts
+        # too: a role deleted (or its project) and made again may list a new token of the old id.
+        if not any(t.id == claims.token_id and t.iat == claims.issued_at for t in role.jwt_tokens):
             raise Unauthenticated("token has been revoked; ask for a new one (proj role create-token)")
 
     def logout(self, principal: Principal) -> None:
@@ -233,7 +250,7 @@ class Accounts:
         tokens = [
             sesspb.AccountToken(id=t["id"], issued_at=t.get("iat", 0), expires_at=t.get("exp", 0))
             for t in loads(str(row.get("tokens") or "[]")) or []
-            if not self._revoked(t["id"])
+            if not self._revoked(spec.name, t["id"])
         ]
         return sesspb.Account(
             name=spec.name, enabled=spec.enabled, capabilities=sorted(spec.capabilities), tokens=tokens
@@ -294,6 +311,7 @@ class Accounts:
             raise FailedPrecondition(f"account {target!r} does not have the apiKey capability")
         if expires_in < 0:
             raise InvalidArgument("expires_in: must not be negative")
+        self._refuse_revoked_id(target, token_id)
         token, claims = self.signer.issue(target, expires_in, token_id)
         with self._store.transaction() as conn:
             self._ensure_row(conn, target)
@@ -338,6 +356,7 @@ class Accounts:
             raise NotFound(f"project {project!r} has no role {role_name!r} (create it with proj role create)")
         if token_id and any(t.id == token_id for t in role.jwt_tokens):
             raise InvalidArgument(f"role {role_name!r} already has a token with id {token_id!r}")
+        self._refuse_revoked_id(role_subject(project, role_name), token_id)
         token, claims = self.signer.issue(role_subject(project, role_name), expires_in, token_id)
         role.jwt_tokens.append(
             projpb.JWTToken(iat=claims.issued_at, exp=claims.expires_at, id=claims.token_id)

@@ -390,7 +390,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
     async def _stream_visible(self, principal: Principal | None, rule: Filter, item: Any) -> bool:
-        # A user's rules are in memory; a project role's are read from the database (the pool).
+        # A user's rules are in memory; a project role's may need its project read (the pool).
         if principal is None or principal.project_role is None:
             return self._visible(principal, rule, item)
         return await asyncio.get_running_loop().run_in_executor(None, self._visible, principal, rule, item)

@@ -275,6 +275,35 @@ def _v9_applicationsets(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v10_revocation_by_subject(conn: sqlite3.Connection) -> None:
+    """Revocations keyed by (token id, subject): token ids can be chosen, so two subjects can each
+    hold a token of the same id, and ending one must not end the other.
+
+    Rows from before were looked up by the id alone, so each ended every token of its id whoever
+    held it; they keep doing so (`any_subject` = 1). Narrowing them to their recorded subject is
+    not safe: an earlier revocation of another subject's same-id token was dropped by the old
+    primary key (INSERT OR IGNORE), so the old row may be the only thing that ends that token.
+    Rows of expiring tokens are pruned once those expire; the rest cost a reissue under a new id.
+    """
+    _run(
+        conn,
+        """
+        CREATE TABLE revoked_tokens_v10 (
+            token_id TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,     -- 0: never (rows of expired tokens can be dropped)
+            revoked_at TEXT NOT NULL,
+            any_subject INTEGER NOT NULL DEFAULT 0, -- 1: a row from before v10, ends the id for everyone
+            PRIMARY KEY (token_id, subject)
+        );
+        INSERT INTO revoked_tokens_v10 (token_id, subject, expires_at, revoked_at, any_subject)
+            SELECT token_id, subject, expires_at, revoked_at, 1 FROM revoked_tokens;
+        DROP TABLE revoked_tokens;
+        ALTER TABLE revoked_tokens_v10 RENAME TO revoked_tokens;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core,
     _v2_audit,
@@ -285,6 +314,7 @@ MIGRATIONS: list[Migration] = [
     _v7_scale,
     _v8_ownership,
     _v9_applicationsets,
+    _v10_revocation_by_subject,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
