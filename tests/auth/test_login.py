@@ -137,7 +137,9 @@ def test_brute_force_lockout_survives_a_restart(tmp_path: Path, scan: SecretScan
 
 
 def test_the_window_ends_and_a_success_resets_the_count(tmp_path: Path, scan: SecretScan) -> None:
-    window = 5
+    # Long enough for five Argon2 checks on a loaded machine (all five must land in one window; at
+    # 5 s a load average of 20 spread them over more), short enough to wait out.
+    window = 12
     daemon = start_daemon(tmp_path, env={"GITOPSD_AUTH_LOGIN_FAILURE_WINDOW": str(window)})
     scan.logs.append(daemon.log_path)
     scan.secret(daemon.token)
