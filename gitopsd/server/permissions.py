@@ -105,8 +105,6 @@ MAX_BATCH = 1000
 def normalize_batch_manifests(req: Any) -> None:
     if len(req.requests) > MAX_BATCH:
         raise InvalidArgument(f"requests: {len(req.requests)} applications; at most {MAX_BATCH} per call")
-    if not req.requests:
-        raise InvalidArgument("requests: at least one is needed")
     for i, item in enumerate(req.requests):
         try:
             normalize_app_manifest(item)
@@ -115,7 +113,9 @@ def normalize_batch_manifests(req: Any) -> None:
 
 
 def _apps_in_batch(req: Any, lookups: Lookups) -> list[str]:
-    return [obj for item in req.requests for obj in _app_in_body(item, lookups)]
+    # An empty batch is checked as a Create without a name: refused as such before it is refused as empty.
+    objects = [obj for item in req.requests for obj in _app_in_body(item, lookups)]
+    return objects or ["default/"]
 
 
 def _batch_upserts(req: Any, lookups: Lookups) -> list[tuple[str, str]]:

@@ -112,6 +112,8 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def BatchCreate(
         self, request: apppb.BatchCreateApplicationsRequest, context: grpc.ServicerContext
     ) -> apppb.BatchCreateApplicationsResponse:
+        if not request.requests:
+            raise InvalidArgument("requests: at least one is needed")
         items = []
         for i, item in enumerate(request.requests):
             try:
