@@ -38,7 +38,7 @@ from gitopsd.kube.client import KubeClient
 from gitopsd.kube.credentials import ClusterCredentials, KubeconfigError, from_kubeconfig
 from gitopsd.kube.incluster import in_cluster_credentials
 from gitopsd.logs import fields
-from gitopsd.server import memprofile
+from gitopsd.server import malloc, memprofile
 from gitopsd.server.appset_wiring import AppSetWiring, wire_appsets
 from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.config import Config, customizations_of
@@ -390,6 +390,10 @@ class Daemon:
 def serve(config: Config) -> int:
     """Runs the daemon until SIGTERM or SIGINT; returns the process exit code."""
     memprofile.install_from_env()
+    # Before the daemon's threads start taking arenas of their own (gitopsd/server/malloc.py).
+    malloc.limit_arenas()
+    trimmer = malloc.Trimmer()
+    trimmer.start()
     # A thread back from SQLite, a socket or git waits for the interpreter until the running thread
     # yields it: every switch interval (5 ms by default). The daemon's threads hold the store's write
     # lock across such returns, so each wait also stalls every writer behind it; 0.5 ms cut a no-change
@@ -418,4 +422,5 @@ def serve(config: Config) -> int:
     while not stop_requested.wait(1.0):
         pass
     daemon.stop()
+    trimmer.close()
     return 0
