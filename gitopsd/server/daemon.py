@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitopsd import __version__
+from gitopsd.app.app_states import app_states
 from gitopsd.app.applications import Applications
 from gitopsd.app.clusters import Clusters
 from gitopsd.app.connections import Connections
@@ -213,7 +214,7 @@ class Daemon:
         children.deleter = self.controller
         self.metrics = Metrics(
             MetricSources(
-                apps.list,
+                lambda: app_states(self.store),
                 self.repo_cache.all_stats,
                 self.renderer.counters,
                 self.accounts.login_failures_total,
