@@ -393,8 +393,6 @@ def serve(config: Config) -> int:
     memprofile.install_from_env()
     # Before the daemon's threads start taking arenas of their own (gitopsd/server/malloc.py).
     malloc.limit_arenas()
-    trimmer = malloc.Trimmer()
-    trimmer.start()
     # A thread back from SQLite, a socket or git waits for the interpreter until the running thread
     # yields it: every switch interval (5 ms by default). The daemon's threads hold the store's write
     # lock across such returns, so each wait also stalls every writer behind it; 0.5 ms cut a no-change
@@ -423,5 +421,4 @@ def serve(config: Config) -> int:
     while not stop_requested.wait(1.0):
         pass
     daemon.stop()
-    trimmer.close()
     return 0
