@@ -179,6 +179,8 @@ class Run:
         self.fig["cold sync (apps/s)"] = n / self.fig["cold sync (s)"]
         synced_at = time.time()
         self.fig["daemon RSS after sync (MB)"] = rss_kb(self.daemon.pid) / 1024
+        if self.args.memory:  # the peak is here: what holds it, before the no-change pass
+            self.memory_report(self.memory_file("after-sync"), "memory report after sync")
         self.phase("no-change pass")
         while not (done := [p for p in passes(work / "daemon.log") if float(p["start"]) >= synced_at - 1]):
             if time.monotonic() > deadline + self.args.interval * 3:
@@ -198,17 +200,27 @@ class Run:
             self.notes[f"sidecar {name}"] = f"{rss_kb(pid) / 1024:.0f} MB"
         self.fig["sandbox RSS (MB, not gitopsd)"] = rss_kb(self.sandbox.pid) / 1024
         if self.args.memory:
-            self.memory_report(self.args.memory.with_suffix(f".{n}.txt"))
+            self.memory_report(self.memory_file("end"), "memory report at the end")
         self.create_per_call(stub, bare_of(works[0]))
 
-    def memory_report(self, path: Path) -> None:
-        """The daemon's tracemalloc report (gitopsd/server/memprofile.py), asked for by SIGUSR2."""
-        path.unlink(missing_ok=True)
+    def memory_file(self, when: str) -> Path:
+        """MEMORY.N.WHEN.txt: one tracemalloc report per point of the run."""
+        return self.args.memory.with_suffix(f".{self.n}.{when}.txt").resolve()
+
+    def memory_report(self, path: Path, note: str) -> None:
+        """The daemon's tracemalloc report (gitopsd/server/memprofile.py), asked for by SIGUSR2: the
+        daemon writes to the file named by GITOPSD_TRACEMALLOC, moved here once it is there."""
+        target = self.args.memory.with_suffix(f".{self.n}.txt").resolve()
+        target.unlink(missing_ok=True)
         os.kill(self.daemon.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 300
-        while not path.exists() and time.monotonic() < deadline:
+        while not target.exists() and time.monotonic() < deadline:
             time.sleep(1.0)
-        self.notes["memory report"] = str(path) if path.exists() else "not written (see the daemon log)"
+        if target.exists():
+            target.replace(path)
+            self.notes[note] = str(path)
+        else:
+            self.notes[note] = "not written (see the daemon log)"
 
     def create_per_call(self, stub: application_pb2_grpc.ApplicationServiceStub, repo: Path) -> None:
         """1,000 more applications (manual sync), one Create call each from 4 client threads, on top of
@@ -394,7 +406,8 @@ def main() -> int:
     parser.add_argument(
         "--memory",
         type=Path,
-        help="run the daemon under tracemalloc and write where its memory is to MEMORY.N.txt (slower)",
+        help="run the daemon under tracemalloc; where its memory is goes to MEMORY.N.after-sync.txt "
+        "and MEMORY.N.end.txt (slower)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directories (logs) for inspection")
     parser.add_argument(

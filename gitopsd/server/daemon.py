@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitopsd import __version__
+from gitopsd.app.app_states import app_states
 from gitopsd.app.applications import Applications
 from gitopsd.app.clusters import Clusters
 from gitopsd.app.connections import Connections
@@ -38,7 +39,7 @@ from gitopsd.kube.client import KubeClient
 from gitopsd.kube.credentials import ClusterCredentials, KubeconfigError, from_kubeconfig
 from gitopsd.kube.incluster import in_cluster_credentials
 from gitopsd.logs import fields
-from gitopsd.server import memprofile
+from gitopsd.server import malloc, memprofile
 from gitopsd.server.appset_wiring import AppSetWiring, wire_appsets
 from gitopsd.server.auth_interceptor import AuthInterceptor
 from gitopsd.server.config import Config, customizations_of
@@ -213,7 +214,7 @@ class Daemon:
         children.deleter = self.controller
         self.metrics = Metrics(
             MetricSources(
-                apps.list,
+                lambda: app_states(self.store),
                 self.repo_cache.all_stats,
                 self.renderer.counters,
                 self.accounts.login_failures_total,
@@ -390,6 +391,8 @@ class Daemon:
 def serve(config: Config) -> int:
     """Runs the daemon until SIGTERM or SIGINT; returns the process exit code."""
     memprofile.install_from_env()
+    # Before the daemon's threads start taking arenas of their own (gitopsd/server/malloc.py).
+    malloc.limit_arenas()
     # A thread back from SQLite, a socket or git waits for the interpreter until the running thread
     # yields it: every switch interval (5 ms by default). The daemon's threads hold the store's write
     # lock across such returns, so each wait also stalls every writer behind it; 0.5 ms cut a no-change

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,6 +81,17 @@ class CacheEntry:
 # in memory for big ones.
 DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_CACHE_SIZE = 50_000
+# What an entry costs beside its strings: the entry, its key tuple, the two dicts' slots and the small
+# tuples (traced with tracemalloc: ~800 bytes in all for a one-ConfigMap render of ~200 characters).
+_ENTRY_OVERHEAD = 400
+
+
+def footprint(key: tuple[str, ...], entry: CacheEntry) -> int:
+    """The bytes an entry holds in memory: its output, the key's strings and the bookkeeping around
+    them. The output's length alone undercounted small renders four times over, so a byte cap let
+    the cache hold far more than it said. Entries that share their output (a reuse for a later
+    commit) are each charged for it: on the safe side."""
+    return sys.getsizeof(entry.manifests_json) + sum(sys.getsizeof(k) for k in key) + _ENTRY_OVERHEAD
 
 
 class RenderCache:
@@ -104,8 +116,10 @@ class RenderCache:
         self._cache_bytes = 0
         self._lookup: CredentialsLookup = credentials_lookup or (lambda _url, _project: None)
         self._cache: collections.OrderedDict[tuple[str, ...], CacheEntry] = collections.OrderedDict()
-        # (repo, path, params) -> the latest entry: the candidate for path-based reuse.
+        # (repo, path, params) -> the latest entry: the candidate for path-based reuse; and back, so
+        # that an entry evicted for the bytes it holds is not still held here.
         self._latest: dict[tuple[str, ...], CacheEntry] = {}
+        self._latest_of: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
         self._counts: collections.Counter[str] = collections.Counter()
         # Checkouts are read-only and named by commit: one symlink check per checkout is enough.
@@ -124,6 +138,7 @@ class RenderCache:
             self._cache.clear()
             self._cache_bytes = 0
             self._latest.clear()
+            self._latest_of.clear()
 
     def _lookup_cached(
         self, key: tuple[str, ...], source: application_pb2.ApplicationSource
@@ -199,18 +214,22 @@ class RenderCache:
     def _store(self, key: tuple[str, ...], app_key: tuple[str, ...] | None, entry: CacheEntry) -> None:
         with self._lock:
             old = self._cache.pop(key, None)
-            self._cache_bytes -= len(old.manifests_json) if old is not None else 0
+            self._cache_bytes -= footprint(key, old) if old is not None else 0
             self._cache[key] = entry
-            self._cache_bytes += len(entry.manifests_json)
+            self._cache_bytes += footprint(key, entry)
+            if app_key is not None:
+                self._latest[app_key] = entry
+                self._latest_of[key] = app_key
+                while len(self._latest) > self.cache_size:
+                    self._latest.pop(next(iter(self._latest)))
             while len(self._cache) > 1 and (
                 len(self._cache) > self.cache_size or self._cache_bytes > self.cache_max_bytes
             ):
-                _, evicted = self._cache.popitem(last=False)
-                self._cache_bytes -= len(evicted.manifests_json)
-            if app_key is not None:
-                self._latest[app_key] = entry
-                while len(self._latest) > self.cache_size:
-                    self._latest.pop(next(iter(self._latest)))
+                evicted_key, evicted = self._cache.popitem(last=False)
+                self._cache_bytes -= footprint(evicted_key, evicted)
+                latest_key = self._latest_of.pop(evicted_key, None)
+                if latest_key is not None and self._latest.get(latest_key) is evicted:
+                    del self._latest[latest_key]  # gone from the cache: not kept here either
 
     def _count(self, name: str) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ the memory is, by line and by call path."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import tracemalloc
@@ -31,7 +32,9 @@ def test_sigusr2_writes_the_biggest_holders(monkeypatch: pytest.MonkeyPatch, tmp
         while not report.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         text = report.read_text()
-        assert text.startswith("traced now")
+        assert text.startswith("traced now") and "RSS" in text.splitlines()[0]
+        # What was cyclic garbage and what malloc held freed, to tell them from objects in use.
+        assert re.search(r"^a full gc.collect\(\) then freed \d+ objects: .* after malloc_trim RSS", text, re.M)
         assert "by line:" in text and "by call path:" in text
         assert "test_memprofile.py" in text.split("by call path:")[0]  # the hoard's line is listed
         del hoard

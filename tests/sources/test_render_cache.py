@@ -266,6 +266,18 @@ def test_the_default_cache_holds_thousands_of_applications(git_repos, make_rende
     assert r.counters().renders == 1500
 
 
+def test_the_byte_bound_counts_what_small_renders_hold_beside_their_output(git_repos, make_renderer) -> None:
+    # 2,000 one-ConfigMap renders are ~400 KB of output but ~1.6 MB in memory with their keys and
+    # entries: a 1 MiB cache cannot keep them all.
+    repo = git_repos.create()
+    repo.commit({f"apps/a{i}/cm.yaml": cm(f"a{i}") for i in range(2000)})
+    r = make_renderer(cache_max_bytes=1024 * 1024)
+    for i in range(2000):
+        r.render(f"a{i}", src(repo.url, f"apps/a{i}"), "default")
+    assert r.render("a1999", src(repo.url, "apps/a1999"), "default").cache_hit
+    assert not r.render("a0", src(repo.url, "apps/a0"), "default").cache_hit
+
+
 def test_the_cache_is_bounded_by_the_bytes_of_its_renders(git_repos, make_renderer) -> None:
     repo = git_repos.create()
     big = "x" * 200_000
