@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -227,6 +228,18 @@ def start_daemon(
     if (data / "initial-admin-password").exists():
         channel = grpc.intercept_channel(channel, _Bearer(admin_token(channel, data)))
     return daemon, channel, data
+
+
+def stop_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process still running, the last started first; SIGKILL one that takes over 30 s."""
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def percentile(values: list[float], p: float) -> float:

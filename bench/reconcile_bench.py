@@ -55,6 +55,7 @@ from benchlib import (
     rss_kb,
     start_daemon,
     start_sandbox,
+    stop_all,
     table,
 )
 from pyspy import Profiler  # bench/pyspy.py, beside this script
@@ -385,14 +386,7 @@ class Run:
         events.cancel()
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_all(self.procs)
 
 
 def main() -> int:

@@ -1,29 +1,28 @@
-"""Applications, persisted: create, read, list, update, delete and status updates.
+"""Applications, persisted: the one facade of the application layer's store (create, read, list,
+update, delete and status updates).
 
-The spec is the generated protobuf message end to end (one schema: Argo CD's),
-stored as its canonical JSON document; status is stored beside it so that the
-reconciler can write status without touching the user's spec.
+The spec is the generated protobuf message end to end (one schema: Argo CD's), stored as its
+canonical JSON document and as binary protobuf; status is stored beside it so that the reconciler
+can write status without touching the user's spec. The create path and the checks of every stored
+spec live in gitopsd.app.app_writes (AppWriter, owned here); this module keeps the reads, update,
+status writes, delete and the resourceVersion counter.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import sqlite3
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
-from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.app import eventlog
-from gitopsd.app.errors import AlreadyExists, AppError, Conflict, InvalidArgument, NotFound
+from gitopsd.app.app_writes import AppWriter, by
+from gitopsd.app.errors import Conflict, NotFound
 from gitopsd.app.eventlog import EventLog
 from gitopsd.app.events import EventBus
-from gitopsd.app.project_rules import application_denial
 from gitopsd.app.projects import Projects
 from gitopsd.app.selectors import parse_selector
-from gitopsd.app.validation import API_VERSION, SERVER_SET_FIELDS, validate_application
+from gitopsd.app.validation import API_VERSION
 from gitopsd.protojson import parse_document, to_document
 from gitopsd.sources.localrepos import ProtectedPaths
 from gitopsd.store import Counter, Store, dumps, loads, utcnow
@@ -39,33 +38,25 @@ class Applications:
     ) -> None:
         """protected: directories no file:// repository may point into (the daemon's own)."""
         self._store = store
-        self._protected = protected or ProtectedPaths()
         self.event_log = EventLog(store)
         self._events = events or EventBus()
-        self._projects = projects or Projects(store)
+        self._writer = AppWriter(
+            store,
+            projects or Projects(store),
+            protected or ProtectedPaths(),
+            self.event_log,
+            self._rv,
+            self.get,
+            self._publish,
+        )
 
     # -- reading ---------------------------------------------------------------
 
-    def _from_row(self, r: sqlite3.Row) -> apppb.Application:
-        # The binary copies when present (every row written since schema v7): ~50x cheaper to parse.
+    @staticmethod
+    def _from_row(r: sqlite3.Row) -> apppb.Application:
         app = apppb.Application()
-        if r["manifest_pb"] is not None:
-            app.ParseFromString(r["manifest_pb"])
-        else:
-            parse_document(loads(r["manifest"]), app)
-        if r["status_pb"] is not None:
-            app.status.ParseFromString(r["status_pb"])
-        else:
-            parse_document(loads(r["status"]), app.status)
-        meta = app.metadata
-        meta.uid = r["uid"]
-        meta.resource_version = str(r["resource_version"])
-        meta.generation = r["generation"]
-        meta.creation_timestamp = r["created_at"]
-        if r["owner_kind"]:  # a child of an app of apps or an ApplicationSet (generators.ownership)
-            meta.owner_references.add(
-                api_version=API_VERSION, kind=r["owner_kind"], name=r["owner_name"], controller=True
-            )
+        _parse_manifest(app, r)
+        _parse_status_and_meta(app, r)
         return app
 
     def get(self, name: str) -> apppb.Application:
@@ -85,22 +76,52 @@ class Applications:
     def list(
         self, projects: Iterable[str] = (), selector: str = "", repo: str = ""
     ) -> builtins.list[apppb.Application]:
-        wanted = sorted(set(projects))
+        """As list_into, each application a message of its own (one kept does not keep the others)."""
         match = parse_selector(selector) if selector else None
         apps = []
-        where = f" WHERE project IN ({', '.join('?' * len(wanted))})" if wanted else ""
-        for row in self._store.query(f"SELECT * FROM applications{where} ORDER BY name", tuple(wanted)):  # noqa: S608 - placeholders only
-            app = self._from_row(row)
-            if match and not match(dict(app.metadata.labels)):
-                continue
-            if (
-                repo
-                and app.spec.source.repo_url != repo
-                and all(s.repo_url != repo for s in app.spec.sources)
-            ):
-                continue
-            apps.append(app)
+        for row in self._list_rows(projects, ""):
+            app = apppb.Application()
+            _parse_manifest(app, row)
+            if _matches(app, match, repo):
+                _parse_status_and_meta(app, row)
+                apps.append(app)
         return apps
+
+    def list_into(
+        self,
+        reply: apppb.ApplicationList,
+        projects: Iterable[str] = (),
+        selector: str = "",
+        repo: str = "",
+        name: str = "",
+    ) -> None:
+        """Appends to reply.items the applications of `projects` (all when empty) named `name` (any
+        when empty) whose labels match `selector` and that have a source from `repo`, by name.
+
+        Each row is parsed straight into the reply (a List of all at 10,000 applications is ~10 MB
+        of messages: built once, not copied), and its status only once its spec has matched."""
+        match = parse_selector(selector) if selector else None
+        items = reply.items
+        for row in self._list_rows(projects, name):
+            app = items.add()
+            _parse_manifest(app, row)
+            if not _matches(app, match, repo):
+                del items[-1]
+                continue
+            _parse_status_and_meta(app, row)
+
+    def _list_rows(self, projects: Iterable[str], name: str) -> builtins.list[sqlite3.Row]:
+        """The rows of `projects` (all when empty) named `name` (any when empty), by name."""
+        wanted = sorted(set(projects))
+        conditions, params = [], []
+        if wanted:
+            conditions.append(f"project IN ({', '.join('?' * len(wanted))})")
+            params += wanted
+        if name:
+            conditions.append("name = ?")
+            params.append(name)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return self._store.query(f"SELECT {_LIST_COLUMNS} FROM applications{where} ORDER BY name", tuple(params))  # noqa: S608 - placeholders only
 
     def specs_of_all(self) -> Iterator[apppb.Application]:
         """Every application's metadata and spec, without its status or server-set fields, by name.
@@ -121,170 +142,27 @@ class Applications:
 
     # -- writing ---------------------------------------------------------------
 
-    @staticmethod
-    def _normalize(app: apppb.Application) -> apppb.Application:
-        """The stored form: defaults filled in, server-owned fields and status dropped."""
-        clean = apppb.Application()
-        clean.CopyFrom(app)
-        clean.ClearField("status")
-        clean.ClearField("operation")
-        clean.api_version = clean.api_version or API_VERSION
-        clean.kind = clean.kind or "Application"
-        if not clean.spec.project:
-            clean.spec.project = "default"
-        for field in SERVER_SET_FIELDS:
-            clean.metadata.ClearField(field)
-        clean.metadata.ClearField("owner_references")  # recorded in owner_kind/owner_name, never sent
-        return clean
-
-    def _check_project(
-        self, app: apppb.Application, seen: dict[str, projpb.AppProject] | None = None
-    ) -> None:
-        """The project must exist and permit the application's sources and destination.
-        seen: projects already read in this request (a batch reads each once)."""
-        name = app.spec.project
-        project = seen.get(name) if seen is not None else None
-        if project is None:
-            try:
-                project = self._projects.get(name)
-            except NotFound:
-                raise InvalidArgument(
-                    f"spec.project: project {name!r} does not exist (create it with gitopsd proj create)"
-                ) from None
-            if seen is not None:
-                seen[name] = project
-        denial = application_denial(project, app)
-        if denial:
-            raise InvalidArgument(f"spec: {denial}")
-
-    def _check_local_repos(self, app: apppb.Application) -> None:
-        sources = [("spec.source", app.spec.source)] if app.spec.HasField("source") else []
-        sources += [(f"spec.sources[{i}]", s) for i, s in enumerate(app.spec.sources)]
-        for path, source in sources:
-            # A moment-old answer will do: git checks afresh before it reads (gitcache_base._git).
-            denial = self._protected.denial(source.repo_url, fresh=False)
-            if denial:
-                raise InvalidArgument(f"{path}.repoURL: {denial}")
+    def check_local_repos(self, app: apppb.Application) -> None:
+        """Refuses a source that is a file:// repository inside the daemon's own directories."""
+        self._writer.check_local_repos(app)
 
     def create(
         self, app: apppb.Application, upsert: bool = False, actor: str = "", owner: tuple[str, str] = ("", "")
     ) -> apppb.Application:
         """actor: who asks (for the event log); owner: (kind, name) recorded on a new row, for the
         children gitopsd.app.generators.ownership creates (an upsert never changes an existing owner)."""
-        return self._create([(app, upsert)], actor, owner, batch=False)[0]
+        return self._writer.create([(app, upsert)], actor, owner, batch=False)[0]
 
     def create_many(
         self, items: Sequence[tuple[apppb.Application, bool]], actor: str = ""
     ) -> builtins.list[apppb.Application]:
         """(application, upsert) pairs, each checked as by create(); all are stored or none (one
         transaction), and an error names its item as requests[i] (BatchCreate's field)."""
-        first: dict[str, int] = {}
-        for i, (app, _) in enumerate(items):
-            name = app.metadata.name
-            if name and first.setdefault(name, i) != i:
-                raise InvalidArgument(f"requests[{i}]: application {name!r} is also requests[{first[name]}]")
-        return self._create(items, actor, ("", ""), batch=True)
-
-    def _create(
-        self,
-        items: Sequence[tuple[apppb.Application, bool]],
-        actor: str,
-        owner: tuple[str, str],
-        batch: bool,
-    ) -> builtins.list[apppb.Application]:
-        prepared: list[tuple[apppb.Application, str, bool]] = []
-        projects: dict[str, projpb.AppProject] = {}
-        with _naming(batch) as at:
-            for i, (app, upsert) in enumerate(items):
-                at.index = i
-                validate_application(app)
-                clean = self._normalize(app)
-                self._check_local_repos(clean)
-                self._check_project(clean, projects)
-                prepared.append((clean, dumps(to_document(clean)), upsert))
-            now = utcnow()
-            # (event type, the old manifest of an updated row) per item
-            written: list[tuple[str, str]] = []
-            with self._store.transaction() as conn:
-                for i, (clean, manifest, upsert) in enumerate(prepared):
-                    at.index = i
-                    written.append(self._write(conn, clean, manifest, upsert, now, actor, owner))
-        results: builtins.list[apppb.Application] = []
-        for (result, manifest, _), (event_type, old_manifest) in zip(prepared, written, strict=True):
-            if event_type == "MODIFIED":
-                self._record_update(result.metadata.name, old_manifest, manifest, actor)
-            if event_type != "ADDED":
-                result = self.get(result.metadata.name)
-            if event_type:
-                self._publish(event_type, result)
-            results.append(result)
-        return results
-
-    def _write(
-        self,
-        conn: sqlite3.Connection,
-        clean: apppb.Application,
-        manifest: str,
-        upsert: bool,
-        now: str,
-        actor: str,
-        owner: tuple[str, str],
-    ) -> tuple[str, str]:
-        """One item of a create, in its transaction: the event type ("" for an unchanged upsert) and,
-        for an update, the manifest it replaced. A new row's server-set fields are set on `clean`."""
-        name = clean.metadata.name
-        row = conn.execute(
-            "SELECT manifest, resource_version, generation FROM applications WHERE name = ?", (name,)
-        ).fetchone()
-        if row is not None and not upsert:
-            raise AlreadyExists(f"application {name!r} already exists (use --upsert to replace its spec)")
-        if row is not None:
-            if row[0] == manifest:
-                return "", ""  # upsert of an identical spec: nothing to do
-            self._write_spec(conn, clean, manifest, row, now)
-            return "MODIFIED", row[0]
-        uid, rv = str(uuid.uuid4()), self._next_rv(conn)
-        conn.execute(
-            "INSERT INTO applications (name, uid, project, manifest, manifest_pb, status, status_pb,"
-            " resource_version, generation, created_at, updated_at, owner_kind, owner_name)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-            (
-                name,
-                uid,
-                clean.spec.project,
-                manifest,
-                clean.SerializeToString(),
-                "{}",
-                b"",
-                rv,
-                now,
-                now,
-                *owner,
-            ),
-        )
-        # In the same transaction: one commit per create (or per batch).
-        self.event_log.record(
-            name, eventlog.RESOURCE_CREATED, f"{_by(actor)} created the application", conn=conn
-        )
-        # What the row now holds, without reading it back (_from_row of the new row).
-        meta = clean.metadata
-        meta.uid, meta.resource_version, meta.generation, meta.creation_timestamp = uid, str(rv), 1, now
-        if owner[0]:
-            meta.owner_references.add(api_version=API_VERSION, kind=owner[0], name=owner[1], controller=True)
-        return "ADDED", ""
-
-    def _record_update(self, name: str, old_manifest: str, new_manifest: str, actor: str) -> None:
-        changed = eventlog.changed_fields(json.loads(old_manifest), json.loads(new_manifest))
-        self.event_log.record(
-            name, eventlog.RESOURCE_UPDATED, f"{_by(actor)} updated the application: {', '.join(changed)}"
-        )
+        return self._writer.create(items, actor, ("", ""), batch=True)
 
     def update(self, app: apppb.Application, actor: str = "") -> apppb.Application:
         """actor: who asks (for the event log)."""
-        validate_application(app)
-        clean = self._normalize(app)
-        self._check_local_repos(clean)
-        self._check_project(clean)
+        clean = self._writer.checked(app, {})
         name = clean.metadata.name
         with self._store.transaction() as conn:
             row = conn.execute(
@@ -300,32 +178,12 @@ class Applications:
             manifest = dumps(to_document(clean))
             changed = row[0] != manifest
             if changed:
-                self._write_spec(conn, clean, manifest, row, utcnow())
+                self._writer.write_spec(conn, clean, manifest, row, utcnow())
         result = self.get(name)
         if changed:
-            self._record_update(name, row[0], manifest, actor)
+            self._writer.record_update(name, row[0], manifest, actor)
             self._publish("MODIFIED", result)
         return result
-
-    def _write_spec(
-        self, conn: sqlite3.Connection, clean: apppb.Application, manifest: str, row: sqlite3.Row, now: str
-    ) -> None:
-        old = json.loads(row[0])
-        spec_changed = old.get("spec") != to_document(clean).get("spec")
-        generation = row[2] + (1 if spec_changed else 0)
-        conn.execute(
-            "UPDATE applications SET project = ?, manifest = ?, manifest_pb = ?, resource_version = ?,"
-            " generation = ?, updated_at = ? WHERE name = ?",
-            (
-                clean.spec.project,
-                manifest,
-                clean.SerializeToString(),
-                self._next_rv(conn),
-                generation,
-                now,
-                clean.metadata.name,
-            ),
-        )
 
     def set_status(
         self, name: str, status: apppb.ApplicationStatus, read: apppb.Application | None = None
@@ -374,7 +232,7 @@ class Applications:
         self.event_log.record(
             name,
             eventlog.RESOURCE_DELETED,
-            f"{_by(actor)} deleted the application" + (f" ({detail})" if detail else ""),
+            f"{by(actor)} deleted the application" + (f" ({detail})" if detail else ""),
         )
         self._publish("DELETED", app)
         return app
@@ -383,34 +241,46 @@ class Applications:
         # One counter across all applications, like etcd's revision: a watcher can order events.
         return self._store.counter("applications", "SELECT MAX(resource_version) FROM applications")
 
-    def _next_rv(self, conn: sqlite3.Connection) -> int:
-        """The next resourceVersion, in a transaction: the counter row is saved with it."""
-        counter = self._rv()
-        value = counter.next()
-        counter.persist(conn)
-        return value
-
     def _publish(self, event_type: str, app: apppb.Application) -> None:
         self._events.publish(apppb.ApplicationEvent(type=event_type, application=app, timestamp=utcnow()))
 
 
-def _by(actor: str) -> str:
-    return actor or "an unknown user"
+# What a List reads of a row: the binary copies, and a JSON one only where a row from before schema
+# v7 has no binary copy (the JSON status is most of such a row).
+_LIST_COLUMNS = (
+    "name, uid, resource_version, generation, created_at, owner_kind, owner_name, manifest_pb,"
+    " CASE WHEN manifest_pb IS NULL THEN manifest END AS manifest, status_pb,"
+    " CASE WHEN status_pb IS NULL THEN status END AS status"
+)
 
 
-class _Item:
-    """Which item of a batch is being checked or written (for the error's requests[i])."""
+def _matches(app: apppb.Application, match: Callable[[dict[str, str]], bool] | None, repo: str) -> bool:
+    """Whether an application's labels match the selector and one of its sources is from `repo`."""
+    if match is not None and not match(dict(app.metadata.labels)):
+        return False
+    return not repo or app.spec.source.repo_url == repo or any(s.repo_url == repo for s in app.spec.sources)
 
-    index = 0
+
+def _parse_manifest(app: apppb.Application, r: sqlite3.Row) -> None:
+    # The binary copy when present (every row written since schema v7): ~50x cheaper to parse.
+    if r["manifest_pb"] is not None:
+        app.ParseFromString(r["manifest_pb"])
+    else:
+        parse_document(loads(r["manifest"]), app)
 
 
-@contextmanager
-def _naming(batch: bool) -> Iterator[_Item]:
-    """In a batch, an application error names its item: `requests[3]: spec.project: ...`."""
-    item = _Item()
-    try:
-        yield item
-    except AppError as exc:
-        if not batch:
-            raise
-        raise type(exc)(f"requests[{item.index}]: {exc}") from None
+def _parse_status_and_meta(app: apppb.Application, r: sqlite3.Row) -> None:
+    """The status and server-set metadata of a row, onto `app` (its manifest already parsed)."""
+    if r["status_pb"] is not None:
+        app.status.ParseFromString(r["status_pb"])
+    else:
+        parse_document(loads(r["status"]), app.status)
+    meta = app.metadata
+    meta.uid = r["uid"]
+    meta.resource_version = str(r["resource_version"])
+    meta.generation = r["generation"]
+    meta.creation_timestamp = r["created_at"]
+    if r["owner_kind"]:  # a child of an app of apps or an ApplicationSet (generators.ownership)
+        meta.owner_references.add(
+            api_version=API_VERSION, kind=r["owner_kind"], name=r["owner_name"], controller=True
+        )

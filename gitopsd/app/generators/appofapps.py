@@ -22,7 +22,7 @@ from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
-from gitopsd.app.applications import Applications
+from gitopsd.app.app_writes import normalize
 from gitopsd.app.cachedclient import CachedKubeClient
 from gitopsd.app.errors import AppError, InvalidArgument
 from gitopsd.app.errors import NotFound as AppNotFound
@@ -313,8 +313,8 @@ class ChildAppClient:
         denial = children.denial(self._owner, app, self._parent_project, self._pending_projects)
         if denial:
             raise InvalidArgument(denial)
-        predicted = Applications._normalize(app)
-        children.apps._check_local_repos(predicted)  # as the real create: no file:// into our own files
+        predicted = normalize(app)
+        children.apps.check_local_repos(predicted)  # as the real create: no file:// into our own files
         project_name = predicted.spec.project
         if children.projects.exists(project_name):
             denial = application_denial(children.projects.get(project_name), predicted)

@@ -144,10 +144,9 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def List(
         self, request: apppb.ListApplicationsRequest, context: grpc.ServicerContext
     ) -> apppb.ApplicationList:
-        items = self._apps.list(request.projects, request.selector, request.repo)
-        if request.name:
-            items = [a for a in items if a.metadata.name == request.name]
-        return apppb.ApplicationList(items=items)
+        reply = apppb.ApplicationList()
+        self._apps.list_into(reply, request.projects, request.selector, request.repo, request.name)
+        return reply
 
     @rpc
     def Update(
