@@ -16,6 +16,7 @@ from gitopsd.cli.app_sync_cmd import add_selection, selected_names
 from gitopsd.cli.app_view import cluster_of, print_app, source_of, sync_policy_text
 from gitopsd.cli.client import Client, CLIError, error_line
 from gitopsd.cli.output import add_output_flag, dump, print_table
+from gitopsd.cli.yamlload import load_all
 from gitopsd.protojson import to_document
 
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -105,7 +106,7 @@ def read_documents(path: str) -> list[Any]:
     except OSError as exc:
         raise CLIError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise CLIError(f"{path}: not valid YAML: {exc}") from None
 
@@ -237,19 +238,19 @@ def cmd_list(args: argparse.Namespace, client: Client) -> int:
         return 0
     rows = []
     for app in reply.items:
+        spec, status = app.spec, app.status
         src = source_of(app)
-        conditions = ",".join(sorted({c.type for c in app.status.conditions})) or "<none>"
+        conditions = ",".join(sorted({c.type for c in status.conditions})) or "<none>"
+        manual = sync_policy_text(app) == "Manual"
         rows.append(
             (
                 app.metadata.name,
                 cluster_of(app),
-                app.spec.destination.namespace,
-                app.spec.project,
-                app.status.sync.status or "Unknown",
-                app.status.health.status or "Unknown",
-                "Auto-Prune"
-                if app.spec.sync_policy.automated.prune and sync_policy_text(app) != "Manual"
-                else ("Auto" if sync_policy_text(app) != "Manual" else "Manual"),
+                spec.destination.namespace,
+                spec.project,
+                status.sync.status or "Unknown",
+                status.health.status or "Unknown",
+                "Manual" if manual else ("Auto-Prune" if spec.sync_policy.automated.prune else "Auto"),
                 conditions,
                 src.repo_url,
                 src.path or src.chart,

@@ -2,8 +2,8 @@
 
 Client commands (app, version, ...) talk to the daemon over gRPC only. Two commands
 run locally instead: `serve` (the daemon itself) and `sandbox` (the emulated API
-server for tests and the demo); both are imported lazily so that client commands
-start fast.
+server for tests and the demo); both are imported lazily, and so are their flags
+(defined by the daemon's modules), so that client commands start fast.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import difflib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import grpc
@@ -50,7 +50,23 @@ def _common_parser() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from gitopsd.server.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from gitopsd.sandbox.cli import add_arguments
+    except ImportError:  # pragma: no cover - the sandbox package is part of every install
+        return
+    add_arguments(parser)
+
+
+def build_parser(full: bool = False) -> argparse.ArgumentParser:
+    """The whole command line. The flags of `serve` and `sandbox` are added only once one of them is
+    parsed; `full` adds them now, for what reads every flag (completion scripts, the man page)."""
     common = _common_parser()
     parser = _Parser(
         prog="gitopsd",
@@ -61,20 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     # as plain ArgumentParsers.
     sub: Any = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    # The flags of the two local commands come from the daemon's own modules, which take most of a
+    # second to import: they are added when the command itself is parsed (or `full`), not for every
+    # client command.
     serve = sub.add_parser("serve", help="run the daemon")
-    from gitopsd.server.cli import add_arguments as add_serve_arguments
-
-    add_serve_arguments(serve)
     serve.set_defaults(local="serve")
+    serve.defer_arguments(_serve_arguments)
 
     sandbox = sub.add_parser("sandbox", help="run an emulated Kubernetes API server (tests, demo)")
-    try:
-        from gitopsd.sandbox.cli import add_arguments as add_sandbox_arguments
-
-        add_sandbox_arguments(sandbox)
-    except ImportError:  # pragma: no cover - the sandbox package is part of every install
-        pass
     sandbox.set_defaults(local="sandbox")
+    sandbox.defer_arguments(_sandbox_arguments)
 
     app_cmd.add_parsers(sub, common)
     apply_cmd.add_parsers(sub, common)
@@ -91,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_flag(version)
     version.set_defaults(func=cmd_version)
     completion.add_parsers(sub)
+    if full:
+        for child in sub.choices.values():
+            child.load_deferred()
     return parser
 
 
@@ -128,7 +143,25 @@ def cmd_version(args: argparse.Namespace, client: Client) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a "did you mean" for a mistyped command or subcommand."""
+    """argparse with a "did you mean" for a mistyped command or subcommand, and arguments that may be
+    added only when this (sub)parser is used."""
+
+    _deferred: Callable[[argparse.ArgumentParser], None] | None = None
+
+    def defer_arguments(self, add: Callable[[argparse.ArgumentParser], None]) -> None:
+        self._deferred = add
+
+    def load_deferred(self) -> None:
+        add, self._deferred = self._deferred, None
+        if add is not None:
+            add(self)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # The parent parser hands a subcommand's words to it here: its flags are needed now (--help too).
+        self.load_deferred()
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
         if "invalid choice:" in message:
@@ -166,7 +199,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(words)
     if getattr(args, "local", None) in ("completion", "manpage"):
-        return completion.run(parser, args)
+        return completion.run(build_parser(full=True), args)
     if getattr(args, "local", None) == "serve":
         from gitopsd.server.cli import run as run_serve
 

@@ -5,41 +5,12 @@ per document, errors naming file and document, and RBAC per document as for a cr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import yaml
 from auth.authhelpers import login, set_password
+from fixtures.applydocs import app_doc as _app
+from fixtures.applydocs import project_doc as _project
+from fixtures.applydocs import write_docs as _write
 from fixtures.daemon import CLI, DaemonProcess
-
-REPO = "https://git.example.com/team/apps.git"
-
-
-def _app(name: str, project: str, namespace: str = "web", path: str = "deploy") -> dict[str, Any]:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": name, "namespace": "argocd"},
-        "spec": {
-            "project": project,
-            "source": {"repoURL": REPO, "path": path, "targetRevision": "HEAD"},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
-        },
-    }
-
-
-def _project(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AppProject",
-        "metadata": {"name": name, "namespace": "argocd"},
-        "spec": {"sourceRepos": [REPO], "destinations": [{"server": "*", "namespace": "*"}]},
-    }
-
-
-def _write(path: Path, *docs: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump_all(docs))
-    return path
 
 
 def test_apply_mixed_documents_projects_first_with_upsert_results(daemon: DaemonProcess, cli: CLI, tmp_path: Path) -> None:
