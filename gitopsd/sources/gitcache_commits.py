@@ -118,6 +118,10 @@ class RepoCommits(RepoCacheBase):
 
     def _ensure_clone(self, acc: RepoAccess) -> CachedRepo:
         repo = self._repo(acc)
+        if (repo.path / "HEAD").exists():
+            # A clone is made under a temporary name and renamed into place whole: once its HEAD is
+            # there it is complete, and no render has to wait for the lock a fetch or checkout holds.
+            return repo
         with repo.lock:
             if not (repo.path / "HEAD").exists():
                 tmp = repo.path.with_name(repo.path.name + ".init")
