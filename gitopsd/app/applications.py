@@ -60,7 +60,7 @@ class Applications:
         return app
 
     def get(self, name: str) -> apppb.Application:
-        row = self._store.query_one("SELECT * FROM applications WHERE name = ?", (name,))
+        row = self._store.query_one(f"SELECT {_ROW_COLUMNS} FROM applications WHERE name = ?", (name,))  # noqa: S608 - a constant
         if row is None:
             raise NotFound(f"application {name!r} not found")
         return self._from_row(row)
@@ -127,7 +127,7 @@ class Applications:
             conditions.append("name = ?")
             params.append(name)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        return self._store.query(f"SELECT {_LIST_COLUMNS} FROM applications{where} ORDER BY name", tuple(params))  # noqa: S608 - placeholders only
+        return self._store.query(f"SELECT {_ROW_COLUMNS} FROM applications{where} ORDER BY name", tuple(params))  # noqa: S608 - placeholders only
 
     def specs_of_all(self) -> Iterator[apppb.Application]:
         """Every application's metadata and spec, without its status or server-set fields, by name.
@@ -251,9 +251,9 @@ class Applications:
         self._events.publish(apppb.ApplicationEvent(type=event_type, application=app, timestamp=utcnow()))
 
 
-# What a List reads of a row: the binary copies, and a JSON one only where a row from before schema
+# What a read (get, list) takes of a row: the binary copies, and a JSON one only where a row from before schema
 # v7 has no binary copy (the JSON status is most of such a row).
-_LIST_COLUMNS = (
+_ROW_COLUMNS = (
     "name, uid, resource_version, generation, created_at, owner_kind, owner_name, manifest_pb,"
     " CASE WHEN manifest_pb IS NULL THEN manifest END AS manifest, status_pb,"
     " CASE WHEN status_pb IS NULL THEN status END AS status"
