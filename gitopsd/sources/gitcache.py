@@ -167,17 +167,15 @@ class RepoCache(RepoCommits):
                 timeout=self.timeouts.local,
             )
             # chmod (make_read_only) changed every file's ctime, not its content: trustctime off,
-            # or git would read and hash every file again. No `git clean` after it: nothing writes
-            # into a checkout (renderer sidecars and plugins get copies of its files, see
-            # gitopsd.sources.render_tree; its files are read-only), and a clean reads every
-            # directory of the tree, the largest cost of a new commit in a 10,000-directory repository.
-            self._git(
+            # or git would read and hash every file again. clean: nothing a renderer may have
+            # left in the tree survives into the next commit's.
+            for args in (
                 ["-c", "core.trustctime=false", "checkout", "--force", "--detach", "--quiet", sha],
-                acc=acc,
-                cwd=path,
-                timeout=self.timeouts.fetch,
-                max_file_bytes=self.max_fetch_bytes,
-            )
+                ["clean", "-ffdxq"],
+            ):
+                self._git(
+                    args, acc=acc, cwd=path, timeout=self.timeouts.fetch, max_file_bytes=self.max_fetch_bytes
+                )
         except RepoError:
             remove_tree(path)
             repo.removed_since_prune += 1
