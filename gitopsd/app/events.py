@@ -4,6 +4,10 @@ Subscribers get a bounded queue: a client that stops reading loses its own
 subscription (it is told so with an overflow marker), never the daemon's memory.
 A subscriber may also give a `wakeup` callback, called after each put: the asyncio
 Watch streams use it to wait without a thread each.
+
+`listeners` are called with every event, in the publishing thread, before the subscribers get it:
+for parts of the daemon that must act on every change of one kind (/metrics forgets a deleted
+application), where a queue and a thread to drain it would be more than the work.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class EventBus:
     def __init__(self) -> None:
         self._subs: set[Subscription] = set()
         self._lock = threading.Lock()
+        # Each must be quick and must not block: it runs in the thread that wrote the change.
+        self.listeners: list[Callable[[apppb.ApplicationEvent], None]] = []
 
     def subscribe(
         self,
@@ -58,6 +64,8 @@ class EventBus:
         sub.closed = True
 
     def publish(self, event: apppb.ApplicationEvent) -> None:
+        for listener in self.listeners:
+            listener(event)
         with self._lock:
             subs = list(self._subs)
         for sub in subs:

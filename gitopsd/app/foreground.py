@@ -32,7 +32,7 @@ class Foreground:
         self._in_flight = 0
         self._last = 0.0  # monotonic time of the last call's start or end
         self._cond = threading.Condition()
-        self.waited_seconds = 0.0  # total time background work has waited (read by tests; not exported)
+        self.waited_seconds = 0.0  # total time background work has waited (/metrics: gitopsd_background_wait_seconds_total)
 
     @contextmanager
     def call(self) -> Iterator[None]:

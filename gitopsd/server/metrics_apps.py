@@ -71,17 +71,30 @@ class LabelledCounter:
         self.help_text = help_text
         self.labels = labels
         self._values: dict[tuple[str, ...], list[float]] = {}  # label values -> [count, created]
+        # First label value (the application) -> its label sets: a deletion finds its series without
+        # a scan of every application's (a scan took ~10 ms at 30,000 series here).
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 
-    def inc(self, *values: str) -> None:
+    def inc(self, *values: str) -> bool:
+        """Counts one; True when that started the series (it was not there)."""
         if len(values) != len(self.labels):
             raise ValueError(f"{self.name}: {len(self.labels)} label values expected, got {len(values)}")
         with self._lock:
             entry = self._values.get(values)
             if entry is None:
                 self._values[values] = [1.0, time.time()]
-            else:
-                entry[0] += 1.0
+                self._by_first.setdefault(values[0], []).append(values)
+                return True
+            entry[0] += 1.0
+            return False
+
+    def forget(self, first: str) -> None:
+        """Drops every series whose first label value is `first` (an application deleted): the next
+        inc() of one starts it again from zero, with a new _created, as a counter does after a reset."""
+        with self._lock:
+            for values in self._by_first.pop(first, ()):
+                del self._values[values]
 
     def text(self) -> str:
         """The family as prometheus_client writes a Counter: the series in the order they first came."""

@@ -35,7 +35,7 @@ class Refs:
 
 @dataclass(frozen=True)
 class RepoStats:
-    """Counters of git work per repository (what the scheduler and tests check)."""
+    """Counters of git work per repository (the scheduler checks them; /metrics exports each)."""
 
     ls_remote: int = 0
     fetches: int = 0

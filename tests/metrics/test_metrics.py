@@ -9,21 +9,10 @@ from pathlib import Path
 
 from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
-from prometheus_client.parser import text_string_to_metric_families
+from metrics.scrape import get, scrape
 from reconcile.apps import application, configmap, create, deployment, status
 
 from gitopsd.sources.giturl import normalize_repo_url
-
-
-def _get(address: str, path: str) -> tuple[int, str, str]:
-    host, _, port = address.rpartition(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.getheader("Content-Type", ""), resp.read().decode()
-    finally:
-        conn.close()
 
 
 def _post(address: str, headers: dict[str, str], body: bytes) -> int:
@@ -38,26 +27,8 @@ def _post(address: str, headers: dict[str, str], body: bytes) -> int:
         conn.close()
 
 
-class Scrape:
-    def __init__(self, text: str) -> None:
-        self.families = {f.name: f for f in text_string_to_metric_families(text)}
-        self.samples = [s for f in self.families.values() for s in f.samples]
-
-    def value(self, metric: str, /, **labels: str) -> float | None:
-        for s in self.samples:
-            if s.name == metric and all(s.labels.get(k) == v for k, v in labels.items()):
-                return s.value
-        return None
-
-
-def _scrape(address: str) -> Scrape:
-    code, content_type, text = _get(address, "/metrics")
-    assert code == 200 and content_type.startswith("text/plain")
-    return Scrape(text)
-
-
 def test_healthz_answers_ok(gitops_env: GitOpsEnv) -> None:
-    assert _get(gitops_env.daemon.http_address, "/healthz")[::2] == (200, "ok\n")
+    assert get(gitops_env.daemon.http_address, "/healthz")[::2] == (200, "ok\n")
 
 
 def test_metrics_after_a_sync_and_webhooks(
@@ -65,7 +36,7 @@ def test_metrics_after_a_sync_and_webhooks(
 ) -> None:
     cli, http = gitops_env.cli, gitops_env.daemon.http_address
 
-    before = _scrape(http)
+    before = scrape(http)
     for family in (
         "gitopsd_app_sync_status",
         "gitopsd_app_health_status",
@@ -113,7 +84,7 @@ def test_metrics_after_a_sync_and_webhooks(
     )
     assert failed.returncode != 0 and "invalid username or password" in failed.stderr
 
-    m = _scrape(http)
+    m = scrape(http)
     # One-hot status per application.
     assert m.value("gitopsd_app_sync_status", name="web", project="default", status="Synced") == 1
     assert m.value("gitopsd_app_sync_status", name="web", project="default", status="OutOfSync") == 0
@@ -152,6 +123,6 @@ def test_metrics_after_a_sync_and_webhooks(
     deleted = cli("app", "delete", "idle", "--no-cascade", "-y")
     assert deleted.returncode == 0, deleted.stderr
     wait_for(
-        lambda: _scrape(http).value("gitopsd_app_sync_status", name="idle", status="OutOfSync") is None,
+        lambda: scrape(http).value("gitopsd_app_sync_status", name="idle", status="OutOfSync") is None,
         what="deleted app gone from /metrics",
     )
