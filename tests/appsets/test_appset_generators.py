@@ -301,7 +301,7 @@ def test_git_files_matrix_and_merge(gitops_env: GitOpsEnv, git_repos: GitRepos, 
 
 
 @pytest.mark.parametrize(
-    "gitops_env_extra", [{"GITOPSD_RECONCILE_INTERVAL": "2", "GITOPSD_RECONCILE_JITTER": "0"}], ids=["poll-2s"]
+    "gitops_env_extra", [{"GITOPSD_RECONCILE_INTERVAL": "2", "GITOPSD_RECONCILE_JITTER": "0"}], ids=["poll"]
 )
 def test_a_new_commit_regenerates_at_the_next_poll(
     gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path

@@ -63,7 +63,9 @@ def test_go_template_with_sprig_and_template_patch(
     assert "api-2" in shown.stdout and cli("appset", "get", "preview").returncode == 2
 
 
-def test_missingkey_error_names_the_field(gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
+def test_missingkey_error_names_the_field(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+) -> None:
     repo = git_repos.create("svc")
     repo.commit({"services/web/cm.yaml": CONFIGMAP})
     cli = gitops_env.cli

@@ -190,7 +190,7 @@ def test_a_terminating_object_shows_pending_deletion(
 
 
 # The daemon gives up on a delete after 2 s: the first delete below is refused, saying what it waits for.
-@pytest.mark.parametrize("gitops_env_extra", [{"GITOPSD_RECONCILE_DELETE_TIMEOUT": "2"}], ids=["delete-timeout"])
+@pytest.mark.parametrize("gitops_env_extra", [{"GITOPSD_RECONCILE_DELETE_TIMEOUT": "2"}], ids=["2s"])
 def test_cascade_delete_completes_only_when_the_objects_are_gone(
     gitops_env: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
 ) -> None:

@@ -32,7 +32,8 @@ def _ready(pod: dict[str, Any]) -> bool:
 
 def _pod_ref(pod: dict[str, Any], ns: str) -> dict[str, Any]:
     """An address's targetRef: the pod it is (Endpoints and EndpointSlices alike)."""
-    return {"kind": "Pod", "namespace": ns, "name": pod["metadata"]["name"], "uid": pod["metadata"].get("uid")}
+    meta = pod["metadata"]
+    return {"kind": "Pod", "namespace": ns, "name": meta["name"], "uid": meta.get("uid")}
 
 
 def _target_port(port: dict[str, Any], pod: dict[str, Any]) -> int | None:
