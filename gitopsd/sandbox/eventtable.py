@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from .table import age
+from .table import age, table_of
 
 _COLUMNS = (
     ("Last Seen", 0, ""),
@@ -76,22 +76,4 @@ def event_table(objects: list[dict[str, Any]], list_meta: dict[str, Any], includ
         }
         for n, p, f in _COLUMNS
     ]
-    rows = []
-    for o in objects:
-        row: dict[str, Any] = {"cells": _cells(o, now)}
-        if include == "Object":
-            row["object"] = o
-        elif include != "None":
-            row["object"] = {
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": o.get("metadata") or {},
-            }
-        rows.append(row)
-    return {
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": list_meta,
-        "columnDefinitions": columns,
-        "rows": rows,
-    }
+    return table_of(columns, objects, lambda o: _cells(o, now), list_meta, include)

@@ -207,19 +207,33 @@ def table(
     columns += [{"name": n, "type": t, "format": "", "description": n, "priority": 0} for n, t in extra]
     columns.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
     now = datetime.datetime.now(datetime.UTC)
+
+    def row_cells(o: dict[str, Any]) -> list[Any]:
+        meta = o.get("metadata") or {}
+        return [meta.get("name", ""), *cells(o), age(meta.get("creationTimestamp"), now)]
+
+    return table_of(columns, objects, row_cells, list_meta, include)
+
+
+def table_of(
+    columns: list[dict[str, Any]],
+    objects: list[dict[str, Any]],
+    cells: Callable[[dict[str, Any]], list[Any]],
+    list_meta: dict[str, Any],
+    include: str,
+) -> dict[str, Any]:
+    """The meta.k8s.io/v1 Table of `objects`, one row of `cells(o)` each; a row carries its object
+    (includeObject=Object), only its metadata (Metadata, the default) or nothing (None)."""
     rows = []
     for o in objects:
-        meta = o.get("metadata") or {}
-        row: dict[str, Any] = {
-            "cells": [meta.get("name", ""), *cells(o), age(meta.get("creationTimestamp"), now)]
-        }
+        row: dict[str, Any] = {"cells": cells(o)}
         if include == "Object":
             row["object"] = o
         elif include != "None":
             row["object"] = {
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
-                "metadata": meta,
+                "metadata": o.get("metadata") or {},
             }
         rows.append(row)
     return {

@@ -83,15 +83,3 @@ def github_push(http_address: str, clone_url: str, branch: str = "main") -> dict
 
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n"
-
-
-def env_with(sandbox_kubeconfig: Path, tmp_path: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    """A started daemon (in-cluster: the sandbox) with extra environment, and its CLI."""
-    from fixtures.daemon import CLI, DaemonProcess, GitOpsEnv
-
-    proc = DaemonProcess(
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "daemon.log",
-        env={"GITOPSD_KUBECONFIG": str(sandbox_kubeconfig), "GITOPSD_RECONCILE_INTERVAL": "3600", **env},
-    ).start()
-    return GitOpsEnv(proc, CLI(proc.address, tmp_path), sandbox_kubeconfig)

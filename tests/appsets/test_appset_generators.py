@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from appsets import (
     CONFIGMAP,
     IN_CLUSTER,
@@ -14,7 +15,6 @@ from appsets import (
     appset,
     conditions,
     create,
-    env_with,
     get,
     github_push,
     template,
@@ -300,24 +300,22 @@ def test_git_files_matrix_and_merge(gitops_env: GitOpsEnv, git_repos: GitRepos, 
     assert made["merged-web"]["spec"]["destination"]["namespace"] == "default-ns"
 
 
+@pytest.mark.parametrize(
+    "gitops_env_extra", [{"GITOPSD_RECONCILE_INTERVAL": "2", "GITOPSD_RECONCILE_JITTER": "0"}], ids=["poll"]
+)
 def test_a_new_commit_regenerates_at_the_next_poll(
-    sandbox_kubeconfig: Path, git_repos: GitRepos, tmp_path: Path
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     # No webhook: the per-interval poll sees the repository at a new commit and regenerates.
-    env = env_with(
-        sandbox_kubeconfig, tmp_path, {"GITOPSD_RECONCILE_INTERVAL": "2", "GITOPSD_RECONCILE_JITTER": "0"}
+    cli = gitops_env.cli
+    repo = git_repos.create("platform")
+    repo.commit({"apps/web/cm.yaml": CONFIGMAP})
+    doc = appset(
+        "polled",
+        [{"git": {"repoURL": repo.url, "revision": "main", "directories": [{"path": "apps/*"}]}}],
+        template("{{path.basename}}", repo.url, "{{path}}", "x"),
     )
-    try:
-        repo = git_repos.create("platform")
-        repo.commit({"apps/web/cm.yaml": CONFIGMAP})
-        doc = appset(
-            "polled",
-            [{"git": {"repoURL": repo.url, "revision": "main", "directories": [{"path": "apps/*"}]}}],
-            template("{{path.basename}}", repo.url, "{{path}}", "x"),
-        )
-        assert create(env.cli, tmp_path, doc).returncode == 0
-        assert sorted(apps(env.cli)) == ["web"]
-        repo.commit({"apps/api/cm.yaml": CONFIGMAP})
-        wait_for(lambda: sorted(apps(env.cli)) == ["api", "web"], what="the polled commit's new app")
-    finally:
-        env.daemon.stop()
+    assert create(cli, tmp_path, doc).returncode == 0
+    assert sorted(apps(cli)) == ["web"]
+    repo.commit({"apps/api/cm.yaml": CONFIGMAP})
+    wait_for(lambda: sorted(apps(cli)) == ["api", "web"], what="the polled commit's new app")

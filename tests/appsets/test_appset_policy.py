@@ -4,28 +4,22 @@ RBAC on the `applicationsets` resource for a read-only user."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from appsets import CONFIGMAP, apps, appset, conditions, create, env_with, template
+from appsets import CONFIGMAP, apps, appset, conditions, create, template
 from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
 from fixtures.sandbox import Kubectl
 
-VIEWER_ENV = {
-    "GITOPSD_AUTH_ACCOUNTS": "{viewer: 'login, apiKey'}",
-    "GITOPSD_RBAC_POLICY": "g, viewer, role:readonly",
-}
-
 
 @pytest.fixture
-def env(sandbox_kubeconfig: Path, tmp_path: Path) -> Iterator[GitOpsEnv]:
-    e = env_with(sandbox_kubeconfig, tmp_path, VIEWER_ENV)
-    try:
-        yield e
-    finally:
-        e.daemon.stop()
+def gitops_env_extra() -> dict[str, str]:
+    """gitops_env's daemon with an account viewer holding role:readonly."""
+    return {
+        "GITOPSD_AUTH_ACCOUNTS": "{viewer: 'login, apiKey'}",
+        "GITOPSD_RBAC_POLICY": "g, viewer, role:readonly",
+    }
 
 
 def _set(name: str, repo_url: str, elements: list[str], namespace: str, policy: str) -> dict[str, object]:
@@ -37,10 +31,10 @@ def _set(name: str, repo_url: str, elements: list[str], namespace: str, policy: 
     )
 
 
-def test_applications_sync_policies(env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
+def test_applications_sync_policies(gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
     repo = git_repos.create("apps")
     repo.commit({"app/cm.yaml": CONFIGMAP})
-    cli = env.cli
+    cli = gitops_env.cli
     for name, policy in (("only", "create-only"), ("del", "create-delete"), ("upd", "create-update")):
         assert create(cli, tmp_path, _set(name, repo.url, ["a", "b"], "first", policy)).returncode == 0
     assert sorted(apps(cli)) == ["del-a", "del-b", "only-a", "only-b", "upd-a", "upd-b"]
@@ -71,11 +65,11 @@ def test_applications_sync_policies(env: GitOpsEnv, git_repos: GitRepos, tmp_pat
 
 
 def test_preserve_resources_on_deletion(
-    env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path, kubectl: Kubectl
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path, kubectl: Kubectl
 ) -> None:
     repo = git_repos.create("apps")
     repo.commit({"app/cm.yaml": CONFIGMAP})
-    cli = env.cli
+    cli = gitops_env.cli
     auto = {"automated": {"prune": True}, "syncOptions": ["CreateNamespace=true"]}
     for name, preserve in (("kept", True), ("gone", False)):
         doc = appset(
@@ -106,12 +100,12 @@ def test_preserve_resources_on_deletion(
     )
 
 
-def _viewer_token(env: GitOpsEnv) -> str:
+def _viewer_token(gitops_env: GitOpsEnv) -> str:
     from fixtures.daemon import DaemonProcess
 
     from gitopsd.api.gitopsd.v1 import session_pb2, session_pb2_grpc
 
-    daemon: DaemonProcess = env.daemon
+    daemon: DaemonProcess = gitops_env.daemon
     with daemon.channel() as channel:
         session_pb2_grpc.AccountServiceStub(channel).UpdatePassword(
             session_pb2.UpdatePasswordRequest(
@@ -129,12 +123,14 @@ def _viewer_token(env: GitOpsEnv) -> str:
         )
 
 
-def test_read_only_user_may_look_but_not_change(env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
+def test_read_only_user_may_look_but_not_change(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+) -> None:
     repo = git_repos.create("apps")
     repo.commit({"app/cm.yaml": CONFIGMAP})
-    cli = env.cli
+    cli = gitops_env.cli
     assert create(cli, tmp_path, _set("team", repo.url, ["a"], "ns", "sync")).returncode == 0
-    viewer = {"GITOPSD_AUTH_TOKEN": _viewer_token(env)}
+    viewer = {"GITOPSD_AUTH_TOKEN": _viewer_token(gitops_env)}
 
     assert cli("appset", "get", "team", env=viewer).returncode == 0
     assert cli("appset", "list", "-o", "name", env=viewer).stdout.split() == ["team"]
@@ -150,7 +146,7 @@ def test_read_only_user_may_look_but_not_change(env: GitOpsEnv, git_repos: GitRe
 
 
 def test_apply_a_project_and_a_set_whose_apps_obey_the_project(
-    env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     import yaml
 
@@ -170,17 +166,17 @@ def test_apply_a_project_and_a_set_whose_apps_obey_the_project(
     doc = appset("team-set", [{"list": {"elements": [{"ns": "team-a"}, {"ns": "other"}]}}], tpl)
     path = tmp_path / "all.yaml"
     path.write_text(yaml.safe_dump_all([doc, project]))  # the set first: apply orders projects first
-    applied = env.cli("apply", "-f", str(path))
+    applied = gitops_env.cli("apply", "-f", str(path))
     assert applied.stdout.splitlines() == [
         "appproject.argoproj.io/team created",
         "applicationset.argoproj.io/team-set created",
     ]
-    made = apps(env.cli)
+    made = apps(gitops_env.cli)
     # The project's destinations bind what the set generates: `other` is refused and named.
     assert sorted(made) == ["team-team-a"] and made["team-team-a"]["spec"]["project"] == "team"
-    status, message = conditions(env.cli, "team-set")["ErrorOccurred"]
+    status, message = conditions(gitops_env.cli, "team-set")["ErrorOccurred"]
     assert status == "True" and "team-other" in message and "other" in message
-    again = env.cli("apply", "-f", str(path))
+    again = gitops_env.cli("apply", "-f", str(path))
     assert again.stdout.splitlines() == [
         "appproject.argoproj.io/team unchanged",
         "applicationset.argoproj.io/team-set unchanged",

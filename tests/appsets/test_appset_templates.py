@@ -5,22 +5,18 @@ keeps serving."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from appsets import CONFIGMAP, apps, appset, conditions, create, env_with, template
+from appsets import CONFIGMAP, apps, appset, conditions, create, template
 from fixtures.daemon import GitOpsEnv
 from fixtures.gitrepos import GitRepos
 
 
 @pytest.fixture
-def env(sandbox_kubeconfig: Path, tmp_path: Path) -> Iterator[GitOpsEnv]:
-    e = env_with(sandbox_kubeconfig, tmp_path, {"GITOPSD_RENDER_TIMEOUT": "10"})
-    try:
-        yield e
-    finally:
-        e.daemon.stop()
+def gitops_env_extra() -> dict[str, str]:
+    """gitops_env's daemon gives up on a render after 10 s (the hostile templates)."""
+    return {"GITOPSD_RENDER_TIMEOUT": "10"}
 
 
 def _dirs(repo_url: str) -> list[dict[str, object]]:
@@ -28,11 +24,11 @@ def _dirs(repo_url: str) -> list[dict[str, object]]:
 
 
 def test_go_template_with_sprig_and_template_patch(
-    env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     repo = git_repos.create("svc")
     repo.commit({"services/web/cm.yaml": CONFIGMAP, "services/api/cm.yaml": CONFIGMAP})
-    cli = env.cli
+    cli = gitops_env.cli
     tpl = template(
         "{{ .path.basename }}-{{ len .path.segments }}", repo.url, "{{ .path.path }}", "{{ .path.basename }}"
     )
@@ -67,10 +63,12 @@ def test_go_template_with_sprig_and_template_patch(
     assert "api-2" in shown.stdout and cli("appset", "get", "preview").returncode == 2
 
 
-def test_missingkey_error_names_the_field(env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
+def test_missingkey_error_names_the_field(
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+) -> None:
     repo = git_repos.create("svc")
     repo.commit({"services/web/cm.yaml": CONFIGMAP})
-    cli = env.cli
+    cli = gitops_env.cli
     tpl = template("{{ .path.basename }}", repo.url, "{{ .path.path }}", "{{ .path.nmespace }}")
     doc = appset("typo", _dirs(repo.url), tpl, goTemplate=True, goTemplateOptions=["missingkey=error"])
     created = create(cli, tmp_path, doc)
@@ -84,11 +82,11 @@ def test_missingkey_error_names_the_field(env: GitOpsEnv, git_repos: GitRepos, t
 
 
 def test_duplicate_names_are_an_error_and_nothing_is_made(
-    env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     repo = git_repos.create("svc")
     repo.commit({"services/web/cm.yaml": CONFIGMAP, "services/api/cm.yaml": CONFIGMAP})
-    cli = env.cli
+    cli = gitops_env.cli
     doc = appset("dup", _dirs(repo.url), template("same", repo.url, "{{path}}", "x"))
     assert create(cli, tmp_path, doc).returncode == 2
     status, message = conditions(cli, "dup")["ErrorOccurred"]
@@ -100,10 +98,10 @@ def test_duplicate_names_are_an_error_and_nothing_is_made(
     assert conditions(cli, "empty")["ErrorOccurred"][0] == "False"
 
 
-def test_hostile_templates_are_bounded(env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
+def test_hostile_templates_are_bounded(gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
     repo = git_repos.create("svc")
     repo.commit({"services/web/cm.yaml": CONFIGMAP})
-    cli = env.cli
+    cli = gitops_env.cli
     # A loop of 10^10 empty steps: stopped at the render time-out (render.timeout, 10 s here).
     forever = template(
         "{{ range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}", repo.url, "p", "x"
@@ -153,7 +151,7 @@ def test_hostile_templates_are_bounded(env: GitOpsEnv, git_repos: GitRepos, tmp_
 
 
 def test_the_example_applicationset_generates_a_preview_per_overlay(
-    env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
+    gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     root = Path(__file__).resolve().parents[2] / "examples"
     repo = git_repos.create("k8s-manifests")
@@ -167,8 +165,8 @@ def test_the_example_applicationset_generates_a_preview_per_overlay(
         .read_text()
         .replace("https://github.com/mon-org/k8s-manifests", repo.url)
     )
-    created = env.cli("appset", "create", "-f", str(example))
+    created = gitops_env.cli("appset", "create", "-f", str(example))
     assert created.returncode == 0, created.stderr
-    made = apps(env.cli)
+    made = apps(gitops_env.cli)
     assert sorted(made) == ["mon-app-preview-production", "mon-app-preview-staging"]
     assert made["mon-app-preview-staging"]["spec"]["destination"]["namespace"] == "preview-staging"

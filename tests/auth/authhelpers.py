@@ -1,4 +1,5 @@
-"""Helpers shared by the auth tests: a daemon with extra accounts, logins, and the secret scan."""
+"""Helpers shared by the auth tests: a daemon with extra accounts, logins, the secret scan, and the
+Application/AppProject documents the RBAC tests send (tests/repos uses those too)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 from fixtures.daemon import CLI, DaemonProcess, gitopsd_bin
@@ -17,6 +19,52 @@ AUTH_ENV = {
     "GITOPSD_AUTH_ACCOUNTS": "{viewer: 'login, apiKey', alice: login, ci-bot: apiKey}",
     "GITOPSD_RBAC_POLICY": "g, viewer, role:readonly",
 }
+
+
+# The repository and the accounts of the tests that check application documents against RBAC.
+APPS_REPO = "https://git.example.com/team/apps.git"
+APP_POLICY = [
+    # dev may do anything to applications of project default, nothing elsewhere.
+    "p, role:dev, applications, *, default/*, allow",
+    "g, dev, role:dev",
+    # creator may create (not update) applications of project default.
+    "p, creator, applications, create, default/*, allow",
+    "p, creator, applications, get, default/*, allow",
+]
+APP_PASSWORDS = {"dev": "dev-password-1", "creator": "creator-password-1"}
+KUBE_SVC = "https://kubernetes.default.svc"
+
+
+def app_doc(
+    name: str,
+    project: str,
+    namespace: str,
+    *,
+    repo: str = APPS_REPO,
+    path: str = "guestbook",
+    revision: str = "HEAD",
+) -> dict[str, Any]:
+    """An Application manifest deploying `path` of `repo` to `namespace` of the daemon's own cluster."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": {
+            "project": project,
+            "source": {"repoURL": repo, "path": path, "targetRevision": revision},
+            "destination": {"server": KUBE_SVC, "namespace": namespace},
+        },
+    }
+
+
+def project_doc(name: str, repos: list[str], namespace: str = "*", server: str = KUBE_SVC) -> dict[str, Any]:
+    """An AppProject manifest allowing `repos` and one destination."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": name},
+        "spec": {"sourceRepos": repos, "destinations": [{"server": server, "namespace": namespace}]},
+    }
 
 
 def start_daemon(tmp_path: Path, env: dict[str, str] | None = None, name: str = "data") -> DaemonProcess:

@@ -12,7 +12,16 @@ import grpc
 import httpx
 import pytest
 import yaml
-from authhelpers import login, rpc_error, start_policy_daemon
+from authhelpers import (
+    APP_PASSWORDS,
+    APP_POLICY,
+    APPS_REPO,
+    app_doc,
+    login,
+    project_doc,
+    rpc_error,
+    start_policy_daemon,
+)
 from fixtures.daemon import CLI, DaemonProcess
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
@@ -20,29 +29,9 @@ from gitopsd.api.gitopsd.v1 import application_pb2_grpc as appgrpc
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.api.gitopsd.v1 import project_pb2_grpc as projgrpc
 
-REPO = "https://git.example.com/team/apps.git"
-POLICY = "\n".join(
-    [
-        "p, role:dev, applications, *, default/*, allow",
-        "g, dev, role:dev",
-        "p, creator, applications, create, default/*, allow",
-        "p, creator, applications, get, default/*, allow",
-    ]
-)
-PASSWORDS = {"dev": "dev-password-1", "creator": "creator-password-1"}
-
 
 def _doc(name: str, project: str = "default", namespace: str = "apps") -> dict:  # type: ignore[type-arg]
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": name},
-        "spec": {
-            "project": project,
-            "source": {"repoURL": REPO, "path": name, "targetRevision": "HEAD"},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
-        },
-    }
+    return app_doc(name, project, namespace, path=name)
 
 
 def _batch(*docs: dict, upsert: bool = False) -> apppb.BatchCreateApplicationsRequest:  # type: ignore[type-arg]
@@ -53,18 +42,10 @@ def _batch(*docs: dict, upsert: bool = False) -> apppb.BatchCreateApplicationsRe
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    proc = start_policy_daemon(tmp_path_factory.mktemp("batch-create"), POLICY, PASSWORDS)
+    proc = start_policy_daemon(tmp_path_factory.mktemp("batch-create"), "\n".join(APP_POLICY), APP_PASSWORDS)
     try:
         with proc.channel() as channel:
-            project = {
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "AppProject",
-                "metadata": {"name": "production"},
-                "spec": {
-                    "sourceRepos": [REPO],
-                    "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "prod"}],
-                },
-            }
+            project = project_doc("production", [APPS_REPO], "prod")
             projgrpc.ProjectServiceStub(channel).Create(
                 projpb.CreateProjectRequest(manifest=json.dumps(project)), timeout=10
             )
@@ -85,7 +66,7 @@ def _names(daemon: DaemonProcess) -> set[str]:
 def test_a_batch_is_stored_in_order_with_json_yaml_and_typed_requests(daemon: DaemonProcess) -> None:
     typed = apppb.CreateApplicationRequest()
     typed.application.metadata.name = "batch-typed"
-    typed.application.spec.source.repo_url = REPO
+    typed.application.spec.source.repo_url = APPS_REPO
     typed.application.spec.source.path = "typed"
     typed.application.spec.destination.server = "https://kubernetes.default.svc"
     typed.application.spec.destination.namespace = "apps"
@@ -136,7 +117,7 @@ def test_one_bad_request_stores_none_and_is_named(
 
 def test_every_request_is_authorized_on_the_project_it_names(daemon: DaemonProcess) -> None:
     before = _names(daemon)
-    channel = daemon.channel(token=login(daemon, "dev", PASSWORDS["dev"]))
+    channel = daemon.channel(token=login(daemon, "dev", APP_PASSWORDS["dev"]))
     with channel:
         apps = appgrpc.ApplicationServiceStub(channel)
         err = rpc_error(apps.BatchCreate, _batch(_doc("dev-ok"), _doc("sneaky", "production", "prod")), timeout=30)
@@ -152,7 +133,7 @@ def test_every_request_is_authorized_on_the_project_it_names(daemon: DaemonProce
         assert rpc_error(apps.BatchCreate, yaml_request, timeout=30).code() == grpc.StatusCode.PERMISSION_DENIED
         reply = apps.BatchCreate(_batch(_doc("dev-ok"), _doc("dev-ok-2")), timeout=30)
         assert [a.metadata.name for a in reply.applications] == ["dev-ok", "dev-ok-2"]
-    creator = daemon.channel(token=login(daemon, "creator", PASSWORDS["creator"]))
+    creator = daemon.channel(token=login(daemon, "creator", APP_PASSWORDS["creator"]))
     with creator:
         # Replacing an existing application (upsert) is an update of it: creator may only create.
         err = rpc_error(

@@ -12,7 +12,16 @@ from collections.abc import Iterator
 import grpc
 import pytest
 import yaml
-from authhelpers import login, rpc_error, start_policy_daemon
+from authhelpers import (
+    APP_PASSWORDS,
+    APP_POLICY,
+    APPS_REPO,
+    app_doc,
+    login,
+    project_doc,
+    rpc_error,
+    start_policy_daemon,
+)
 from fixtures.daemon import DaemonProcess
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
@@ -21,49 +30,22 @@ from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
 from gitopsd.api.gitopsd.v1 import project_pb2_grpc as projgrpc
 
-REPO = "https://git.example.com/team/apps.git"
 POLICY = "\n".join(
     [
-        # dev may do anything to applications of project default, nothing elsewhere.
-        "p, role:dev, applications, *, default/*, allow",
-        "g, dev, role:dev",
-        # creator may create (not update) applications of project default.
-        "p, creator, applications, create, default/*, allow",
-        "p, creator, applications, get, default/*, allow",
+        *APP_POLICY,
         # projadmin may administer every project except production.
         "p, projadmin, projects, *, *, allow",
         "p, projadmin, projects, *, production, deny",
     ]
 )
-PASSWORDS = {"dev": "dev-password-1", "creator": "creator-password-1", "projadmin": "projadmin-password-1"}
+PASSWORDS = {**APP_PASSWORDS, "projadmin": "projadmin-password-1"}
 
 
 def _app_doc(name: str, project: str, namespace: str, automated: bool = False) -> dict:  # type: ignore[type-arg]
-    spec: dict = {  # type: ignore[type-arg]
-        "project": project,
-        "source": {"repoURL": REPO, "path": "guestbook", "targetRevision": "HEAD"},
-        "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
-    }
+    doc = app_doc(name, project, namespace)
     if automated:
-        spec["syncPolicy"] = {"automated": {"prune": True, "selfHeal": True}}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-
-
-def _project_doc(name: str, repos: list[str]) -> dict:  # type: ignore[type-arg]
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AppProject",
-        "metadata": {"name": name},
-        "spec": {
-            "sourceRepos": repos,
-            "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "*"}],
-        },
-    }
+        doc["spec"]["syncPolicy"] = {"automated": {"prune": True, "selfHeal": True}}
+    return doc
 
 
 def _forms(doc: dict) -> dict[str, str]:  # type: ignore[type-arg]
@@ -76,7 +58,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
     try:
         with proc.channel() as channel:
             projgrpc.ProjectServiceStub(channel).Create(
-                projpb.CreateProjectRequest(manifest=json.dumps(_project_doc("production", [REPO]))),
+                projpb.CreateProjectRequest(manifest=json.dumps(project_doc("production", [APPS_REPO]))),
                 timeout=10,
             )
             appgrpc.ApplicationServiceStub(channel).Create(
@@ -213,18 +195,18 @@ def test_project_manifest_is_checked_against_its_own_name(daemon: DaemonProcess,
     channel = daemon.channel(token=login(daemon, "projadmin", PASSWORDS["projadmin"]))
     with channel:
         projects = projgrpc.ProjectServiceStub(channel)
-        takeover = _forms(_project_doc("production", ["*"]))[form]
+        takeover = _forms(project_doc("production", ["*"]))[form]
         err = rpc_error(
             projects.Create, projpb.CreateProjectRequest(manifest=takeover, upsert=True), timeout=10
         )
         assert err.code() == grpc.StatusCode.PERMISSION_DENIED, err.details()
         assert "'production'" in err.details()
-        multi = f"{yaml.safe_dump(_project_doc('team-x', ['*']))}---\n{yaml.safe_dump(_project_doc('production', ['*']))}"
+        multi = yaml.safe_dump_all([project_doc("team-x", ["*"]), project_doc("production", ["*"])])
         err = rpc_error(projects.Create, projpb.CreateProjectRequest(manifest=multi, upsert=True), timeout=10)
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, err.details()
         # Their own projects they may create.
         created = projects.Create(
-            projpb.CreateProjectRequest(manifest=_forms(_project_doc(f"team-{form}", [REPO]))[form]),
+            projpb.CreateProjectRequest(manifest=_forms(project_doc(f"team-{form}", [APPS_REPO]))[form]),
             timeout=10,
         )
         assert created.metadata.name == f"team-{form}"
@@ -232,7 +214,7 @@ def test_project_manifest_is_checked_against_its_own_name(daemon: DaemonProcess,
         production = projgrpc.ProjectServiceStub(channel).Get(
             common_pb2.NameRequest(name="production"), timeout=10
         )
-    assert list(production.spec.source_repos) == [REPO]
+    assert list(production.spec.source_repos) == [APPS_REPO]
 
 
 def test_the_daemon_log_names_the_real_object(daemon: DaemonProcess) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fixtures.daemon import CLI
+from fixtures.daemon import CLI, wait_for
 
 
 def deployment(
@@ -57,6 +57,11 @@ def job(name: str, annotations: dict[str, str]) -> str:
     )
 
 
+def presync_hook(name: str, seconds: int) -> str:
+    """A PreSync hook Job the sandbox runs for `seconds`: it holds the sync operation that long."""
+    return job(name, {"argocd.argoproj.io/hook": "PreSync", "sandbox.gitopsd.io/job-duration": str(seconds)})
+
+
 def application(
     name: str, repo: str, path: str, namespace: str, automated: bool = False, **policy: Any
 ) -> dict[str, Any]:
@@ -90,3 +95,13 @@ def status(cli: CLI, name: str, refresh: bool = False) -> dict[str, Any]:
     result = cli("app", "get", name, "-o", "json", *(["--refresh"] if refresh else []))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout).get("status", {})
+
+
+def create_compared(cli: CLI, tmp: Path, app: dict[str, Any]) -> dict[str, Any]:
+    """Create the application and wait for its first comparison to find it OutOfSync; its status then."""
+    create(cli, tmp, app)
+    name = app["metadata"]["name"]
+    return wait_for(
+        lambda: (s := status(cli, name)).get("sync", {}).get("status") == "OutOfSync" and s,
+        what=f"{name} compared",
+    )

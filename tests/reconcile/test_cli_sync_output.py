@@ -12,7 +12,16 @@ from pathlib import Path
 
 from fixtures.daemon import GitOpsEnv, gitopsd_bin, wait_for
 from fixtures.gitrepos import GitRepos
-from reconcile.apps import application, configmap, create, deployment, job, status
+from reconcile.apps import (
+    application,
+    configmap,
+    create,
+    create_compared,
+    deployment,
+    job,
+    presync_hook,
+    status,
+)
 
 COLUMNS = ["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE"]
 
@@ -67,10 +76,8 @@ def test_sync_and_wait_print_header_and_health_table_for_a_selection(
     assert waited.returncode == 0, waited.stdout + waited.stderr
     assert f"Sync Status:        OutOfSync from main ({sha[:7]})" in waited.stdout
 
-    create(cli, tmp_path, _labelled("web-b", repo.url, "b", "web"))
-    create(cli, tmp_path, _labelled("other-c", repo.url, "c", "ops"))
-    for name in ("web-b", "other-c"):
-        wait_for(lambda n=name: status(cli, n).get("sync", {}).get("status") == "OutOfSync", what=name)
+    create_compared(cli, tmp_path, _labelled("web-b", repo.url, "b", "web"))
+    create_compared(cli, tmp_path, _labelled("other-c", repo.url, "c", "ops"))
 
     none = cli("app", "sync", "-l", "team=nobody")
     assert none.returncode != 0 and "no applications match selector 'team=nobody'" in none.stderr
@@ -126,13 +133,7 @@ def test_ctrl_c_on_sync_says_the_operation_goes_on(
 ) -> None:
     cli = gitops_env.cli
     repo = git_repos.create("slow")
-    repo.commit(
-        {
-            "app/hook.yaml": job(
-                "slow-hook", {"argocd.argoproj.io/hook": "PreSync", "sandbox.gitopsd.io/job-duration": "60"}
-            )
-        }
-    )
+    repo.commit({"app/hook.yaml": presync_hook("slow-hook", 60)})
     create(cli, tmp_path, application("slow", repo.url, "app", "slow"))
     wait_for(lambda: status(cli, "slow").get("sync", {}).get("status"), what="comparison")
     proc = subprocess.Popen(

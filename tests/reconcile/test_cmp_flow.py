@@ -5,13 +5,12 @@ selection by name and by discovery (fileName, find.glob, find.command), paramete
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from fixtures.daemon import CLI, DaemonProcess, wait_for
+from fixtures.daemon import CLI, DaemonProcess, GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
 from reconcile.apps import application, configmap, create, status
 
@@ -93,22 +92,14 @@ def plugins_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cmp_env(sandbox_kubeconfig: Path, plugins_dir: Path, tmp_path: Path) -> Iterator[CLI]:
-    daemon = DaemonProcess(
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "daemon.log",
-        env={
-            "GITOPSD_KUBECONFIG": str(sandbox_kubeconfig),
-            "GITOPSD_RECONCILE_INTERVAL": "3600",
-            "GITOPSD_CMP_PATH": str(plugins_dir),
-            # A daemon secret in its environment: no plugin may see it.
-            "GITOPSD_WEBHOOK_GITHUB_SECRET": "s3cr3t-hook-key",
-        },
-    ).start()
-    try:
-        yield CLI(daemon.address, tmp_path)
-    finally:
-        daemon.stop()
+def gitops_env_extra(plugins_dir: Path) -> dict[str, str]:
+    """gitops_env's daemon with the plugins, and a daemon secret in its environment: no plugin may see it."""
+    return {"GITOPSD_CMP_PATH": str(plugins_dir), "GITOPSD_WEBHOOK_GITHUB_SECRET": "s3cr3t-hook-key"}
+
+
+@pytest.fixture
+def cmp_env(gitops_env: GitOpsEnv) -> CLI:
+    return gitops_env.cli
 
 
 def _plugin_app(name: str, repo: str, path: str, plugin: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
-from fixtures.daemon import CLI, DaemonProcess, GitOpsEnv, wait_for
+from fixtures.daemon import CLI, GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
 from reconcile.apps import application, configmap, create, status
 
@@ -188,38 +189,28 @@ def test_a_terminating_object_shows_pending_deletion(
     assert health()["status"] == "Progressing"
 
 
+# The daemon gives up on a delete after 2 s: the first delete below is refused, saying what it waits for.
+@pytest.mark.parametrize("gitops_env_extra", [{"GITOPSD_RECONCILE_DELETE_TIMEOUT": "2"}], ids=["2s"])
 def test_cascade_delete_completes_only_when_the_objects_are_gone(
-    sandbox, sandbox_kubeconfig: Path, git_repos: GitRepos, kubectl, tmp_path: Path
+    gitops_env: GitOpsEnv, git_repos: GitRepos, kubectl, tmp_path: Path
 ) -> None:
-    daemon = DaemonProcess(
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "daemon.log",
-        env={
-            "GITOPSD_KUBECONFIG": str(sandbox_kubeconfig),
-            "GITOPSD_RECONCILE_INTERVAL": "3600",
-            "GITOPSD_RECONCILE_DELETE_TIMEOUT": "2",
-        },
-    ).start()
-    try:
-        cli = CLI(daemon.address, tmp_path)
-        repo = git_repos.create("cascade")
-        repo.commit({"app/held.yaml": _held_configmap("held"), "app/free.yaml": configmap("free")})
-        create(cli, tmp_path, application("cascade", repo.url, "app", "cascade"))
-        assert cli("app", "sync", "cascade").returncode == 0
+    cli = gitops_env.cli
+    repo = git_repos.create("cascade")
+    repo.commit({"app/held.yaml": _held_configmap("held"), "app/free.yaml": configmap("free")})
+    create(cli, tmp_path, application("cascade", repo.url, "app", "cascade"))
+    assert cli("app", "sync", "cascade").returncode == 0
 
-        refused = cli("app", "delete", "cascade", "-y")
-        assert refused.returncode != 0
-        assert "ConfigMap cascade/held" in refused.stderr and HOLD in refused.stderr, refused.stderr
-        assert "free" not in refused.stderr  # that one is gone
-        assert cli("app", "get", "cascade").returncode == 0  # the application is kept meanwhile
-        assert kubectl("-n", "cascade", "get", "cm", "free").returncode != 0
+    refused = cli("app", "delete", "cascade", "-y")
+    assert refused.returncode != 0
+    assert "ConfigMap cascade/held" in refused.stderr and HOLD in refused.stderr, refused.stderr
+    assert "free" not in refused.stderr  # that one is gone
+    assert cli("app", "get", "cascade").returncode == 0  # the application is kept meanwhile
+    assert kubectl("-n", "cascade", "get", "cm", "free").returncode != 0
 
-        running = _Background(cli, "app", "delete", "cascade", "-y")
-        wait_for(lambda: kubectl("-n", "cascade", "get", "cm", "held").returncode == 0)
-        _release(kubectl, "cm", "cascade", "held")
-        result = running.join()
-        assert result.returncode == 0, result.stderr
-        assert cli("app", "get", "cascade").returncode != 0
-        assert kubectl("-n", "cascade", "get", "cm", "held").returncode != 0
-    finally:
-        daemon.stop()
+    running = _Background(cli, "app", "delete", "cascade", "-y")
+    wait_for(lambda: kubectl("-n", "cascade", "get", "cm", "held").returncode == 0)
+    _release(kubectl, "cm", "cascade", "held")
+    result = running.join()
+    assert result.returncode == 0, result.stderr
+    assert cli("app", "get", "cascade").returncode != 0
+    assert kubectl("-n", "cascade", "get", "cm", "held").returncode != 0

@@ -6,9 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixtures.daemon import DaemonProcess, GitOpsEnv, wait_for
+from fixtures.daemon import CLI, DaemonProcess, GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
-from reconcile.apps import application, configmap, create, deployment, job, status
+from reconcile.apps import (
+    application,
+    configmap,
+    create,
+    create_compared,
+    deployment,
+    job,
+    presync_hook,
+    status,
+)
 
 
 def _sync_json(cli, name: str, *extra: str) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
@@ -35,8 +44,7 @@ def test_presync_hook_runs_first_and_is_deleted_on_success(
             "app/deploy.yaml": deployment(annotations={"gitopsd.io/sync-wave": "1"}),
         }
     )
-    create(cli, tmp_path, application("hooks", repo.url, "app", "hooks"))
-    wait_for(lambda: status(cli, "hooks").get("sync", {}).get("status") == "OutOfSync", what="comparison")
+    create_compared(cli, tmp_path, application("hooks", repo.url, "app", "hooks"))
 
     code, op = _sync_json(cli, "hooks")
     assert code == 0, op
@@ -67,8 +75,7 @@ def test_failing_hook_fails_the_sync_and_runs_syncfail(
             "app/deploy.yaml": deployment(),
         }
     )
-    create(cli, tmp_path, application("failing", repo.url, "app", "failing"))
-    wait_for(lambda: status(cli, "failing").get("sync", {}).get("status") == "OutOfSync", what="comparison")
+    create_compared(cli, tmp_path, application("failing", repo.url, "app", "failing"))
     code, op = _sync_json(cli, "failing")
     assert code == 1
     assert op["phase"] == "Failed" and "PreSync hook Job failing/migrate failed" in op["message"]
@@ -99,21 +106,18 @@ def test_misspelled_hook_annotation_raises_a_warning(
     assert any("argocp.argoproj.io/hook" in m for m in messages), messages
 
 
+def _create_slow_app(cli: CLI, git_repos: GitRepos, tmp_path: Path, name: str) -> None:
+    """Application `name` (in namespace `name`): its sync stays Running a minute, held by a PreSync hook."""
+    repo = git_repos.create(name)
+    repo.commit({"app/slow.yaml": presync_hook("slow", 60), "app/cm.yaml": configmap(f"{name}-config")})
+    create_compared(cli, tmp_path, application(name, repo.url, "app", name))
+
+
 def test_one_operation_at_a_time_and_terminate(
     gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     cli = gitops_env.cli
-    repo = git_repos.create("slow")
-    repo.commit(
-        {
-            "app/slow.yaml": job(
-                "slow", {"argocd.argoproj.io/hook": "PreSync", "sandbox.gitopsd.io/job-duration": "60"}
-            ),
-            "app/cm.yaml": configmap("x"),
-        }
-    )
-    create(cli, tmp_path, application("slow", repo.url, "app", "slow"))
-    wait_for(lambda: status(cli, "slow").get("sync", {}).get("status") == "OutOfSync", what="comparison")
+    _create_slow_app(cli, git_repos, tmp_path, "slow")
 
     started = cli("app", "sync", "slow", "--async")
     assert started.returncode == 0, started.stderr
@@ -132,17 +136,7 @@ def test_operation_interrupted_by_a_restart_is_marked_failed(
     gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     cli = gitops_env.cli
-    repo = git_repos.create("restart")
-    repo.commit(
-        {
-            "app/slow.yaml": job(
-                "slow", {"argocd.argoproj.io/hook": "PreSync", "sandbox.gitopsd.io/job-duration": "60"}
-            ),
-            "app/cm.yaml": configmap("y"),
-        }
-    )
-    create(cli, tmp_path, application("restart", repo.url, "app", "restart"))
-    wait_for(lambda: status(cli, "restart").get("sync", {}).get("status") == "OutOfSync", what="comparison")
+    _create_slow_app(cli, git_repos, tmp_path, "restart")
     assert cli("app", "sync", "restart", "--async").returncode == 0
     wait_for(
         lambda: status(cli, "restart").get("operationState", {}).get("phase") == "Running", what="running"
@@ -174,11 +168,7 @@ def test_helm_hook_weight_orders_plain_resources_as_argo_cd_does(
             ),
         }
     )
-    create(cli, tmp_path, application("weights", repo.url, "app", "weights"))
-    st = wait_for(
-        lambda: (s := status(cli, "weights")).get("sync", {}).get("status") == "OutOfSync" and s,
-        what="comparison",
-    )
+    st = create_compared(cli, tmp_path, application("weights", repo.url, "app", "weights"))
     waves = {r["name"]: r.get("syncWave", 0) for r in st["resources"]}
     assert waves == {"late": 5, "early": -3, "mid": 1}
     code, op = _sync_json(cli, "weights")

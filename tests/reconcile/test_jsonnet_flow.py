@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
-from fixtures.daemon import DaemonProcess, GitOpsEnv, wait_for
+from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos, Symlink
 from reconcile.apps import application, configmap, create, status
 
@@ -170,39 +171,29 @@ def test_syntax_and_runtime_errors_name_the_file_without_host_paths(
     assert "not an object, an array of objects or a List" in message
 
 
-def test_runaway_evaluations_are_bounded(sandbox_kubeconfig: Path, git_repos: GitRepos, tmp_path: Path) -> None:
-    daemon = DaemonProcess(
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "daemon.log",
-        env={
-            "GITOPSD_KUBECONFIG": str(sandbox_kubeconfig),
-            "GITOPSD_RECONCILE_INTERVAL": "3600",
-            "GITOPSD_RENDER_TIMEOUT": "10",
-            "GITOPSD_RENDER_MAX_OUTPUT_BYTES": str(1024 * 1024),
-        },
-    ).start()
-    try:
-        from fixtures.daemon import CLI
-
-        cli = CLI(daemon.address, tmp_path)
-        repo = git_repos.create("runaway")
-        repo.commit({
-            "recursion/main.jsonnet": "local f(x) = f(x + 1); f(0)",
-            "huge/main.jsonnet": (
-                f"local pad = '{'x' * 200}'; "
-                "[{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'c' + i}, data: {pad: pad}}"
-                " for i in std.range(1, 10000)]"
-            ),
-            "slow/main.jsonnet": "std.length([i for i in std.range(1, 2000000000)])",
-            "good/cm.yaml": configmap("still-served"),
-        })
-        for name in ("recursion", "huge", "slow", "good"):
-            create(cli, tmp_path, application(name, repo.url, name, "runaway"))
-        assert "max stack frames exceeded" in _condition(cli, "recursion")
-        assert "exceeds the limit of 1048576 bytes" in _condition(cli, "huge")
-        message = _condition(cli, "slow")
-        assert "did not finish within 10" in message or "ran out of memory" in message, message
-        # Others are still served meanwhile, and after.
-        assert wait_for(lambda: status(cli, "good").get("sync", {}).get("status") == "OutOfSync", what="good app")
-    finally:
-        daemon.stop()
+@pytest.mark.parametrize(
+    "gitops_env_extra",
+    [{"GITOPSD_RENDER_TIMEOUT": "10", "GITOPSD_RENDER_MAX_OUTPUT_BYTES": str(1024 * 1024)}],
+    ids=["render-limits"],
+)
+def test_runaway_evaluations_are_bounded(gitops_env: GitOpsEnv, git_repos: GitRepos, tmp_path: Path) -> None:
+    cli = gitops_env.cli
+    repo = git_repos.create("runaway")
+    repo.commit({
+        "recursion/main.jsonnet": "local f(x) = f(x + 1); f(0)",
+        "huge/main.jsonnet": (
+            f"local pad = '{'x' * 200}'; "
+            "[{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'c' + i}, data: {pad: pad}}"
+            " for i in std.range(1, 10000)]"
+        ),
+        "slow/main.jsonnet": "std.length([i for i in std.range(1, 2000000000)])",
+        "good/cm.yaml": configmap("still-served"),
+    })
+    for name in ("recursion", "huge", "slow", "good"):
+        create(cli, tmp_path, application(name, repo.url, name, "runaway"))
+    assert "max stack frames exceeded" in _condition(cli, "recursion")
+    assert "exceeds the limit of 1048576 bytes" in _condition(cli, "huge")
+    message = _condition(cli, "slow")
+    assert "did not finish within 10" in message or "ran out of memory" in message, message
+    # Others are still served meanwhile, and after.
+    assert wait_for(lambda: status(cli, "good").get("sync", {}).get("status") == "OutOfSync", what="good app")

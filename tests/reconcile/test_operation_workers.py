@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
-from reconcile.apps import application, configmap, create, job, status
+from reconcile.apps import application, configmap, create_compared, presync_hook, status
 
 
 @pytest.fixture
@@ -26,18 +26,13 @@ def test_a_sync_waits_for_the_one_operation_worker_then_runs(
     repo.commit(
         {
             # A PreSync hook that runs for 10 s keeps the one worker busy.
-            "slow/hook.yaml": job(
-                "hold",
-                {"argocd.argoproj.io/hook": "PreSync", "sandbox.gitopsd.io/job-duration": "10"},
-            ),
+            "slow/hook.yaml": presync_hook("hold", 10),
             "slow/cm.yaml": configmap("slow-config"),
             "fast/cm.yaml": configmap("fast-config"),
         }
     )
-    create(cli, tmp_path, application("slow", repo.url, "slow", "turns-slow"))
-    create(cli, tmp_path, application("fast", repo.url, "fast", "turns-fast"))
-    for name in ("slow", "fast"):
-        wait_for(lambda n=name: status(cli, n).get("sync", {}).get("status") == "OutOfSync", what=f"{name} compared")
+    create_compared(cli, tmp_path, application("slow", repo.url, "slow", "turns-slow"))
+    create_compared(cli, tmp_path, application("fast", repo.url, "fast", "turns-fast"))
 
     assert cli("app", "sync", "slow", "--async").returncode == 0
     wait_for(lambda: kubectl("-n", "turns-slow", "get", "job", "hold").returncode == 0, what="the hook running")

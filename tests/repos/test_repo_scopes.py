@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import yaml
+from auth.authhelpers import app_doc, project_doc
 from fixtures.daemon import CLI, DaemonProcess
 from fixtures.gitrepos import GitHttpServer, GitRepos
 
@@ -29,29 +30,14 @@ def _leaks(secrets: list[str], *texts: str | bytes) -> list[int]:
 
 
 def _project(cli: CLI, tmp: Path, name: str) -> None:
-    doc = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AppProject",
-        "metadata": {"name": name},
-        "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]},
-    }
     path = tmp / f"proj-{name}.yaml"
-    path.write_text(yaml.safe_dump(doc))
+    path.write_text(yaml.safe_dump(project_doc(name, ["*"], server="*")))
     created = cli("proj", "create", "-f", str(path))
     assert created.returncode == 0, created.stderr
 
 
 def _app(name: str, project: str, repo: str, revision: str = "main") -> dict:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": name},
-        "spec": {
-            "project": project,
-            "source": {"repoURL": repo, "targetRevision": revision, "path": "app"},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
-        },
-    }
+    return app_doc(name, project, name, repo=repo, path="app", revision=revision)
 
 
 def _create(cli: CLI, tmp: Path, app: dict, *extra: str):  # type: ignore[no-untyped-def]

@@ -10,78 +10,14 @@ from typing import Any
 import grpc
 import pytest
 from fixtures.renderers import RenderFailure, Sidecar, render_failure, source_files
+from fixtures.seedtree import SEED_KUSTOMIZE
 from google.protobuf import struct_pb2
 
 from gitopsd.api.gitopsd.v1 import application_pb2, renderer_pb2
 
-# The seed's layout: base/ with a deployment and a service, overlays/{staging,production}.
+# The seed's layout, with a component and a file that is no manifest.
 SEED = {
-    "base/deployment.yaml": """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mon-app
-  labels: {app: mon-app}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: mon-app}
-  template:
-    metadata:
-      labels: {app: mon-app}
-    spec:
-      containers:
-      - name: app
-        image: registry.example.com/mon-app:1.0.0
-      - name: sidecar
-        image: nginx:1.25
-""",
-    "base/service.yaml": """\
-apiVersion: v1
-kind: Service
-metadata:
-  name: mon-app
-spec:
-  selector: {app: mon-app}
-  ports: [{port: 80, targetPort: 8080}]
-""",
-    "base/kustomization.yaml": "resources:\n  - deployment.yaml\n  - service.yaml\n",
-    "overlays/staging/kustomization.yaml": """\
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - ../../base
-patches:
-  - path: replica-count.yaml
-    target:
-      kind: Deployment
-""",
-    "overlays/staging/replica-count.yaml": """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mon-app
-spec:
-  replicas: 2
-""",
-    "overlays/production/kustomization.yaml": """\
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - ../../base
-patches:
-  - path: replica-count.yaml
-    target:
-      kind: Deployment
-""",
-    "overlays/production/replica-count.yaml": """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mon-app
-spec:
-  replicas: 5
-""",
+    **SEED_KUSTOMIZE,
     "components/monitoring/kustomization.yaml": """\
 apiVersion: kustomize.config.k8s.io/v1alpha1
 kind: Component

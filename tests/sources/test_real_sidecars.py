@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.seedtree import SEED_KUSTOMIZE
 from srchelpers import src
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apb
@@ -23,65 +24,9 @@ from gitopsd.sources.gitcache import RepoCache
 from gitopsd.sources.render import SourceRenderer
 from gitopsd.sources.sidecars import SidecarConfig, SidecarSupervisor
 
+# The seed's Kustomize layout and a Helm chart kept in Git.
 SEED = {
-    "base/deployment.yaml": """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mon-app
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: mon-app}
-  template:
-    metadata:
-      labels: {app: mon-app}
-    spec:
-      containers:
-      - name: app
-        image: registry.example.com/mon-app:1.0.0
-""",
-    "base/service.yaml": """apiVersion: v1
-kind: Service
-metadata:
-  name: mon-app
-spec:
-  selector: {app: mon-app}
-  ports:
-  - port: 80
-""",
-    "base/kustomization.yaml": "resources:\n  - deployment.yaml\n  - service.yaml\n",
-    "overlays/production/kustomization.yaml": """apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - ../../base
-patches:
-  - path: replica-count.yaml
-    target:
-      kind: Deployment
-""",
-    "overlays/production/replica-count.yaml": """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mon-app
-spec:
-  replicas: 5
-""",
-    "overlays/staging/kustomization.yaml": """apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - ../../base
-patches:
-  - path: replica-count.yaml
-    target:
-      kind: Deployment
-""",
-    "overlays/staging/replica-count.yaml": """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mon-app
-spec:
-  replicas: 2
-""",
+    **SEED_KUSTOMIZE,
     "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
     "charts/web/values.yaml": "replicaCount: 1\nimage: nginx:1.27\n",
     "charts/web/templates/deployment.yaml": """apiVersion: apps/v1

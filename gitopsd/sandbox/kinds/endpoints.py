@@ -30,6 +30,12 @@ def _ready(pod: dict[str, Any]) -> bool:
     return False
 
 
+def _pod_ref(pod: dict[str, Any], ns: str) -> dict[str, Any]:
+    """An address's targetRef: the pod it is (Endpoints and EndpointSlices alike)."""
+    meta = pod["metadata"]
+    return {"kind": "Pod", "namespace": ns, "name": meta["name"], "uid": meta.get("uid")}
+
+
 def _target_port(port: dict[str, Any], pod: dict[str, Any]) -> int | None:
     target = port.get("targetPort", port.get("port"))
     if isinstance(target, int):
@@ -98,12 +104,7 @@ class EndpointsController:
         for pod in sorted(pods, key=lambda p: p["status"]["podIP"]):
             addr = {
                 "ip": pod["status"]["podIP"],
-                "targetRef": {
-                    "kind": "Pod",
-                    "namespace": ns,
-                    "name": pod["metadata"]["name"],
-                    "uid": pod["metadata"].get("uid"),
-                },
+                "targetRef": _pod_ref(pod, ns),
             }
             if (pod.get("spec") or {}).get("nodeName"):
                 addr["nodeName"] = pod["spec"]["nodeName"]
@@ -151,12 +152,7 @@ class EndpointsController:
             item: dict[str, Any] = {
                 "addresses": [pod["status"]["podIP"]],
                 "conditions": {"ready": ok, "serving": ok, "terminating": False},
-                "targetRef": {
-                    "kind": "Pod",
-                    "namespace": ns,
-                    "name": pod["metadata"]["name"],
-                    "uid": pod["metadata"].get("uid"),
-                },
+                "targetRef": _pod_ref(pod, ns),
             }
             if (pod.get("spec") or {}).get("nodeName"):
                 item["nodeName"] = pod["spec"]["nodeName"]
