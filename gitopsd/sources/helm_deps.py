@@ -9,7 +9,6 @@ Pure file reading and lookups; nothing here talks to a repository.
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,31 +29,45 @@ _MAX_REPOSITORIES = 100
 _REMOTE = ("http://", "https://", "oci://")
 
 
-def _declared(chart_dir: Path) -> list[str]:
-    """The `repository` of each dependency in Chart.yaml (or requirements.yaml of apiVersion v1)."""
+def _declared(chart_dir: Path) -> tuple[list[str], bool]:
+    """The `repository` of each dependency in Chart.yaml (or requirements.yaml of apiVersion v1), and
+    whether both were read (False when one is there but cannot be read as YAML)."""
     repositories: list[str] = []
+    complete = True
     for name in ("Chart.yaml", "requirements.yaml"):
-        with contextlib.suppress(OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        try:
             document = yaml.safe_load((chart_dir / name).read_text("utf-8"))
-            dependencies = document.get("dependencies") if isinstance(document, dict) else None
-            for dep in dependencies if isinstance(dependencies, list) else []:
-                repository = dep.get("repository") if isinstance(dep, dict) else None
-                if isinstance(repository, str) and repository.strip():
-                    repositories.append(repository.strip())
-    return repositories
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+            complete = False
+            continue
+        dependencies = document.get("dependencies") if isinstance(document, dict) else None
+        for dep in dependencies if isinstance(dependencies, list) else []:
+            repository = dep.get("repository") if isinstance(dep, dict) else None
+            if isinstance(repository, str) and repository.strip():
+                repositories.append(repository.strip())
+    return repositories, complete
 
 
-def dependency_repositories(root: Path, app_rel: str) -> list[str]:
-    """The remote repositories (http(s)://, oci://) named by the chart at `app_rel` and its file:// dependencies."""
+def _walk_charts(root: Path, app_rel: str) -> tuple[list[str], list[str], bool]:
+    """The chart at `app_rel` and its file:// dependencies inside the checkout, transitively; the
+    remote repositories (http(s)://, oci://) they name; and whether that is all of them (False past
+    the caps, or when a chart's dependency list could not be read)."""
+    charts: list[str] = []
     found: list[str] = []
     stack: list[str] = [app_rel]
-    seen: set[str] = set()
-    while stack and len(seen) < _MAX_CHARTS:
+    complete = True
+    while stack:
         chart = stack.pop()
-        if chart in seen:
+        if chart in charts:
             continue
-        seen.add(chart)
-        for repository in _declared(root / chart):
+        if len(charts) >= _MAX_CHARTS:
+            return charts, found, False
+        charts.append(chart)
+        declared, read = _declared(root / chart)
+        complete = complete and read
+        for repository in declared:
             if repository.startswith("file://"):
                 local = posixpath.normpath(posixpath.join(chart, repository.removeprefix("file://")))
                 if not (local == ".." or local.startswith("../") or repository.startswith("file:///")):
@@ -62,8 +75,26 @@ def dependency_repositories(root: Path, app_rel: str) -> list[str]:
             elif repository.lower().startswith(_REMOTE) and repository not in found:
                 found.append(repository)
                 if len(found) >= _MAX_REPOSITORIES:
-                    return found
-    return found
+                    return charts, found, False
+    return charts, found, complete
+
+
+def dependency_repositories(root: Path, app_rel: str) -> list[str]:
+    """The remote repositories (http(s)://, oci://) named by the chart at `app_rel` and its file:// dependencies."""
+    return _walk_charts(root, app_rel)[1]
+
+
+def helm_sent_paths(root: Path, app_rel: str, inputs: set[str] | None) -> set[str] | None:
+    """The repository paths a Helm render from Git needs sent: None for the whole repository.
+
+    `inputs` is helm_inputs (the chart directory, value and file-parameter files). The sidecar also
+    packages file:// dependencies from the tree, and theirs in turn (sidecars/helm/gitopsd_helm/deps.py),
+    each path relative to the chart naming it; it reads nothing else of the repository.
+    """
+    if inputs is None:
+        return None
+    charts, _, complete = _walk_charts(root, app_rel)
+    return {*inputs, *charts} if complete else None
 
 
 def dependency_credentials(

@@ -213,3 +213,31 @@ def helm_inputs(root: Path, app_rel: str, sent: application_pb2.ApplicationSourc
                 if rel is not None:
                     out.add(rel)
     return out
+
+
+def kustomize_sent_paths(
+    root: Path, app_rel: str, inputs: set[str] | None, components: Sequence[str]
+) -> set[str] | None:
+    """The repository paths a Kustomize render needs sent: None for the whole repository.
+
+    `inputs` is kustomize_inputs(root, app_rel). Enough because kustomize runs with its root-only
+    load restrictor: a kustomization reads files under its own directory only (whole in `inputs`),
+    and any other directory it loads (resources, components, generators) it names by a path, which
+    kustomize_inputs follows. Not followed there, so the whole repository: a directory reached
+    through a symlink (its kustomization's `../` paths are taken from the link's place, unread).
+    `components` are source.kustomize.components, which the renderer adds to the kustomization.
+    """
+    if inputs is None:
+        return None
+    out = set(inputs)
+    for component in components:
+        rel = _inside_rel(app_rel, component)
+        if _is_remote(component) or rel is None:
+            return None  # the renderer refuses it; with what it always had
+        more = kustomize_inputs(root, rel)
+        if more is None:
+            return None
+        out |= more
+    if any(os.path.islink(root / p) and (root / p).is_dir() for p in out if p):
+        return None
+    return out

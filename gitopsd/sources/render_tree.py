@@ -1,7 +1,9 @@
 """Rendering a tree on disk (a checkout, or uploaded files) by its source type: Directory sources
 in-process (their Jsonnet files through the jsonnet sidecar), Kustomize, Helm and plugins through a
 renderer sidecar, with Helm value files checked and rewritten relative to the chart first; and what
-the render depends on, for reusing it on a later commit.
+the render depends on, for reusing it on a later commit. A Kustomize or Helm sidecar is sent only the
+files the render can read when that is known (gitopsd.sources.render_inputs, helm_deps); plugins,
+and Jsonnet, get the whole repository.
 
 Built on gitopsd.sources.render_cache (RenderCache: renderer clients, counters, checked output);
 SourceRenderer (gitopsd.sources.render) resolves, caches and checks the tree out around it.
@@ -17,10 +19,16 @@ from gitopsd.api.gitopsd.v1 import application_pb2
 from gitopsd.sources.detect import SourceType, detect_source_type
 from gitopsd.sources.directory import render_directory
 from gitopsd.sources.errors import SourceSpecError
-from gitopsd.sources.helm_deps import dependency_credentials
+from gitopsd.sources.helm_deps import dependency_credentials, helm_sent_paths
 from gitopsd.sources.jsonnet_source import JSONNET_IDENT_PREFIX, render_jsonnet
 from gitopsd.sources.render_cache import DIRECTORY_RENDERER, CacheEntry, RenderCache
-from gitopsd.sources.render_inputs import declared_paths, helm_inputs, kustomize_inputs, relevant_paths
+from gitopsd.sources.render_inputs import (
+    declared_paths,
+    helm_inputs,
+    kustomize_inputs,
+    kustomize_sent_paths,
+    relevant_paths,
+)
 from gitopsd.sources.renderer_client import build_render_request
 from gitopsd.sources.safety import (
     Limits,
@@ -102,8 +110,19 @@ class TreeRenderer(RenderCache):
             )
         client = self._client(source_type, source)
         info = client.capabilities()
-        files = read_repo_files(root, self.limits)
         to_send, warnings = self._prepare_source(root, app_rel, source, source_type)
+        # What the render reads (also what a later commit must change to need it again), and from
+        # that what the sidecar is sent: in a monorepo, the app's few files instead of all of them.
+        sent: set[str] | None = None  # None: the whole repository
+        if source_type == SourceType.KUSTOMIZE:
+            relevant = kustomize_inputs(root, app_rel)
+            sent = kustomize_sent_paths(root, app_rel, relevant, source.kustomize.components)
+        elif source_type == SourceType.HELM:
+            relevant = helm_inputs(root, app_rel, to_send)
+            sent = helm_sent_paths(root, app_rel, relevant)
+        else:  # a plugin may read any file of the repository
+            relevant = None if not declared else {app_rel}
+        files = read_repo_files(root, self.limits, only=sent)
         request = build_render_request(
             source_type=source_type.value,
             source=to_send,
@@ -120,12 +139,6 @@ class TreeRenderer(RenderCache):
             request.dependency_credentials.extend(dependency_credentials(root, app_rel, self._lookup, project))
         manifests, more_warnings, _ = client.render(request, timeout=self.limits.render_timeout)
         manifests_json = self._checked_json(manifests, client.name)
-        if source_type == SourceType.KUSTOMIZE:
-            relevant = kustomize_inputs(root, app_rel)
-        elif source_type == SourceType.HELM:
-            relevant = helm_inputs(root, app_rel, to_send)
-        else:
-            relevant = None if not declared else {app_rel}
         return CacheEntry(
             manifests_json,
             source_type,

@@ -166,11 +166,18 @@ def check_symlinks(repo_root: Path, symlinks: Iterable[str] | None = None) -> No
                     raise UnsafePathError(f"symlink {rel!r} {escape}")
 
 
-def read_repo_files(repo_root: Path, limits: Limits, *, skip: Iterable[str] = (".git",)) -> list[RepoFile]:
+def read_repo_files(
+    repo_root: Path, limits: Limits, *, skip: Iterable[str] = (".git",), only: Iterable[str] | None = None
+) -> list[RepoFile]:
     """Every regular file of the checkout (minus .git), symlinks inside resolved to content.
 
-    Refuses escaping symlinks and enforces the combined size and file-count limits. Special
-    files (fifos, devices) are left out: reading one could hang.
+    only: repository-relative paths (directories or files; "" is the root) to read instead of the
+    whole checkout: only those subtrees are walked, and a path through a symlink is resolved and
+    checked at each step as the whole walk would. The result is what the whole walk returns for
+    those paths, in the same order; missing paths give nothing.
+
+    Refuses escaping symlinks and enforces the combined size and file-count limits (on what is
+    read). Special files (fifos, devices) are left out: reading one could hang.
     """
     root = Path(repo_root)
     root_real = os.path.realpath(root)
@@ -178,54 +185,90 @@ def read_repo_files(repo_root: Path, limits: Limits, *, skip: Iterable[str] = ("
     out: list[RepoFile] = []
     total = 0
 
-    def walk(real_dir: str, rel_dir: str, chain: frozenset[str]) -> None:
+    def real_of(full: str, rel: str, is_link: bool) -> str | None:
+        """Where an entry's content is; refuses a symlink out of the repository; None if dangling."""
+        if not is_link:
+            return full
+        real = os.path.realpath(full)
+        escape = _escape(root_real, real)
+        if escape is not None:
+            raise UnsafePathError(f"symlink {rel!r} {escape}")
+        return real if os.path.exists(real) else None  # dangling: the renderer reports it if used
+
+    def visit(full: str, rel: str, is_link: bool, chain: frozenset[str]) -> None:
         nonlocal total
+        real = real_of(full, rel, is_link)
+        if real is None:
+            return
+        try:
+            st = os.stat(real)
+        except OSError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if real in chain:
+                return  # a symlink loop inside the repository
+            walk(real, rel, chain | {real})
+        elif stat.S_ISREG(st.st_mode):
+            if len(out) >= limits.max_files:
+                raise LimitExceededError(
+                    f"the repository has more than {limits.max_files} files (limit sources.limits.max_files)"
+                )
+            total += st.st_size
+            if total > limits.max_repo_bytes:
+                raise LimitExceededError(
+                    f"repository files exceed the size limit of {_human(limits.max_repo_bytes)} "
+                    f"(reached at {rel!r})"
+                )
+            with open(real, "rb") as fh:
+                content = fh.read(st.st_size + 1)
+            if len(content) > st.st_size:
+                raise LimitExceededError(f"file {rel!r} grew while being read")
+            out.append(RepoFile(rel, content, bool(st.st_mode & 0o111)))
+
+    def walk(real_dir: str, rel_dir: str, chain: frozenset[str]) -> None:
         try:
             with os.scandir(real_dir) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             raise UnsafePathError(f"cannot read directory {rel_dir or '.'!r}: {exc.strerror}") from None
         for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if entry.name in skip_set:
-                continue
-            full = os.path.join(real_dir, entry.name)
-            if entry.is_symlink():
-                real = os.path.realpath(full)
-                escape = _escape(root_real, real)
-                if escape is not None:
-                    raise UnsafePathError(f"symlink {rel!r} {escape}")
-                if not os.path.exists(real):
-                    continue  # dangling: the renderer reports the missing file if it is used
-            else:
-                real = full
-            try:
-                st = os.stat(real)
-            except OSError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                if real in chain:
-                    continue  # a symlink loop inside the repository
-                walk(real, rel, chain | {real})
-            elif stat.S_ISREG(st.st_mode):
-                if len(out) >= limits.max_files:
-                    raise LimitExceededError(
-                        f"the repository has more than {limits.max_files} files (limit sources.limits.max_files)"
-                    )
-                total += st.st_size
-                if total > limits.max_repo_bytes:
-                    raise LimitExceededError(
-                        f"repository files exceed the size limit of {_human(limits.max_repo_bytes)} "
-                        f"(reached at {rel!r})"
-                    )
-                with open(real, "rb") as fh:
-                    content = fh.read(st.st_size + 1)
-                if len(content) > st.st_size:
-                    raise LimitExceededError(f"file {rel!r} grew while being read")
-                out.append(RepoFile(rel, content, bool(st.st_mode & 0o111)))
+            if entry.name not in skip_set:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                visit(os.path.join(real_dir, entry.name), rel, entry.is_symlink(), chain)
 
-    walk(root_real, "", frozenset({root_real}))
+    def descend(parts: tuple[str, ...]) -> None:
+        """Visit one path of `only`, following its directories one name at a time as walk would."""
+        real_dir, chain = root_real, frozenset({root_real})
+        for i, name in enumerate(parts):
+            if name in skip_set:
+                return
+            full = os.path.join(real_dir, name)
+            rel = "/".join(parts[: i + 1])
+            if i == len(parts) - 1:
+                visit(full, rel, os.path.islink(full), chain)
+                return
+            real = real_of(full, rel, os.path.islink(full))
+            if real is None or not os.path.isdir(real) or real in chain:
+                return
+            real_dir, chain = real, chain | {real}
+
+    chosen = None if only is None else _outermost(only)
+    if chosen is None or () in chosen:
+        walk(root_real, "", frozenset({root_real}))
+    else:
+        for parts in chosen:
+            descend(parts)
     return out
+
+
+def _outermost(paths: Iterable[str]) -> list[tuple[str, ...]]:
+    """The paths as name tuples in walk order, minus those inside another one; () is the root."""
+    kept: list[tuple[str, ...]] = []
+    for parts in sorted({tuple(p.split("/")) if p else () for p in map(clean_relative, paths)}):
+        # Sorted, a path's descendants directly follow it: comparing with the last kept is enough.
+        if not kept or parts[: len(kept[-1])] != kept[-1]:
+            kept.append(parts)
+    return kept
 
 
 def _human(n: int) -> str:

@@ -35,6 +35,20 @@ def short_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield Path(d)
 
 
+@pytest.fixture(scope="module")
+def builtin_sidecars() -> Iterator[SidecarSupervisor]:
+    """The builtin sidecars (helm, jsonnet, kustomize) started and supervised, for one test module."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gsrc-sc-", dir="/tmp") as d:  # noqa: S108
+        sup = SidecarSupervisor(SidecarConfig(socket_dir=Path(d), ready_timeout=60, render_timeout=60))
+        sup.start()
+        try:
+            yield sup
+        finally:
+            sup.stop()
+
+
 @pytest.fixture
 def tiny_target(short_tmp: Path) -> Iterator[str]:
     """The tiny renderer plugin served in this process on a unix socket."""

@@ -8,9 +8,7 @@ dir's path to a renderer or an error message: not a symlink to `.git`, not the w
 
 from __future__ import annotations
 
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,20 +18,9 @@ from srchelpers import cm, names, src
 from gitopsd.sources.errors import SourceError, UnsafePathError
 from gitopsd.sources.gitcache import RepoCache
 from gitopsd.sources.render import SourceRenderer
-from gitopsd.sources.sidecars import SidecarConfig, SidecarSupervisor
+from gitopsd.sources.sidecars import SidecarSupervisor
 
 PRIVATE = "private-config-of-project-production"
-
-
-@pytest.fixture(scope="module")
-def sidecars() -> Iterator[SidecarSupervisor]:
-    with tempfile.TemporaryDirectory(prefix="gsrc-hostile-", dir="/tmp") as d:  # noqa: S108
-        sup = SidecarSupervisor(SidecarConfig(socket_dir=Path(d), ready_timeout=60, render_timeout=60))
-        sup.start()
-        try:
-            yield sup
-        finally:
-            sup.stop()
 
 
 @pytest.fixture
@@ -42,8 +29,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def renderer(sidecars: SidecarSupervisor, data_dir: Path) -> SourceRenderer:
-    return SourceRenderer(RepoCache(data_dir / "git"), sidecars)
+def renderer(builtin_sidecars: SidecarSupervisor, data_dir: Path) -> SourceRenderer:
+    return SourceRenderer(RepoCache(data_dir / "git"), builtin_sidecars)
 
 
 @pytest.fixture

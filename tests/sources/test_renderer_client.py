@@ -85,19 +85,21 @@ def test_request_carries_repo_files_without_git_and_resolved_symlinks(
             "base/cm.txt": "base",
             "overlay/kustomization.yaml": "resources: [../base]\n",
             "overlay/link.txt": Symlink("../base/cm.txt"),
-            "tool.sh": "#!/bin/sh\n",
+            "base/tool.sh": "#!/bin/sh\n",
+            # Nothing the kustomization reads: not sent.
+            "elsewhere/cm.txt": "other",
         }
     )
-    os.chmod(repo.work / "tool.sh", 0o755)
+    os.chmod(repo.work / "base" / "tool.sh", 0o755)
     repo.commit({}, message="exec bit")
     tiny_renderer.REQUESTS.clear()
     r = SourceRenderer(RepoCache(tmp_path / "cache"), tiny_registry)
     r.render("app", src(repo.url, "overlay"), "ns", kube_version="1.30.0")
     sent = tiny_renderer.REQUESTS[-1]
     files = {f.path: f for f in sent.files}
-    assert sorted(files) == ["base/cm.txt", "overlay/kustomization.yaml", "overlay/link.txt", "tool.sh"]
+    assert sorted(files) == ["base/cm.txt", "base/tool.sh", "overlay/kustomization.yaml", "overlay/link.txt"]
     assert files["overlay/link.txt"].content == b"base"
-    assert files["tool.sh"].executable and not files["base/cm.txt"].executable
+    assert files["base/tool.sh"].executable and not files["base/cm.txt"].executable
     assert (sent.source_type, sent.source.path, sent.app_name, sent.namespace) == (
         "Kustomize",
         "overlay",

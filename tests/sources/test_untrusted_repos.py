@@ -140,9 +140,14 @@ def test_value_file_urls_allowed_by_config(git_repos, make_renderer) -> None:
 
 def test_repository_over_the_size_limit(git_repos, make_renderer) -> None:
     repo = git_repos.create()
-    repo.commit({"k/kustomization.yaml": "resources: []\n", "k/a.txt": "x", "blob.bin": b"\0" * 300_000})
-    msg = refused(make_renderer(Limits(max_repo_bytes=256 * 1024)), src(repo.url, "k"), LimitExceededError)
-    assert msg == "repository files exceed the size limit of 256 KiB (reached at 'blob.bin')"
+    repo.commit({"k/kustomization.yaml": "resources: []\n", "k/a.txt": "x", "k/blob.bin": b"\0" * 300_000})
+    limited = make_renderer(Limits(max_repo_bytes=256 * 1024))
+    msg = refused(limited, src(repo.url, "k"), LimitExceededError)
+    assert msg == "repository files exceed the size limit of 256 KiB (reached at 'k/blob.bin')"
+    # The limit is on what is sent: a big file the kustomization does not read does not count.
+    elsewhere = git_repos.create("elsewhere")
+    elsewhere.commit({"k/kustomization.yaml": "resources: []\n", "k/a.txt": "x", "blob.bin": b"\0" * 300_000})
+    assert limited.render("k", src(elsewhere.url, "k"), "default").source_type == "Kustomize"
     plain = git_repos.create("plain")
     plain.commit({"big.yaml": cm("big", "data:\n  x: '" + "y" * 300_000 + "'\n")})
     msg = refused(make_renderer(Limits(max_repo_bytes=256 * 1024)), src(plain.url), LimitExceededError)
