@@ -8,6 +8,7 @@ one a label selector (-l) or project (--project) selects."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -147,6 +148,14 @@ class _Progress:
         self._thread = threading.Thread(target=self._follow, daemon=True)
         self._thread.start()
 
+    def cancel(self) -> None:
+        """Ends the stream (the follower thread then stops)."""
+        self._stream.cancel()
+
+    def interrupt(self) -> None:
+        """Makes wait() return now (from a signal handler: sets an event, nothing more)."""
+        self._done.set()
+
     def _line(self, r: apppb.ResourceResult) -> None:
         if not self._header:
             print(
@@ -198,15 +207,38 @@ class _Progress:
 def _run_and_wait(client: Client, args: argparse.Namespace, name: str, start: Any) -> int:
     text = args.output not in ("json", "yaml")
     progress = None if args.async_ else _Progress(client, name, quiet=not text)
-    started = start()
+    try:
+        started = start()
+    except KeyboardInterrupt:
+        # The call may have reached the daemon before the interrupt (its operation then runs). The
+        # progress stream is ended first: an open stream holds up the process's exit.
+        if progress is not None:
+            progress.cancel()
+        sys.stderr.write(
+            f"\ninterrupted: the operation on '{name}' continues on the server if it had started; follow "
+            f"it with `gitopsd app wait {name}`, stop it with `gitopsd app terminate-op {name}`\n"
+        )
+        return 130
     op = started.status.operation_state
     if args.async_:
         print(f"operation started on '{name}' (phase {op.phase})")
         return 0
     assert progress is not None
+    # Ctrl-C sets a flag instead of raising: a KeyboardInterrupt raised inside a gRPC call (the wait
+    # polls with Get) can leave the channel's locks held, and the process then hangs on its way out.
+    interrupted = threading.Event()
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        interrupted.set()
+        progress.interrupt()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         final = progress.wait(started, args.timeout)
-    except KeyboardInterrupt:
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted.is_set():
+        progress.cancel()
         sys.stderr.write(
             f"\ninterrupted: the operation on '{name}' continues on the server; follow it with "
             f"`gitopsd app wait {name}`, stop it with `gitopsd app terminate-op {name}`\n"
