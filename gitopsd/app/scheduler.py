@@ -181,10 +181,10 @@ class Reconciler:
             self.untrack(name)
             return
         except RefreshBusy:
-            # An operation refreshes when it ends, from a repository answer no older than this ask
-            # (a webhook also forgets the cached one). Another refresh may have resolved the
-            # revision before this was asked for (a pass's, when a push came): then this one still
-            # has to run, or the push would wait for the next pass.
+            # An operation refreshes when it ends (after a push from a new answer of the repository:
+            # the webhook forgot the cached one), so a busy operation needs nothing more. Another
+            # refresh may have resolved the revision before this was asked for (a pass's, when a
+            # push came): then this one still has to run, or the push would wait for the next pass.
             if request.resolve and not self.controller.operation_running(name):
                 lane.put(name, request, delay=BUSY_RETRY)
                 return
