@@ -35,6 +35,7 @@ from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import applicationset_pb2 as aspb
 from gitopsd.api.gitopsd.v1 import common_pb2
 from gitopsd.api.gitopsd.v1 import project_pb2 as projpb
+from gitopsd.cli.app_cmd import BATCH
 from gitopsd.cli.client import Client, CLIError, error_line
 from gitopsd.cli.yamlload import load_all
 
@@ -235,7 +236,6 @@ def _apply_one(client: Client, doc: Document) -> bool:
 # documents in BatchCreate calls of BATCH (the daemon takes up to 1,000): below it, the one List (all
 # of the daemon's applications, 0.7 s at 10,000) costs more than three calls per document.
 BATCH_FROM = 20
-BATCH = 500
 
 
 def _apply_applications(client: Client, docs: list[Document]) -> int:
