@@ -175,10 +175,24 @@ def test_failing_rollout_and_crashing_pod(apps: client.AppsV1Api, core: client.C
         )
     )
     assert not dead.status.available_replicas
+
+    def waiting_reason(p) -> str | None:
+        statuses = p.status.container_statuses or []
+        return statuses[0].state.waiting.reason if statuses and statuses[0].state.waiting else None
+
+    # Like a kubelet, the sandbox first reports the container as ContainerCreating and only then
+    # as crash-looping: under load a read can land between the two.
+    seen: list[str | None] = []
     pod = wait_for(
-        lambda: (p := core.read_namespaced_pod("crashy", "default")).status.container_statuses and p
+        lambda: (
+            (p := core.read_namespaced_pod("crashy", "default"))
+            and seen.append(waiting_reason(p)) is None
+            and seen[-1] == "CrashLoopBackOff"
+            and p
+        )
     )
-    assert pod.status.container_statuses[0].state.waiting.reason == "CrashLoopBackOff"
+    assert set(seen) <= {None, "ContainerCreating", "CrashLoopBackOff"}, seen
+    assert pod.status.container_statuses[0].restart_count >= 1
     assert {c.type: c.status for c in pod.status.conditions}["Ready"] == "False"
 
 
