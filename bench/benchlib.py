@@ -1,6 +1,6 @@
 """Processes and measurements shared by the bench scripts: git repositories of one-ConfigMap
 applications, a sandbox and a daemon started as a user would start them, kubectl runs, the API
-benches' application document, admin login and TLS channel, call latencies, what /proc says of a
+benches' application document, admin login and TLS channel, open Watch streams, call latencies, what /proc says of a
 process (RSS, CPU seconds, children), and a table of figures per size.
 
 Nothing here imports gitopsd beyond its generated API stubs: the daemon is a separate process.
@@ -9,12 +9,14 @@ Nothing here imports gitopsd beyond its generated API stubs: the daemon is a sep
 from __future__ import annotations
 
 import calendar
+import contextlib
 import os
 import re
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 import grpc
 import yaml
 
-from gitopsd.api.gitopsd.v1 import session_pb2, session_pb2_grpc
+from gitopsd.api.gitopsd.v1 import application_pb2, application_pb2_grpc, session_pb2, session_pb2_grpc
 
 BIN = Path(sys.executable).parent
 GIT_ENV = {
@@ -290,3 +292,28 @@ def table(runs: Sequence[SizeFigures]) -> None:
             print(f"  {r.n:,} apps, {key}: {note}")
     if len(runs) > 1:
         print(f"  ratio: largest over smallest size ({sizes[-1] / sizes[0]:.0f}x the applications)")
+
+
+class Watchers:
+    """`count` Watch streams of every application, each read in a thread of its own as a dashboard
+    reads its stream; `events` counts what they received. For measuring what open streams cost."""
+
+    def __init__(self, channel: grpc.Channel, count: int) -> None:
+        stub = application_pb2_grpc.ApplicationServiceStub(channel)
+        self.events = 0
+        self._lock = threading.Lock()
+        self._streams = [stub.Watch(application_pb2.WatchApplicationsRequest(), timeout=None) for _ in range(count)]
+        for stream in self._streams:
+            threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: Any) -> None:
+        with contextlib.suppress(grpc.RpcError):  # cancelled by stop()
+            for _event in stream:
+                with self._lock:
+                    self.events += 1
+
+    def stop(self) -> int:
+        for stream in self._streams:
+            stream.cancel()
+        return self.events
+

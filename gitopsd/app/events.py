@@ -3,7 +3,11 @@
 Subscribers get a bounded queue: a client that stops reading loses its own
 subscription (it is told so with an overflow marker), never the daemon's memory.
 A subscriber may also give a `wakeup` callback, called after each put: the asyncio
-Watch streams use it to wait without a thread each.
+Watch streams use it to wait without a thread each. A stream takes what is queued at once
+(`Subscription.drain`) and sends it through `coalesce`: of several MODIFIED events of one
+application in a row only the last is sent, since each carries the whole application (a cold sync
+writes an application's status several times a second, and serializing every one to every open
+stream, the dashboard's included, cost the daemon more than the sync).
 
 `listeners` are called with every event, in the publishing thread, before the subscribers get it:
 for parts of the daemon that must act on every change of one kind (/metrics forgets a deleted
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 
 OVERFLOW = "OVERFLOW"
+MODIFIED = "MODIFIED"
 
 
 @dataclass(eq=False)
@@ -32,6 +37,16 @@ class Subscription:
     closed: bool = False
     # Called (from the publishing thread) after something was put on the queue; must not block.
     wakeup: Callable[[], None] | None = None
+
+    def drain(self, limit: int = 1000) -> list[apppb.ApplicationEvent | None]:
+        """What is queued now (up to `limit`, in order); None in it marks the daemon's shutdown."""
+        out: list[apppb.ApplicationEvent | None] = []
+        while len(out) < limit:
+            try:
+                out.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return out
 
     def wants(self, event: apppb.ApplicationEvent) -> bool:
         meta = event.application.metadata
@@ -96,6 +111,22 @@ class EventBus:
             except queue.Full:
                 pass
             _wake(sub)
+
+
+def coalesce(events: list[apppb.ApplicationEvent]) -> list[apppb.ApplicationEvent]:
+    """`events` in their order, less each MODIFIED event that a later MODIFIED of the same application
+    supersedes with no other event of that application between them. ADDED, DELETED, OPERATION and
+    RESOURCE events are all kept (each says something the next one does not), and so is the order of
+    one application's events."""
+    kept: list[apppb.ApplicationEvent] = []
+    later: dict[str, str] = {}  # application -> the type of its next kept event
+    for event in reversed(events):
+        name = event.application.metadata.name
+        if not (event.type == MODIFIED and name and later.get(name) == MODIFIED):
+            kept.append(event)
+        later[name] = event.type
+    kept.reverse()
+    return kept
 
 
 def _wake(sub: Subscription) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import queue
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +27,7 @@ from gitopsd.kube.errors import KubeError
 from gitopsd.server.servicers.app_resources import ResourceRpcs
 from gitopsd.server.servicers.base import rpc, status_for
 from gitopsd.server.sync_calls import end
+from gitopsd.server.watch_feed import WatchFeed
 from gitopsd.sources.errors import SourceError
 from gitopsd.store import utcnow
 
@@ -321,20 +321,12 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     async def Watch(  # type: ignore[override]  # served by the asyncio server (grpc_server.py)
         self, request: apppb.WatchApplicationsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[apppb.ApplicationEvent]:
-        """Waits on the event bus without a thread: the bus wakes this stream's task through the
-        loop, so a thousand open watches cost no worker thread (they used to hold one each)."""
-        loop = asyncio.get_running_loop()
-        ready = asyncio.Event()
-
-        def wakeup() -> None:  # called from the publishing thread
-            try:
-                loop.call_soon_threadsafe(ready.set)
-            except RuntimeError:  # the loop has closed: the daemon is stopping
-                pass
-
-        sub = self._events.subscribe(request.name, frozenset(request.projects), wakeup)
+        """Waits on the event bus without a thread (gitopsd.server.watch_feed): the bus wakes this
+        stream's task through the loop, so a thousand open watches cost no worker thread."""
+        feed = WatchFeed(self._events, request.name, frozenset(request.projects))
         try:
             if request.send_initial:
+                loop = asyncio.get_running_loop()
                 try:
                     apps = await loop.run_in_executor(None, self._initial_apps, request)
                 except AppError as exc:  # e.g. NotFound for send_initial of a missing app
@@ -342,21 +334,10 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
                     return
                 for app in apps:
                     yield apppb.ApplicationEvent(type="ADDED", application=app, timestamp=utcnow())
-            while True:
-                try:
-                    event = sub.queue.get_nowait()
-                except queue.Empty:
-                    if sub.closed:  # dropped for overflowing (its marker was sent), or shutdown
-                        return
-                    # A put after the get above schedules ready.set() behind this clear().
-                    ready.clear()
-                    await ready.wait()
-                    continue
-                if event is None:  # the daemon is stopping
-                    return
+            async for event in feed.events():
                 yield event
         finally:
-            self._events.unsubscribe(sub)
+            feed.close()
 
     def _initial_apps(self, request: apppb.WatchApplicationsRequest) -> list[apppb.Application]:
         return [self._apps.get(request.name)] if request.name else self._apps.list(request.projects)
