@@ -12,18 +12,24 @@ Figures per size (p50 of 5 calls, after one unmeasured call), with the ratio of 
 the smallest (linear growth: ratio ≈ size ratio):
 - List of all, List with name= (one application), List with a selector (a tenth of them), over gRPC;
 - the same three as GET /api/v1/applications (JSON);
-- the size of the gRPC reply of all, and the daemon's CPU seconds over the List calls.
+- the size of the gRPC reply of all, and the daemon's CPU seconds over the List calls;
+- List of all asking only for the fields `gitopsd app list` prints (its LIST_FIELDS), gRPC and JSON,
+  and that reply's size;
+- ``gitopsd app list`` as a fresh process (p50 of 3), beside ``gitopsd --version`` as a fresh process
+  (the interpreter and imports alone) and, with ``--old-tree DIR``, the ``app list`` of another tree of
+  the code (e.g. main before a change) against the same daemon.
 
 To compare two trees of the code, run it once per tree: the daemon imports gitopsd from PYTHONPATH,
 e.g. ``PYTHONPATH=/work/main .venv/bin/python bench/list_bench.py --sizes 1000,5000``.
 
-Run: .venv/bin/python bench/list_bench.py [--sizes 1000,5000,10000] [--keep]
+Run: .venv/bin/python bench/list_bench.py [--sizes 1000,5000,10000] [--keep] [--old-tree DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -35,10 +41,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
-from benchlib import admin_token, cpu_s, start_daemon, start_sandbox, stop_all, table
+from benchlib import BIN, admin_token, cpu_s, start_daemon, start_sandbox, stop_all, table
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc
+from gitopsd.cli.app_cmd import LIST_FIELDS
 
 BATCH = 500
 CALLS = 5
@@ -73,8 +80,8 @@ def p50_s(call: Callable[[], object]) -> float:
 class Run:
     """One size: its processes, and the figures measured."""
 
-    def __init__(self, n: int, work: Path) -> None:
-        self.n, self.work = n, work
+    def __init__(self, n: int, work: Path, old_tree: str = "") -> None:
+        self.n, self.work, self.old_tree = n, work, old_tree
         self.procs: list[subprocess.Popen[bytes]] = []
         self.fig: dict[str, float] = {}
         self.notes: dict[str, str] = {}
@@ -127,8 +134,13 @@ class Run:
         self.fig["JSON List name=, p50 (s)"] = p50_s(json_list(**one))
         self.fig["JSON List selector (a tenth), p50 (s)"] = p50_s(json_list(**tenth))
         self.fig["daemon CPU over the List calls (s)"] = cpu_s(daemon.pid) - cpu
+        self.fig["gRPC List of all, app list's fields, p50 (s)"] = p50_s(grpc_list(fields=LIST_FIELDS))  # type: ignore[arg-type]
+        self.fig["JSON List of all, app list's fields, p50 (s)"] = p50_s(json_list(fields=",".join(LIST_FIELDS)))
+        self.cli(address, token)
         reply = stub.List(apppb.ListApplicationsRequest(), timeout=300)
         self.fig["gRPC reply of all (MB)"] = reply.ByteSize() / 1e6
+        selected = stub.List(apppb.ListApplicationsRequest(fields=LIST_FIELDS), timeout=300)
+        self.fig["gRPC reply of all, app list's fields (MB)"] = selected.ByteSize() / 1e6
         counts = (
             len(reply.items),
             len(stub.List(apppb.ListApplicationsRequest(**one), timeout=60).items),
@@ -138,6 +150,44 @@ class Run:
         if counts != (self.n, 1, self.n // TEAMS):
             self.notes["WRONG"] = f"expected {(self.n, 1, self.n // TEAMS)}"
 
+    def cli(self, address: str, token: str) -> None:
+        """`gitopsd app list` and `gitopsd --version` as fresh processes, p50 of 3 each, taken in turns
+        (after one unmeasured run each, which also leaves the bytecode cache written)."""
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.work),
+            "GITOPSD_SERVER": address,
+            "GITOPSD_PLAINTEXT": "true",
+            "GITOPSD_AUTH_TOKEN": token,
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        }
+        runs = [("gitopsd --version, fresh process (s)", ["--version"], env)]
+        runs.append(("gitopsd app list, fresh process (s)", ["app", "list"], env))
+        if self.old_tree:
+            runs.append(("app list of --old-tree, fresh process (s)", ["app", "list"], {**env, "PYTHONPATH": self.old_tree}))
+        calls = []
+        for label, args, run_env in runs:
+
+            def call(args: list[str] = args, run_env: dict[str, str] = run_env, label: str = label) -> None:
+                done = subprocess.run(
+                    [str(BIN / "gitopsd"), *args], capture_output=True, env=run_env, timeout=600
+                )
+                if done.returncode != 0:
+                    self.notes[label] = f"failed ({done.returncode}): {done.stderr[-300:]!r}"
+                elif args == ["app", "list"] and (lines := done.stdout.count(b"\n")) != self.n + 1:
+                    self.notes[label] = f"WRONG: {lines} lines, expected {self.n + 1}"
+
+            call()
+            calls.append((label, call))
+        took: dict[str, list[float]] = {label: [] for label, _ in calls}
+        for _ in range(3):  # in turns: a burst of load elsewhere hits each command alike
+            for label, call in calls:
+                start = time.perf_counter()
+                call()
+                took[label].append(time.perf_counter() - start)
+        for label, samples in took.items():
+            self.fig[label] = sorted(samples)[1]
+
     def stop(self) -> None:
         stop_all(self.procs)
 
@@ -146,11 +196,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000", help="comma-separated numbers of applications")
     parser.add_argument("--keep", action="store_true", help="keep the work directories (logs) for inspection")
+    parser.add_argument("--old-tree", default="", help="a tree of the code whose `app list` runs as a baseline")
     args = parser.parse_args()
     runs = []
     for n in (int(s) for s in args.sizes.split(",")):
         work = Path(tempfile.mkdtemp(prefix=f"gitopsd-list-{n}-"))
-        run = Run(n, work)
+        run = Run(n, work, args.old_tree)
         try:
             run.run()
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
@@ -224,20 +225,38 @@ def cmd_get(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace, client: Client) -> int:
-    reply = client.apps.List(
-        apppb.ListApplicationsRequest(projects=args.project, selector=args.selector, repo=args.repo),
-        timeout=client.timeout,
-    )
-    if args.output in ("json", "yaml"):
-        dump([to_document(a) for a in reply.items], args.output)
-        return 0
-    if args.output == "name":
-        for app in reply.items:
-            print(app.metadata.name)
-        return 0
-    rows = []
-    for app in reply.items:
+# What the table of `app list` prints (list_rows), asked of the daemon instead of whole applications
+# (ListApplicationsRequest.fields): at 10,000 applications ~1.4 MB instead of ~10 MB to receive and parse.
+LIST_FIELDS = [
+    "metadata.name",
+    "spec.project",
+    "spec.destination",
+    "spec.source",
+    "spec.sources",
+    "spec.syncPolicy.automated",
+    "status.sync.status",
+    "status.health.status",
+    "status.conditions.type",
+]
+LIST_HEADERS = [
+    "NAME",
+    "CLUSTER",
+    "NAMESPACE",
+    "PROJECT",
+    "STATUS",
+    "HEALTH",
+    "SYNCPOLICY",
+    "CONDITIONS",
+    "REPO",
+    "PATH",
+    "TARGET",
+]
+
+
+def list_rows(apps: Iterable[apppb.Application]) -> list[tuple[str, ...]]:
+    """The rows of `app list`'s table (LIST_HEADERS); reads nothing outside LIST_FIELDS."""
+    rows: list[tuple[str, ...]] = []
+    for app in apps:
         spec, status = app.spec, app.status
         src = source_of(app)
         conditions = ",".join(sorted({c.type for c in status.conditions})) or "<none>"
@@ -257,22 +276,26 @@ def cmd_list(args: argparse.Namespace, client: Client) -> int:
                 src.target_revision or "HEAD",
             )
         )
-    print_table(
-        [
-            "NAME",
-            "CLUSTER",
-            "NAMESPACE",
-            "PROJECT",
-            "STATUS",
-            "HEALTH",
-            "SYNCPOLICY",
-            "CONDITIONS",
-            "REPO",
-            "PATH",
-            "TARGET",
-        ],
-        rows,
+    return rows
+
+
+def cmd_list(args: argparse.Namespace, client: Client) -> int:
+    # json/yaml print whole applications; the table (wide is the same table) and names need less.
+    fields = {"json": [], "yaml": [], "name": ["metadata.name"]}.get(args.output, LIST_FIELDS)
+    reply = client.apps.List(
+        apppb.ListApplicationsRequest(
+            projects=args.project, selector=args.selector, repo=args.repo, fields=fields
+        ),
+        timeout=client.timeout,
     )
+    if args.output in ("json", "yaml"):
+        dump([to_document(a) for a in reply.items], args.output)
+        return 0
+    if args.output == "name":
+        for app in reply.items:
+            print(app.metadata.name)
+        return 0
+    print_table(LIST_HEADERS, list_rows(reply.items))
     return 0
 
 

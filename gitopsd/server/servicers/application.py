@@ -17,6 +17,7 @@ from gitopsd.app.create_checks import check_before_storing
 from gitopsd.app.documents import parse_manifest
 from gitopsd.app.errors import AppError, InvalidArgument, Unavailable
 from gitopsd.app.events import EventBus
+from gitopsd.app.fieldselect import application_selection
 from gitopsd.app.generators.ownership import APPLICATION, Owner
 from gitopsd.app.resources.changes import LiveChanges
 from gitopsd.app.resources.service import AppResources
@@ -144,8 +145,11 @@ class ApplicationServicer(ResourceRpcs, appgrpc.ApplicationServiceServicer):
     def List(
         self, request: apppb.ListApplicationsRequest, context: grpc.ServicerContext
     ) -> apppb.ApplicationList:
+        selection = application_selection(request.fields)  # None: whole applications
         reply = apppb.ApplicationList()
-        self._apps.list_into(reply, request.projects, request.selector, request.repo, request.name)
+        self._apps.list_into(
+            reply, request.projects, request.selector, request.repo, request.name, selection
+        )
         return reply
 
     @rpc

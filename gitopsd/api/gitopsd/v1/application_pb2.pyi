@@ -620,16 +620,18 @@ class GetApplicationRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., refresh: _Optional[str] = ...) -> None: ...
 
 class ListApplicationsRequest(_message.Message):
-    __slots__ = ("projects", "selector", "repo", "name")
+    __slots__ = ("projects", "selector", "repo", "name", "fields")
     PROJECTS_FIELD_NUMBER: _ClassVar[int]
     SELECTOR_FIELD_NUMBER: _ClassVar[int]
     REPO_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
     projects: _containers.RepeatedScalarFieldContainer[str]
     selector: str
     repo: str
     name: str
-    def __init__(self, projects: _Optional[_Iterable[str]] = ..., selector: _Optional[str] = ..., repo: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, projects: _Optional[_Iterable[str]] = ..., selector: _Optional[str] = ..., repo: _Optional[str] = ..., name: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpdateApplicationRequest(_message.Message):
     __slots__ = ("application", "validate")
