@@ -134,6 +134,7 @@ class Reconciler:
             current.out_of_sync += 1 if out_of_sync else 0
             if current.pending:
                 return
+        self.controller.apps.flush()  # the pass's comparison times, written before it is logged done
         log.info(
             "reconcile pass finished",
             extra=fields(
