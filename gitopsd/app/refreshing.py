@@ -74,8 +74,9 @@ class Refreshing(ControllerCore):
             result = self._refresh_locked(app, hard)
         finally:
             lock.release()
-        self._after_refresh(result)
-        return self.current(result)  # read again if a sync it started has written the row
+        if self._after_refresh(result):
+            return self.current(result)  # read again if a sync it started has written the row
+        return result
 
     def _resolve_now(
         self, app: apppb.Application, source: apppb.ApplicationSource | None = None, asked_at: float | None = None
@@ -199,5 +200,7 @@ class Refreshing(ControllerCore):
         except NotFound:
             return None
 
-    def _after_refresh(self, app: apppb.Application) -> None:
-        """What follows a refresh; AppController starts automated syncs here."""
+    def _after_refresh(self, app: apppb.Application) -> bool:
+        """What follows a refresh; AppController starts automated syncs here. True when it may have
+        written the application's row (refresh() then reads it again)."""
+        return False

@@ -10,12 +10,12 @@ import threading
 from pathlib import Path
 
 import grpc
-
 from fixtures.daemon import GitOpsEnv, wait_for
 from fixtures.gitrepos import GitRepos
+from reconcile.apps import application, configmap, create, status
+
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.api.gitopsd.v1 import application_pb2_grpc
-from reconcile.apps import application, configmap, create, status
 
 
 def test_a_comparison_that_finds_nothing_new_records_only_its_time(
