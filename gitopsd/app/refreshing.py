@@ -164,16 +164,17 @@ class Refreshing(ControllerCore):
         self._record_transitions(name, app.status, updated.status)
         for observe in self.on_reconciled:
             observe(updated, time.monotonic() - started)
-        log.debug(
-            "refreshed",
-            extra=fields(
-                app=name,
-                sync=updated.status.sync.status,
-                health=updated.status.health.status,
-                seconds=f"{time.monotonic() - started:.3f}",
-                cache_hit=bool(render and render.cache_hit),
-            ),
-        )
+        if log.isEnabledFor(logging.DEBUG):  # its fields are built only when it is written
+            log.debug(
+                "refreshed",
+                extra=fields(
+                    app=name,
+                    sync=updated.status.sync.status,
+                    health=updated.status.health.status,
+                    seconds=f"{time.monotonic() - started:.3f}",
+                    cache_hit=bool(render and render.cache_hit),
+                ),
+            )
         return updated
 
     def _record_transitions(

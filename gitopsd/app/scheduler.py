@@ -102,7 +102,7 @@ class Reconciler:
 
     def _start_pass(self) -> None:
         """One reconcile pass: a new repo-cache interval, then every application refreshed."""
-        apps = self.controller.apps.list()
+        apps = list(self.controller.apps.specs_of_all())  # names and sources: no status parsed
         names = [a.metadata.name for a in apps]
         repos = sorted(
             {s.repo_url for a in apps for s in [a.spec.source, *a.spec.sources] if s.repo_url and not s.chart}
