@@ -185,8 +185,11 @@ class ControllerCore:
             status = apppb.ApplicationStatus()
             status.CopyFrom(app.status)
             change(status)
-            if status.reconciled_at >= app.status.reconciled_at and _same_but_reconciled_at(status, app.status):
-                return self.apps.set_reconciled(app, status.reconciled_at)
+            if _same_but_reconciled_at(status, app.status):
+                if status.reconciled_at == app.status.reconciled_at:
+                    return app  # nothing changed at all (two comparisons within one second)
+                if status.reconciled_at > app.status.reconciled_at:
+                    return self.apps.set_reconciled(app, status.reconciled_at)
             return self.apps.set_status(name, status, read=app)
 
     def current(self, app: apppb.Application) -> apppb.Application:
