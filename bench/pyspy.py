@@ -18,8 +18,10 @@ from pathlib import Path
 
 
 class Profiler:
-    def __init__(self, pid: int, out_dir: Path | None) -> None:
+    def __init__(self, pid: int, out_dir: Path | None, rate: int = 50) -> None:
+        """rate: samples a second (py-spy's --rate)."""
         self._pid = pid
+        self._rate = rate
         self._out = out_dir
         self._proc: subprocess.Popen[bytes] | None = None
         self._phase = ""
@@ -42,7 +44,7 @@ class Profiler:
                 "--pid",
                 str(self._pid),
                 "--rate",
-                "50",
+                str(self._rate),
                 "--format",
                 "raw",
                 "--nonblocking",

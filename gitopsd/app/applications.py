@@ -23,6 +23,7 @@ from gitopsd.app.eventlog import EventLog
 from gitopsd.app.events import EventBus
 from gitopsd.app.fieldselect import Selection
 from gitopsd.app.projects import Projects
+from gitopsd.app.reconciled_at import ReconciledTimes
 from gitopsd.app.selectors import parse_selector
 from gitopsd.app.validation import API_VERSION
 from gitopsd.protojson import parse_document, to_document
@@ -42,6 +43,8 @@ class Applications:
         self._store = store
         self.event_log = EventLog(store)
         self._events = events or EventBus()
+        # Comparisons that changed nothing else record just their time (gitopsd.app.reconciled_at).
+        self._times = ReconciledTimes(store)
         self._writer = AppWriter(
             store,
             projects or Projects(store),
@@ -54,11 +57,10 @@ class Applications:
 
     # -- reading ---------------------------------------------------------------
 
-    @staticmethod
-    def _from_row(r: sqlite3.Row) -> apppb.Application:
+    def _from_row(self, r: sqlite3.Row) -> apppb.Application:
         app = apppb.Application()
         _parse_manifest(app, r)
-        _parse_status_and_meta(app, r)
+        _parse_status_and_meta(app, r, self._times)
         return app
 
     def get(self, name: str) -> apppb.Application:
@@ -91,7 +93,7 @@ class Applications:
             app = apppb.Application()
             _parse_manifest(app, row)
             if _matches(app, match, repo):
-                _parse_status_and_meta(app, row)
+                _parse_status_and_meta(app, row, self._times)
                 apps.append(app)
         return apps
 
@@ -121,10 +123,10 @@ class Applications:
             if not _matches(app, match, repo):
                 del items[-1]
                 continue
-            _parse_status_and_meta(app, row)
+            _parse_status_and_meta(app, row, self._times)
 
-    @staticmethod
     def _select_into(
+        self,
         items: Any,
         rows: Iterable[sqlite3.Row],
         match: Callable[[dict[str, str]], bool] | None,
@@ -136,6 +138,7 @@ class Applications:
         item is parsed from what that leaves (a few hundred bytes instead of ~1 KB)."""
         whole = apppb.Application()  # for the filters, and for rows from before schema v7
         with_status = selection.selects("status")
+        with_time = selection.selects("status", "reconciled_at")
         with_meta = any(selection.selects("metadata", f) for f in _SERVER_META)
         cut = selection.new()
         for row in rows:
@@ -154,6 +157,10 @@ class Applications:
                     parse_document(loads(row["status"]), whole.status)
                     status = whole.status.SerializeToString()
                 cut.status.MergeFromString(status)  # type: ignore[attr-defined]
+            if with_time:  # a comparison's time may be in the column, or not written yet
+                stamp = apppb.ApplicationStatus(reconciled_at=cut.status.reconciled_at)  # type: ignore[attr-defined]
+                _overlay_reconciled_at(stamp, row, self._times)
+                cut.status.reconciled_at = stamp.reconciled_at  # type: ignore[attr-defined]
             if with_meta:
                 meta = apppb.Application()
                 _set_meta(meta, row)
@@ -251,15 +258,16 @@ class Applications:
             cur = None
             if read is not None and read.metadata.resource_version:
                 cur = conn.execute(
-                    "UPDATE applications SET status = '{}', status_pb = ?, resource_version = ?"
-                    " WHERE name = ? AND resource_version = ?",
-                    (document, rv, name, int(read.metadata.resource_version)),
+                    "UPDATE applications SET status = '{}', status_pb = ?, resource_version = ?,"
+                    " reconciled_at = MAX(reconciled_at, ?) WHERE name = ? AND resource_version = ?",
+                    (document, rv, status.reconciled_at, name, int(read.metadata.resource_version)),
                 )
             if cur is None or cur.rowcount == 0:
                 read = None  # changed meanwhile (a spec update): write anyway, then read it back
                 cur = conn.execute(
-                    "UPDATE applications SET status = '{}', status_pb = ?, resource_version = ? WHERE name = ?",
-                    (document, rv, name),
+                    "UPDATE applications SET status = '{}', status_pb = ?, resource_version = ?,"
+                    " reconciled_at = MAX(reconciled_at, ?) WHERE name = ?",
+                    (document, rv, status.reconciled_at, name),
                 )
             if cur.rowcount == 0:
                 raise NotFound(f"application {name!r} not found")
@@ -267,15 +275,33 @@ class Applications:
             result = apppb.Application()
             result.CopyFrom(read)
             result.status.CopyFrom(status)
+            result.status.reconciled_at = self._times.latest(name, status.reconciled_at)
             result.metadata.resource_version = str(rv)
         else:
             result = self.get(name)
         self._publish("MODIFIED", result)
         return result
 
+    def set_reconciled(self, app: apppb.Application, when: str) -> apppb.Application:
+        """A comparison of `app` (as its row holds it now) at `when` changed nothing else of its
+        status: the time is recorded without rewriting the status (gitopsd.app.reconciled_at), `app`
+        is given it and returned. Its resourceVersion stays; a Watch stream open on the application
+        is still told, so a dashboard showing when it was last compared stays true."""
+        name = app.metadata.name
+        self._times.record(name, when)
+        app.status.reconciled_at = self._times.latest(name, app.status.reconciled_at)
+        if self._events.watched(app):
+            self._publish("MODIFIED", app)
+        return app
+
+    def flush(self) -> None:
+        """Writes the comparison times not written yet (the end of a pass, the daemon's stop)."""
+        self._times.flush()
+
     def delete(self, name: str, actor: str = "", detail: str = "") -> apppb.Application:
         """actor: who asks; detail: what happened to its resources (both for the event log)."""
         app = self.get(name)
+        self._times.forget(name)
         with self._store.transaction() as conn:
             conn.execute("DELETE FROM applications WHERE name = ?", (name,))
             # The deleted row may hold the highest resourceVersion: the counter row keeps it.
@@ -299,7 +325,7 @@ class Applications:
 # What a read (get, list) takes of a row: the binary copies, and a JSON one only where a row from before schema
 # v7 has no binary copy (the JSON status is most of such a row).
 _ROW_COLUMNS = (
-    "name, uid, resource_version, generation, created_at, owner_kind, owner_name, manifest_pb,"
+    "name, uid, resource_version, generation, created_at, owner_kind, owner_name, reconciled_at, manifest_pb,"
     " CASE WHEN manifest_pb IS NULL THEN manifest END AS manifest, status_pb,"
     " CASE WHEN status_pb IS NULL THEN status END AS status"
 )
@@ -324,13 +350,23 @@ def _parse_manifest(app: apppb.Application, r: sqlite3.Row) -> None:
         parse_document(loads(r["manifest"]), app)
 
 
-def _parse_status_and_meta(app: apppb.Application, r: sqlite3.Row) -> None:
-    """The status and server-set metadata of a row, onto `app` (its manifest already parsed)."""
+def _parse_status_and_meta(app: apppb.Application, r: sqlite3.Row, times: ReconciledTimes) -> None:
+    """The status and server-set metadata of a row, onto `app` (its manifest already parsed); its
+    reconciledAt is the latest of the status's, the row's column and one not yet written."""
     if r["status_pb"] is not None:
         app.status.ParseFromString(r["status_pb"])
     else:
         parse_document(loads(r["status"]), app.status)
+    _overlay_reconciled_at(app.status, r, times)
     _set_meta(app, r)
+
+
+def _overlay_reconciled_at(status: apppb.ApplicationStatus, r: sqlite3.Row, times: ReconciledTimes) -> None:
+    """status.reconciledAt: the latest of the status's own, the row's column and one not yet written."""
+    stored = r["reconciled_at"] if r["reconciled_at"] > status.reconciled_at else status.reconciled_at
+    latest = times.latest(r["name"], stored)
+    if latest != status.reconciled_at:
+        status.reconciled_at = latest
 
 
 def _set_meta(app: apppb.Application, r: sqlite3.Row) -> None:

@@ -38,32 +38,33 @@ log = logging.getLogger("gitopsd.controller")
 class AppController(SyncOperations):
     # -- automation -------------------------------------------------------------------
 
-    def _after_refresh(self, app: apppb.Application) -> None:
+    def _after_refresh(self, app: apppb.Application) -> bool:
+        """Starts an automated sync if one is due; whether it tried (and may have written the row)."""
         name = app.metadata.name
         if not is_automated(app) or self._closed.is_set():
             self._heal.pop(name, None)
-            return
+            return False
         status = app.status
         if status.sync.status != "OutOfSync":
             self._heal.pop(name, None)
-            return
+            return False
         if name in self._running:
-            return
+            return False
         if not self.window_decision(app, manual=False).allowed:
-            return  # waits for the project's sync windows (the refresh set a SyncWindowBlocked condition)
+            return False  # waits for the project's sync windows (the refresh set a SyncWindowBlocked condition)
         auto = app.spec.sync_policy.automated
         differing = [
             r for r in status.resources if r.status in ("OutOfSync", "Missing", "Extraneous") and not r.hook
         ]
         if not auto.prune and differing and all(r.status == "Extraneous" for r in differing):
-            return  # only pruning would help, and automated prune is off
+            return False  # only pruning would help, and automated prune is off
         if auto.prune and not auto.allow_empty and status.resources and all(
             r.status == "Extraneous" for r in status.resources if not r.hook
         ):
             # Argo CD's allowEmpty: an automated sync never prunes every resource unless allowed to.
             why = "it would prune every resource (syncPolicy.automated.allowEmpty is false)"
             log.info("automated sync not started", extra=fields(app=name, reason=why))
-            return
+            return False
         last = self.operations.latest(name)
         source = source_of(app)
         same_target = (
@@ -80,14 +81,14 @@ class AppController(SyncOperations):
         if same_target and last is not None:
             interrupted = any(i.name == ops.INTERRUPTED_INFO for i in last.operation.info)
             if last.phase != SUCCEEDED and not interrupted:
-                return  # this revision failed to sync: not retried forever (a new commit or spec change retries)
+                return False  # this revision failed to sync: not retried forever (a new commit or spec change retries)
             if last.phase == SUCCEEDED and not auto.self_heal:
-                return  # synced this revision before; the drift is someone else's and self-heal is off
+                return False  # synced this revision before; the drift is someone else's and self-heal is off
             if last.phase == SUCCEEDED:
                 heal = self._heal.setdefault(name, Heal())
                 now = time.monotonic()
                 if now < heal.not_before:
-                    return
+                    return False
                 heal.attempts += 1
                 heal.not_before = now + min(
                     self.settings.self_heal_base * 2 ** (heal.attempts - 1), self.settings.self_heal_max
@@ -99,6 +100,7 @@ class AppController(SyncOperations):
             )
         except AppError as exc:
             log.info("automated sync not started", extra=fields(app=name, reason=str(exc)))
+        return True
 
     def terminate(self, name: str) -> None:
         self.apps.get(name)

@@ -106,6 +106,18 @@ def commit_info(render: RenderResult) -> common_pb2.CommitInfo:
     )
 
 
+def _same_but_reconciled_at(new: apppb.ApplicationStatus, old: apppb.ApplicationStatus) -> bool:
+    """Whether two statuses differ in reconciledAt at most (compared in C: no walk of the fields)."""
+    if new.reconciled_at == old.reconciled_at:
+        return bool(new == old)
+    when = new.reconciled_at
+    new.reconciled_at = old.reconciled_at
+    try:
+        return bool(new == old)
+    finally:
+        new.reconciled_at = when
+
+
 class ControllerCore:
     """State and the render/compare steps shared by refreshes and sync operations."""
 
@@ -162,12 +174,22 @@ class ControllerCore:
     ) -> apppb.Application:
         """Read-modify-write of one application's status (comparisons and operations both write it).
         read: the application as the caller read it; used instead of reading it again while its row
-        is unchanged (a no-change pass does this once per application)."""
+        is unchanged (a no-change pass does this once per application), and then returned as the
+        result when the change was to reconciledAt alone.
+
+        A change to nothing but reconciledAt (a comparison that found what the last one found) is
+        not a status write: the time is recorded on its own (Applications.set_reconciled), the row,
+        its resourceVersion and the event log stay as they are."""
         with self._lock(name, self._status_locks):
             app = self.current(read) if read is not None else self.apps.get(name)
             status = apppb.ApplicationStatus()
             status.CopyFrom(app.status)
             change(status)
+            if _same_but_reconciled_at(status, app.status):
+                if status.reconciled_at == app.status.reconciled_at:
+                    return app  # nothing changed at all (two comparisons within one second)
+                if status.reconciled_at > app.status.reconciled_at:
+                    return self.apps.set_reconciled(app, status.reconciled_at)
             return self.apps.set_status(name, status, read=app)
 
     def current(self, app: apppb.Application) -> apppb.Application:

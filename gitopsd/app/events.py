@@ -49,10 +49,12 @@ class Subscription:
         return out
 
     def wants(self, event: apppb.ApplicationEvent) -> bool:
-        meta = event.application.metadata
-        if self.name and meta.name != self.name:
+        return self.wants_app(event.application)
+
+    def wants_app(self, app: apppb.Application) -> bool:
+        if self.name and app.metadata.name != self.name:
             return False
-        return not self.projects or event.application.spec.project in self.projects
+        return not self.projects or app.spec.project in self.projects
 
 
 class EventBus:
@@ -77,6 +79,12 @@ class EventBus:
         with self._lock:
             self._subs.discard(sub)
         sub.closed = True
+
+    def watched(self, app: apppb.Application) -> bool:
+        """Whether an open subscription would get an event of `app`: for news only subscribers
+        care about (a comparison that changed nothing but its time), not worth building otherwise."""
+        with self._lock:
+            return any(not sub.closed and sub.wants_app(app) for sub in self._subs)
 
     def publish(self, event: apppb.ApplicationEvent) -> None:
         for listener in self.listeners:

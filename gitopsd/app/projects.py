@@ -76,9 +76,16 @@ def validate_project(project: projpb.AppProject) -> None:
     validate_windows(spec.sync_windows)
 
 
+# Projects remembered by get() at most (then forgotten at once).
+_MEMO_MAX = 1_000
+
+
 class Projects:
     def __init__(self, store: Store) -> None:
         self._store = store
+        # get() is asked at every comparison (a no-change pass: once an application) and parses the
+        # project's JSON: its answers are kept, stamped with project_writes(), so any write drops them.
+        self._memo: dict[str, tuple[int, projpb.AppProject]] = {}
 
     def _from_row(self, row: sqlite3.Row) -> projpb.AppProject:
         project = parse_document(loads(row["manifest"]), projpb.AppProject())
@@ -98,12 +105,19 @@ class Projects:
         return self._store.query_one("SELECT 1 FROM projects WHERE name = ?", (name,)) is not None
 
     def get(self, name: str) -> projpb.AppProject:
-        row = self._store.query_one("SELECT * FROM projects WHERE name = ?", (name,))
-        if row is None:
-            if name == DEFAULT_PROJECT:
-                return default_project()
-            raise NotFound(f"project {name!r} not found")
-        return self._from_row(row)
+        writes = _writes  # read before the row: a write meanwhile leaves this answer unstamped
+        known = self._memo.get(name)
+        if known is None or known[0] != writes:
+            row = self._store.query_one("SELECT * FROM projects WHERE name = ?", (name,))
+            if row is None and name != DEFAULT_PROJECT:
+                raise NotFound(f"project {name!r} not found")
+            known = (writes, default_project() if row is None else self._from_row(row))
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[name] = known
+        project = projpb.AppProject()
+        project.CopyFrom(known[1])  # the caller's own: it may change it (and update it)
+        return project
 
     def list(self) -> list[projpb.AppProject]:
         stored = [self._from_row(r) for r in self._store.query("SELECT * FROM projects ORDER BY name")]

@@ -74,8 +74,9 @@ class Refreshing(ControllerCore):
             result = self._refresh_locked(app, hard)
         finally:
             lock.release()
-        self._after_refresh(result)
-        return self.current(result)  # read again if a sync it started has written the row
+        if self._after_refresh(result):
+            return self.current(result)  # read again if a sync it started has written the row
+        return result
 
     def _resolve_now(
         self, app: apppb.Application, source: apppb.ApplicationSource | None = None, asked_at: float | None = None
@@ -163,16 +164,17 @@ class Refreshing(ControllerCore):
         self._record_transitions(name, app.status, updated.status)
         for observe in self.on_reconciled:
             observe(updated, time.monotonic() - started)
-        log.debug(
-            "refreshed",
-            extra=fields(
-                app=name,
-                sync=updated.status.sync.status,
-                health=updated.status.health.status,
-                seconds=f"{time.monotonic() - started:.3f}",
-                cache_hit=bool(render and render.cache_hit),
-            ),
-        )
+        if log.isEnabledFor(logging.DEBUG):  # its fields are built only when it is written
+            log.debug(
+                "refreshed",
+                extra=fields(
+                    app=name,
+                    sync=updated.status.sync.status,
+                    health=updated.status.health.status,
+                    seconds=f"{time.monotonic() - started:.3f}",
+                    cache_hit=bool(render and render.cache_hit),
+                ),
+            )
         return updated
 
     def _record_transitions(
@@ -199,5 +201,7 @@ class Refreshing(ControllerCore):
         except NotFound:
             return None
 
-    def _after_refresh(self, app: apppb.Application) -> None:
-        """What follows a refresh; AppController starts automated syncs here."""
+    def _after_refresh(self, app: apppb.Application) -> bool:
+        """What follows a refresh; AppController starts automated syncs here. True when it may have
+        written the application's row (refresh() then reads it again)."""
+        return False

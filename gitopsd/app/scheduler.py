@@ -102,7 +102,7 @@ class Reconciler:
 
     def _start_pass(self) -> None:
         """One reconcile pass: a new repo-cache interval, then every application refreshed."""
-        apps = self.controller.apps.list()
+        apps = list(self.controller.apps.specs_of_all())  # names and sources: no status parsed
         names = [a.metadata.name for a in apps]
         repos = sorted(
             {s.repo_url for a in apps for s in [a.spec.source, *a.spec.sources] if s.repo_url and not s.chart}
@@ -134,6 +134,7 @@ class Reconciler:
             current.out_of_sync += 1 if out_of_sync else 0
             if current.pending:
                 return
+        self.controller.apps.flush()  # the pass's comparison times, written before it is logged done
         log.info(
             "reconcile pass finished",
             extra=fields(

@@ -308,8 +308,30 @@ def _flagged(message: Message, table: Mapping[str, str], app: apppb.Application 
     return out
 
 
+# spec_conditions' answers by (application spec, project name, project spec), serialized: every
+# comparison asks (a no-change pass: once an application), walking the descriptors of every field
+# set, and the answer changes only with one of the specs. At most this many; then forgotten at once.
+_MEMO_MAX = 20_000
+_memo: dict[tuple[bytes, str, bytes], tuple[str, ...]] = {}
+
+
 def spec_conditions(app: apppb.Application, project: projpb.AppProject | None) -> list[str]:
     """One message per flagged field set by the application or its project (InvalidSpecError)."""
+    key = (
+        app.spec.SerializeToString(deterministic=True),
+        "" if project is None else project.metadata.name,
+        b"" if project is None else project.spec.SerializeToString(deterministic=True),
+    )
+    known = _memo.get(key)
+    if known is None:
+        known = tuple(_spec_conditions(app, project))
+        if len(_memo) >= _MEMO_MAX:
+            _memo.clear()
+        _memo[key] = known
+    return list(known)
+
+
+def _spec_conditions(app: apppb.Application, project: projpb.AppProject | None) -> list[str]:
     out: list[str] = []
     for path in _flagged(app.spec, FIELDS, app):
         generic = _generic(path)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitopsd.engine.cluster import ClusterClient, LiveLookup
+from gitopsd.engine.cluster import ClusterClient
 from gitopsd.engine.desired import DesiredObject
 from gitopsd.engine.resources import ManifestError, ResourceKey, key_of
 from gitopsd.engine.tracking import owner_app
@@ -67,7 +67,9 @@ def read_live_state(
     names: dict[tuple[str, str, str], set[str]] = {}
     for key in wanted:
         names.setdefault((key.group, key.kind, key.namespace), set()).add(key.name)
-    lookup = client.lookup if isinstance(client, LiveLookup) else None
+    # A LiveLookup (a cache in memory) is told by its method, as isinstance() of the Protocol tells it,
+    # without that check's walk of the Protocol's attributes (once per comparison: thousands a pass).
+    lookup = getattr(client, "lookup", None)
     state = LiveState()
     for (api_version, kind), (namespaced, nss) in sorted(kinds.items()):
         if namespaced is None:

@@ -100,6 +100,7 @@ class Daemon:
         layer.controller.close(timeout=self.config.shutdown_grace)
         layer.sidecars.stop()
         layer.connections.close()
+        layer.apps.flush()  # the comparison times not written yet (gitopsd.app.reconciled_at)
         layer.store.close()
         for run_file in ("grpc.addr", "http.addr"):
             (self.config.data_path / "run" / run_file).unlink(missing_ok=True)

@@ -6,6 +6,7 @@ look credentials up. Credentials embedded in a URL are split off here and never 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import urllib.parse
@@ -46,6 +47,17 @@ def normalize_repo_url(url: str) -> str:
     file:// URLs of the absolute path. Path case is kept (many servers are case-sensitive).
     """
     raw = url.strip()
+    lower = raw.lower()
+    if (
+        raw.startswith(("./", "../", "~"))
+        or raw in (".", "..")
+        or (lower.startswith("file:") and not lower.startswith("file:///"))
+    ):
+        return _normalize(raw)  # relative to the working or home directory: worked out afresh
+    return _normalize_remembered(raw)
+
+
+def _normalize(raw: str) -> str:
     if not raw:
         raise ValueError("empty repository URL")
     # Hostile URLs must not become git options ("--upload-pack=...") or odd transports.
@@ -90,6 +102,12 @@ def normalize_repo_url(url: str) -> str:
     if scheme == "ssh" and parts.username:
         netloc = f"{parts.username}@{netloc}"
     return urllib.parse.urlunsplit((scheme, netloc, _clean_path(parts.path), "", ""))
+
+
+# Every render and credentials lookup normalizes its application's URL (a no-change pass: three times
+# an application), always the same few strings: their answers are kept. Only URLs whose answer cannot
+# change are (not relative paths); a refused URL raises each time (exceptions are not kept).
+_normalize_remembered = functools.lru_cache(maxsize=4096)(_normalize)
 
 
 def _clean_path(path: str) -> str:

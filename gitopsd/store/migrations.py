@@ -304,6 +304,13 @@ def _v10_revocation_by_subject(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v11_reconciled_at(conn: sqlite3.Connection) -> None:
+    """When each application was last compared, beside its status: a comparison that changes nothing
+    else records just this column, in batches (gitopsd.app.reconciled_at), instead of rewriting the
+    status. Reads take the later of it and the status's own reconciledAt ('' = none recorded here)."""
+    _run(conn, "ALTER TABLE applications ADD COLUMN reconciled_at TEXT NOT NULL DEFAULT '';")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core,
     _v2_audit,
@@ -315,6 +322,7 @@ MIGRATIONS: list[Migration] = [
     _v8_ownership,
     _v9_applicationsets,
     _v10_revocation_by_subject,
+    _v11_reconciled_at,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -105,6 +105,22 @@ def test_fields_set_to_what_gitopsd_does_anyway_are_not_flagged() -> None:
     assert spec_conditions(app, None) == []
 
 
+def test_conditions_follow_each_change_of_the_application_or_its_project() -> None:
+    # Answers are remembered by both specs: a change of either is a new answer.
+    app = apppb.Application()
+    app.spec.source.helm.version = "v2"
+    project = projpb.AppProject()
+    project.metadata.name = "team"
+    assert [m.split(" is ")[0] for m in spec_conditions(app, project)] == ["spec.source.helm.version"]
+    app.spec.source.helm.version = "v3"
+    assert spec_conditions(app, project) == []
+    project.spec.orphaned_resources.warn = True
+    assert [m.split(" is ")[0] for m in spec_conditions(app, project)] == ["project 'team': spec.orphanedResources"]
+    project.metadata.name = "other"
+    assert spec_conditions(app, project)[0].startswith("project 'other': ")
+    assert spec_conditions(app, None) == []
+
+
 # -------------------------------------------------------------------- through the daemon
 
 

@@ -58,3 +58,18 @@ def test_embedded_credentials_are_split_off_and_redacted() -> None:
     clean, user, password = split_credentials("https://bob:p%40ss@git.example.com/r.git")
     assert (clean, user, password) == ("https://git.example.com/r.git", "bob", "p@ss")
     assert "p%40ss" not in redact_url("https://bob:p%40ss@git.example.com/r.git")
+
+
+def test_relative_paths_follow_the_working_directory_answers_are_remembered(tmp_path, monkeypatch) -> None:
+    # Answers are remembered (a pass normalizes every application's URL): never those of a relative
+    # path, which names another repository from another directory.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    assert normalize_repo_url("./repo.git") == f"file://{tmp_path}/a/repo"
+    monkeypatch.chdir(tmp_path / "b")
+    assert normalize_repo_url("./repo.git") == f"file://{tmp_path}/b/repo"
+    assert normalize_repo_url("https://Host/x.git") == normalize_repo_url("https://host/x") == "https://host/x"
+    for _ in range(2):  # a refused URL is refused each time, not remembered as an answer
+        with pytest.raises(ValueError):
+            normalize_repo_url("https://host/x y")
