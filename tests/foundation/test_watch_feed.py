@@ -4,10 +4,32 @@ the order of each application's events, the first event after a quiet spell sent
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from gitopsd.api.gitopsd.v1 import application_pb2 as apppb
 from gitopsd.app.events import OVERFLOW, EventBus, coalesce
 from gitopsd.server.watch_feed import WatchFeed
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run in a thread of its own: another test in this worker (the browser tests' sync
+    Playwright) may have left an event loop running in this one."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # handed to the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the feed test did not finish within 60 s"
+    if failure:
+        raise failure[0]
 
 
 def _event(kind: str, name: str, label: str = "") -> apppb.ApplicationEvent:
@@ -76,7 +98,7 @@ def test_a_feed_sends_what_was_written_meanwhile_once() -> None:
         feed.close()
         await events.aclose()  # type: ignore[attr-defined]
 
-    asyncio.run(run())
+    _run(run)
 
 
 def test_the_first_event_after_a_quiet_spell_goes_at_once() -> None:
@@ -96,7 +118,7 @@ def test_the_first_event_after_a_quiet_spell_goes_at_once() -> None:
         second.cancel()
         feed.close()
 
-    asyncio.run(run())
+    _run(run)
 
 
 def test_a_feed_ends_at_shutdown_after_sending_what_came_before() -> None:
@@ -109,4 +131,4 @@ def test_a_feed_ends_at_shutdown_after_sending_what_came_before() -> None:
         assert _seen([e async for e in feed.events()]) == [("MODIFIED", "a", "1")]
         feed.close()
 
-    asyncio.run(run())
+    _run(run)
