@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gitopsd.sources.errors import RepoError, RepoErrorKind
+from gitopsd.sources.errors import LimitExceededError, RepoError, RepoErrorKind
 from gitopsd.sources.git_batch import DEFAULT_PROCESSES, BatchError, BatchProcesses, BatchReader
 from gitopsd.sources.gitauth import local_environment
 from gitopsd.sources.gitcache_commits import RepoCommits
@@ -38,8 +38,10 @@ _NO_SHA = "0" * 40
 SYMLINK_MODE = "120000"
 TREE_MODE = "040000"
 SUBMODULE_MODE = "160000"
-# Entries one listing of an application's directory may hold (past it, the checkout renders it).
+# Entries and trees one listing of an application's directory may hold, and the largest tree or
+# commit object read (past them, the checkout renders it, or fails as it does).
 MAX_ENTRIES = 100_000
+MAX_OBJECT_BYTES = 16 * 1024 * 1024
 # SHA-1 repositories (SHA-256 ones are refused by the clone's object format: git init's default).
 _RAW_SHA_BYTES = 20
 ATTRIBUTES_FILE = ".gitattributes"
@@ -72,8 +74,9 @@ class RepoObjects(RepoCommits):
     ) -> list[TreeEntry] | None:
         """The entries of directory `path` ("" the root) of commit `sha`, with their sizes: every file
         below it when recursive (no trees then), else its own entries (trees too). Empty when `path`
-        is not a directory of the commit (a file, a symlink, or nothing); None when it holds more than
-        MAX_ENTRIES (a tree can name one subtree many times: listed, that has no bound)."""
+        is not a directory of the commit (a file, a symlink, or nothing); None when the listing is not
+        taken on: more than MAX_ENTRIES entries and trees (a tree can name one subtree many times over),
+        a tree object over MAX_OBJECT_BYTES, a malformed one."""
         acc = self._acc(repo, project)
         state = self._ensure_clone(acc)
         self.ensure_commit(acc, sha)
@@ -90,17 +93,24 @@ class RepoObjects(RepoCommits):
                         return []
                     oid = found[2]
                 return _list(reader, oid, path, recursive)
+            except _Declined:
+                return None
             except BatchError as exc:
                 raise RepoError(RepoErrorKind.FAILED, redact_url(acc.url), str(exc)) from None
 
-    def read_blobs(self, repo: str | RepoAccess, shas: Sequence[str], *, project: str = "") -> dict[str, bytes]:
+    def read_blobs(
+        self, repo: str | RepoAccess, shas: Sequence[str], *, max_bytes: int, project: str = ""
+    ) -> dict[str, bytes]:
         """The content of each blob, by SHA. The caller bounds what it asks for (it knows the sizes
-        from list_tree); a SHA that is no blob is a RepoError."""
+        from list_tree); a blob over `max_bytes` anyway is a LimitExceededError, a SHA that is no
+        blob a RepoError."""
         acc = self._acc(repo, project)
         state = self._ensure_clone(acc)
         with self._batch.use(state.path, self.timeouts.local) as reader:
             try:
-                return {sha: _object(reader, sha, "blob") for sha in dict.fromkeys(shas)}
+                return {sha: _object(reader, sha, "blob", max_bytes) for sha in dict.fromkeys(shas)}
+            except _Declined:
+                raise LimitExceededError(f"a file of the application is larger than {max_bytes} bytes") from None
             except BatchError as exc:
                 raise RepoError(RepoErrorKind.FAILED, redact_url(acc.url), str(exc)) from None
 
@@ -251,7 +261,17 @@ def _ls_tree_entries(out: bytes) -> list[TreeEntry]:
     return entries
 
 
-def _object(reader: BatchReader, oid: str, kind: str) -> bytes:
+class _Declined(Exception):
+    """A tree the listing does not take on (malformed, or too big): the checkout renders it, or says why not."""
+
+
+def _object(reader: BatchReader, oid: str, kind: str, max_bytes: int = MAX_OBJECT_BYTES) -> bytes:
+    """An object's content, its type and size checked before it is read."""
+    info = reader.info(oid)
+    if info is None or info[0] != kind:
+        raise BatchError(f"object {oid[:12]} is not a {kind}")
+    if info[1] > max_bytes:
+        raise _Declined
     got = reader.contents(oid)
     if got is None or got[0] != kind:
         raise BatchError(f"object {oid[:12]} is not a {kind}")
@@ -262,20 +282,24 @@ def _tree_entries(raw: bytes) -> Iterator[tuple[str, str, str]]:
     """(mode, name, SHA) of each entry of a raw tree object: "<mode> <name>\\0<binary SHA>", sorted."""
     pos, size = 0, len(raw)
     while pos < size:
-        space = raw.index(b" ", pos)
-        nul = raw.index(b"\x00", space)
+        space, nul = raw.find(b" ", pos), raw.find(b"\x00", pos)
         end = nul + 1 + _RAW_SHA_BYTES
-        if end > size:
-            raise BatchError("a truncated tree object")
-        yield raw[pos:space].decode("ascii").zfill(6), os.fsdecode(raw[space + 1 : nul]), raw[nul + 1 : end].hex()
+        if space < 0 or nul < space or end > size or not raw[pos:space].isdigit():
+            raise _Declined  # git fsck would say what is wrong; the checkout says it to the user
+        name = os.fsdecode(raw[space + 1 : nul])
+        if "/" in name or name in ("", ".", ".."):
+            raise _Declined
+        yield raw[pos:space].decode("ascii").zfill(6), name, raw[nul + 1 : end].hex()
         pos = end
 
 
-def _list(reader: BatchReader, tree: str, path: str, recursive: bool) -> list[TreeEntry] | None:
+def _list(reader: BatchReader, tree: str, path: str, recursive: bool) -> list[TreeEntry]:
     out: list[TreeEntry] = []
     pending = [(tree, path)]
+    trees = 0
     while pending:
         oid, base = pending.pop()
+        trees += 1
         for mode, name, sha in _tree_entries(_object(reader, oid, "tree")):
             rel = f"{base}/{name}" if base else name
             if mode == TREE_MODE:
@@ -290,6 +314,7 @@ def _list(reader: BatchReader, tree: str, path: str, recursive: bool) -> list[Tr
                 if info is None or info[0] != "blob":
                     raise BatchError(f"object {sha[:12]} is not a blob")
                 out.append(TreeEntry(rel, mode, "blob", sha, info[1]))
-            if len(out) > MAX_ENTRIES:
-                return None
+        # Trees count too: one tree may be named many times over (each time listed again).
+        if len(out) + trees > MAX_ENTRIES:
+            raise _Declined
     return out

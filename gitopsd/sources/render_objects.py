@@ -71,7 +71,7 @@ class ObjectsRenderer(TreeRenderer):
         if detect_from_files(source, top_files) != SourceType.DIRECTORY:
             return None  # a kustomization or a chart: rendered from a checkout
         rendered = render_directory_objects(
-            app_rel, entries, directory, lambda shas: cache.read_blobs(url, shas), self.limits
+            app_rel, entries, directory, lambda shas: cache.read_blobs(url, shas, max_bytes=self.limits.max_repo_bytes), self.limits
         )
         if rendered is None:
             return None
