@@ -46,10 +46,10 @@ class BatchReader:
         self._buf = bytearray()
         self._deadline = 0.0
 
-    def info(self, name: str) -> tuple[str, int] | None:
-        """(type, size) of an object (a SHA); None when the clone has no such object."""
-        header = self._ask(f"info {name}")
-        return None if header is None else (header[1], header[2])
+    def info(self, name: str) -> tuple[str, str, int] | None:
+        """(SHA, type, size) of an object (a SHA, or `<commit>:<path>`: git resolves the path, without
+        following symlinks); None when the clone has no such object."""
+        return self._ask(f"info {name}")
 
     def contents(self, name: str) -> tuple[str, bytes] | None:
         """(type, bytes) of an object the caller has checked the size of; None when missing."""
