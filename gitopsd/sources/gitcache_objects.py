@@ -16,9 +16,11 @@ Every command is local (no credentials) and runs in the clone of the caller's cr
 
 from __future__ import annotations
 
+import collections
 import os
 import posixpath
 import subprocess
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,8 @@ SUBMODULE_MODE = "160000"
 # commit object read (past them, the checkout renders it, or fails as it does).
 MAX_ENTRIES = 100_000
 MAX_OBJECT_BYTES = 16 * 1024 * 1024
+# Parsed trees above application directories kept (a few commits' worth of apps/ and the root).
+_TREES_KEPT = 6
 # SHA-1 repositories (SHA-256 ones are refused by the clone's object format: git init's default).
 _RAW_SHA_BYTES = 20
 ATTRIBUTES_FILE = ".gitattributes"
@@ -66,6 +70,24 @@ class RepoObjects(RepoCommits):
         """As RepoCacheBase's; batch_processes: the most cat-file processes open at once (one per clone)."""
         super().__init__(*args, **kwargs)
         self._batch = BatchProcesses(batch_processes)
+        # Tree SHA -> its entries (name -> (mode, SHA)), for the trees above application directories:
+        # apps/ of 10,000 applications is one tree every application's render walks through, parsed
+        # once instead of 10,000 times (trees never change; the same SHA in every clone is the same tree).
+        self._trees: collections.OrderedDict[str, dict[str, tuple[str, str]]] = collections.OrderedDict()
+        self._trees_lock = threading.Lock()
+
+    def _tree_index(self, reader: BatchReader, oid: str) -> dict[str, tuple[str, str]]:
+        with self._trees_lock:
+            known = self._trees.get(oid)
+            if known is not None:
+                self._trees.move_to_end(oid)
+                return known
+        index = {name: (mode, sha) for mode, name, sha in _tree_entries(_object(reader, oid, "tree"))}
+        with self._trees_lock:
+            self._trees[oid] = index
+            while len(self._trees) > _TREES_KEPT:
+                self._trees.popitem(last=False)
+        return index
 
     # ------------------------------------------------------------------ public
 
@@ -84,11 +106,16 @@ class RepoObjects(RepoCommits):
             return None  # not a name cat-file can be asked for
         with self._batch.use(state.path, self.timeouts.local) as reader:
             try:
-                # git finds the directory (in C: the trees above it can hold 10,000 entries).
-                found = reader.info(f"{sha}:{path}" if path else f"{sha}^{{tree}}")
-                if found is None or found[1] != "tree":
-                    return []
-                return _list(reader, found[0], path, recursive)
+                root = reader.info(f"{sha}^{{tree}}")
+                if root is None:
+                    raise BatchError(f"commit {sha[:12]} has no tree")
+                oid = root[0]
+                for name in path.split("/") if path else ():
+                    found = self._tree_index(reader, oid).get(name)
+                    if found is None or found[0] != TREE_MODE:
+                        return []  # missing, a file, a symlink or a submodule: not a directory
+                    oid = found[1]
+                return _list(reader, oid, path, recursive)
             except _Declined:
                 return None
             except BatchError as exc:
