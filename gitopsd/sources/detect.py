@@ -8,6 +8,7 @@ file means Kustomize, a Chart.yaml means Helm, anything else is a plain director
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from gitopsd.api.gitopsd.v1 import application_pb2
@@ -58,8 +59,21 @@ def detect_source_type(source: application_pb2.ApplicationSource, app_dir: Path 
     if app_dir is None:
         return SourceType.DIRECTORY
     # lstat-free checks are fine: symlink safety was checked for the whole tree before.
-    if any((app_dir / name).is_file() for name in KUSTOMIZATION_FILES):
+    return _type_of_files(lambda name: (app_dir / name).is_file())
+
+
+def detect_from_files(source: application_pb2.ApplicationSource, files: Collection[str]) -> SourceType:
+    """detect_source_type for a git source whose app directory is known by the names of its files
+    (regular files directly in it: a render from git objects, without a checkout)."""
+    if is_chart_source(source):
+        return detect_source_type(source, None)
+    explicit = explicit_type(source)
+    return explicit if explicit is not None else _type_of_files(files.__contains__)
+
+
+def _type_of_files(is_file: Callable[[str], bool]) -> SourceType:
+    if any(is_file(name) for name in KUSTOMIZATION_FILES):
         return SourceType.KUSTOMIZE
-    if (app_dir / "Chart.yaml").is_file():
+    if is_file("Chart.yaml"):
         return SourceType.HELM
     return SourceType.DIRECTORY

@@ -6,13 +6,16 @@ possibly multi-document; empty documents are skipped and List kinds are expanded
 *.jsonnet files are not read here: they are returned for the Jsonnet sidecar to evaluate
 (gitopsd.sources.jsonnet_source); jsonnet-bundler's jsonnetfile.json and jsonnetfile.lock.json are
 not manifests.
+
+This reads a tree on disk (a checkout, uploaded files); gitopsd.sources.directory_objects reads a
+commit's git objects with the same selection, reader and limits.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,19 +65,12 @@ def render_directory(
     limits: Limits = DEFAULT_LIMITS,
 ) -> DirectoryRender:
     """Reads the manifests of a Directory source. Raises ManifestError naming file and line."""
-    recurse = bool(directory and directory.recurse)
-    include = directory.include if directory else ""
-    exclude = directory.exclude if directory else ""
+    recurse, include, exclude = directory_options(directory)
     root_real = Path(os.path.realpath(repo_root))
-    manifests: list[dict[str, Any]] = []
-    inputs: list[str] = []
+    reader = ManifestReader(limits)
     jsonnet_files: list[str] = []
-    budget = _Budget(limits.max_output_bytes)
-    read_total = 0
     for rel in _manifest_files(app_dir, recurse):
-        if exclude and glob_match(exclude, rel):
-            continue
-        if include and not glob_match(include, rel):
+        if not wanted(rel, include, exclude):
             continue
         full = app_dir / rel
         shown = os.path.relpath(full, repo_root)
@@ -84,20 +80,58 @@ def render_directory(
         if rel.endswith(JSONNET_SUFFIX):
             jsonnet_files.append(shown.replace(os.sep, "/"))
             continue
-        inputs.append(shown)
+        reader.inputs.append(shown)
         if real != Path(os.path.realpath(full.parent)) / full.name:
-            inputs.append(str(real.relative_to(root_real)))
-        size = real.stat().st_size
-        read_total += size
-        if read_total > limits.max_repo_bytes:
+            reader.inputs.append(str(real.relative_to(root_real)))
+        reader.add(shown, real.stat().st_size, real.read_bytes)
+    return DirectoryRender(reader.manifests, tuple(reader.inputs), tuple(jsonnet_files))
+
+
+def directory_options(
+    directory: application_pb2.ApplicationSourceDirectory | None,
+) -> tuple[bool, str, str]:
+    """(recurse, include, exclude) of a Directory source's block (none: top level, every file)."""
+    if directory is None:
+        return False, "", ""
+    return bool(directory.recurse), directory.include, directory.exclude
+
+
+def is_candidate(name: str) -> bool:
+    """Whether a file name is one a Directory source may read (before include/exclude)."""
+    return name.endswith((*MANIFEST_SUFFIXES, JSONNET_SUFFIX)) and name not in JSONNET_BUNDLER_FILES
+
+
+def wanted(rel: str, include: str, exclude: str) -> bool:
+    """Whether an app-relative candidate passes include/exclude (exclude wins)."""
+    if exclude and glob_match(exclude, rel):
+        return False
+    return not include or glob_match(include, rel)
+
+
+class ManifestReader:
+    """The manifests of the files read so far, in order, under the read and output size limits.
+
+    Shared by the checkout walk above and the render from git objects
+    (gitopsd.sources.directory_objects), so both give the same objects and the same errors."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.manifests: list[dict[str, Any]] = []
+        # Repository-relative paths of every file read (see DirectoryRender.inputs).
+        self.inputs: list[str] = []
+        self._budget = _Budget(limits.max_output_bytes)
+        self._read_total = 0
+
+    def add(self, shown: str, size: int, read: Callable[[], bytes]) -> None:
+        """Counts a file of `size` bytes against the read limit, then reads and parses it."""
+        self._read_total += size
+        if self._read_total > self.limits.max_repo_bytes:
             raise LimitExceededError(
-                f"manifest files exceed the size limit of {human_size(limits.max_repo_bytes)} (reached at {shown!r})"
+                f"manifest files exceed the size limit of {human_size(self.limits.max_repo_bytes)} (reached at {shown!r})"
             )
-        data = real.read_bytes()
-        for obj in _parse_file(shown, data):
-            budget.spend(obj, shown)
-            manifests.append(obj)
-    return DirectoryRender(manifests, tuple(inputs), tuple(jsonnet_files))
+        for obj in _parse_file(shown, read()):
+            self._budget.spend(obj, shown)
+            self.manifests.append(obj)
 
 
 def _manifest_files(app_dir: Path, recurse: bool) -> Iterator[str]:
@@ -107,7 +141,7 @@ def _manifest_files(app_dir: Path, recurse: bool) -> Iterator[str]:
     for dirpath, dirnames, filenames in os.walk(app_dir):
         dirnames[:] = sorted(d for d in dirnames if d != ".git") if recurse else []
         for name in sorted(filenames):
-            if name.endswith((*MANIFEST_SUFFIXES, JSONNET_SUFFIX)) and name not in JSONNET_BUNDLER_FILES:
+            if is_candidate(name):
                 yield os.path.relpath(os.path.join(dirpath, name), app_dir).replace(os.sep, "/")
 
 

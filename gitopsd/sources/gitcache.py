@@ -9,9 +9,10 @@ here (a shared, refcounted worktree per commit, so renders of different commits 
 once), and manifest-generate-paths asks here which files changed between two commits.
 All git runs through GitPython over the system git; every message is scrubbed.
 
-This module holds the checkouts and changed_paths (with its memo of answers). Resolving revisions,
-the clone and fetches live in gitopsd.sources.gitcache_commits, built on gitopsd.sources.gitcache_base
-(settings, bookkeeping, running git). The data types are in gitopsd.sources.gitcache_state and
+This module holds the checkouts and changed_paths (with its memo of answers). Reading trees and
+blobs without a checkout (and the whole-commit checks a checkout makes) is gitopsd.sources.gitcache_objects;
+resolving revisions, the clone and fetches live in gitopsd.sources.gitcache_commits, built on
+gitopsd.sources.gitcache_base (settings, bookkeeping, running git). The data types are in gitopsd.sources.gitcache_state and
 git's error messages are classified in gitopsd.sources.gitclassify.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from gitopsd.sources.errors import RepoError
 from gitopsd.sources.gitcache_base import make_files_read_only, make_read_only, remove_tree
-from gitopsd.sources.gitcache_commits import RepoCommits
+from gitopsd.sources.gitcache_objects import RepoObjects
 from gitopsd.sources.gitcache_state import CachedRepo, CommitInfo, GitTimeouts, Refs, RepoStats
 from gitopsd.sources.repoaccess import RepoAccess
 
@@ -39,7 +40,7 @@ _DIFFS_KEPT = 32
 _DIFF_PATHS_KEPT = 20_000
 
 
-class RepoCache(RepoCommits):
+class RepoCache(RepoObjects):
     """Bare clones under `root`, keyed by normalized repository URL."""
 
     # ------------------------------------------------------------------ changed paths
@@ -194,7 +195,8 @@ class RepoCache(RepoCommits):
                 self._git(["worktree", "prune"], acc=acc, cwd=repo.path, timeout=self.timeouts.local)
 
     def release_idle(self) -> None:
-        """Removes every unused checkout (daemon shutdown, tests)."""
+        """Removes every unused checkout and stops the cat-file processes (daemon shutdown, tests)."""
+        self._batch.close_all()
         with self._lock:
             repos = list(self._repos.values())
         for repo in repos:

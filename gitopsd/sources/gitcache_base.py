@@ -3,7 +3,8 @@ application reaches a URL (credentials and clone), and running one git command w
 only for network commands and every message scrubbed.
 
 RepoCommits (gitopsd.sources.gitcache_commits) builds resolving revisions, the clone and fetches on
-RepoCacheBase; RepoCache (gitopsd.sources.gitcache) adds checkouts and changed paths.
+RepoCacheBase; RepoObjects (gitopsd.sources.gitcache_objects) reads trees and blobs without a checkout;
+RepoCache (gitopsd.sources.gitcache) adds checkouts and changed paths.
 """
 
 from __future__ import annotations
@@ -223,36 +224,6 @@ class RepoCacheBase:
         git writes only its tree, and an advanced checkout is cleaned of anything left in it."""
         with self._lock:
             return self._tree_symlinks.get(str(root))
-
-    def _check_tree_size(self, repo: CachedRepo, acc: RepoAccess, sha: str) -> tuple[str, ...]:
-        """Refuses a commit whose files add up to more than the limit, before writing any of them
-        (a small pack can hold many well-compressed files). Returns the commit's symlinks, from the
-        same listing: the path-safety check looks at those instead of walking the whole tree."""
-        listing = self._git(
-            ["ls-tree", "-r", "-z", "--full-tree", *(["-l"] if self.max_fetch_bytes > 0 else []), sha],
-            acc=acc,
-            cwd=repo.path,
-            timeout=self.timeouts.fetch,
-        )
-        total = 0
-        symlinks = []
-        for line in listing.split("\x00"):
-            meta, tab, path = line.partition("\t")
-            if not tab:
-                continue
-            fields = meta.split()
-            if fields[0] == "120000":
-                symlinks.append(path)
-            if fields[-1].isdigit() and len(fields) == 4:  # "-" for submodules; no size without -l
-                total += int(fields[-1])
-        if self.max_fetch_bytes > 0 and total > self.max_fetch_bytes:
-            raise RepoError(
-                RepoErrorKind.TOO_LARGE,
-                redact_url(acc.url),
-                f"commit {sha[:12]} holds {total} bytes of files, more than render.max_fetch_bytes "
-                f"({self.max_fetch_bytes})",
-            )
-        return tuple(symlinks)
 
 
 def make_read_only(root: Path) -> None:

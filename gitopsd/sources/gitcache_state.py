@@ -53,6 +53,33 @@ class GitTimeouts:
 DEFAULT_TIMEOUTS = GitTimeouts()
 
 
+@dataclass(frozen=True)
+class TreeSummary:
+    """What the checks of a commit need to know of its whole tree (gitopsd.sources.gitcache_objects)."""
+
+    # Bytes of all its files (blobs; 0 when the cache has no max_fetch_bytes, which is all it is for).
+    total_bytes: int
+    # Repository-relative paths of its symlinks (mode 120000).
+    symlinks: frozenset[str]
+    # Paths git refuses to check out (a ".git" component, say): a render from objects must not
+    # succeed where the checkout fails, so these send it to the checkout (and its error).
+    unusual: frozenset[str]
+    # Paths of its .gitattributes files: a checkout applies them (eol=crlf, ident, working-tree-encoding,
+    # filters), so a render from objects of a directory they may apply to goes to the checkout.
+    attributes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of `git ls-tree -l`."""
+
+    path: str  # repository-relative, "/"-separated
+    mode: str  # git's octal mode: 100644, 100755, 120000 (symlink), 040000 (tree), 160000 (submodule)
+    kind: str  # blob, tree, commit
+    sha: str
+    size: int  # -1 for trees and submodules
+
+
 class CachedRepo:
     """State of one cached repository in one credential scope (guarded by its lock)."""
 
@@ -79,3 +106,6 @@ class CachedRepo:
         self.removed_since_prune = 0
         # Commits known to be in the clone (objects are never deleted: gc.auto is 0).
         self.local_shas: set[str] = set()
+        # sha -> what the size and path-safety checks need of its whole tree, most recent last: the
+        # next commit's is worked out from the last one's and their diff (gitopsd.sources.gitcache_objects).
+        self.summaries: collections.OrderedDict[str, TreeSummary] = collections.OrderedDict()

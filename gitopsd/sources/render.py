@@ -6,8 +6,9 @@ scope, SHA, path, source parameters, renderer and version) was rendered before (
 render made with one project's repository credentials is never served to another project), reuses the previous
 render when a new commit changed nothing the app depends on (its path, what its
 kustomization/chart refers to, manifest-generate-paths), and otherwise checks the commit
-out, applies the path-safety checks and renders: Directory sources in-process, the rest
-through a renderer sidecar or plugin.
+out, applies the path-safety checks and renders: Directory sources in-process (plain ones from
+the commit's git objects, without a checkout: gitopsd.sources.render_objects), the rest through a
+renderer sidecar or plugin.
 
 The tree itself is rendered by gitopsd.sources.render_tree (per source type), the cache (and
 RenderResult) is in gitopsd.sources.render_cache, what a render depends on in
@@ -37,7 +38,7 @@ from gitopsd.sources.render_inputs import (
     refs_hash,
     urlish,
 )
-from gitopsd.sources.render_tree import TreeRenderer
+from gitopsd.sources.render_objects import ObjectsRenderer
 from gitopsd.sources.renderer_client import build_render_request, chart_reference
 from gitopsd.sources.repoaccess import EMBEDDED_PASSWORD_HINT, scope_of
 from gitopsd.sources.safety import RepoFile, clean_relative, human_size
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 
-class SourceRenderer(TreeRenderer):
+class SourceRenderer(ObjectsRenderer):
     """Renders one application source (see the module docstring); the cache is RenderCache's."""
 
     def render(
@@ -160,6 +161,12 @@ class SourceRenderer(TreeRenderer):
             reused = self._try_reuse(url, app_key, key, commit.sha, source)
             if reused is not None:
                 return self._result(reused, commit, cache_hit=True)
+        # A plain Directory source is read from the commit's objects (what the application holds);
+        # everything else, and whatever that declines, from a checkout (what the repository holds).
+        entry = self._render_objects(url, commit.sha, app_rel, source, annotations)
+        if entry is not None:
+            self._store(key, app_key, entry)
+            return self._result(entry, commit, cache_hit=False)
         with self.repo_cache.checkout(url, commit.sha) as root:
             entry = self._render_tree(
                 root,
